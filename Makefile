@@ -8,7 +8,8 @@ MODULE_big   = btexport
 # into standalone unit-test binaries under test/unit/.
 SRCS         = $(sort $(wildcard src/*/*.c))
 OBJS         = $(SRCS:.c=.o)
-DATA         = $(wildcard sql/btexport--*.sql)
+DATA_built   = sql/btexport--$(EXTVERSION).sql
+INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 
 PG_CPPFLAGS  = -Isrc -Isrc/common -std=gnu11 $(shell xml2-config --cflags 2>/dev/null)
 PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -23,6 +24,11 @@ EXTRA_CLEAN  = tmp_check results regression.diffs regression.out
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+with_llvm = no
+
+# the install script is assembled from its parts (one per subsystem)
+sql/btexport--$(EXTVERSION).sql: $(INSTALL_PARTS)
+	cat $^ > $@
 
 .PHONY: unit fuzz test demo
 # C unit tests of the plain-C cores under ASan/UBSan

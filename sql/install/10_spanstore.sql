@@ -1,0 +1,100 @@
+-- ---------------------------------------------------------------------------
+-- Span store: Braintrust project_logs, one row per span (latest version).
+-- ---------------------------------------------------------------------------
+CREATE TABLE btexport.projects (
+	id			uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+	name		text NOT NULL UNIQUE CHECK (name OPERATOR(pg_catalog.<>) ''),
+	org_id		uuid,
+	created		timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE btexport.projects IS 'projects whose logs btexport stores and exports';
+
+CREATE TABLE btexport.logs (
+	project_id		uuid NOT NULL REFERENCES btexport.projects (id) ON DELETE CASCADE,
+	id				text NOT NULL,
+	span_id			text NOT NULL,
+	root_span_id	text NOT NULL,
+	span_parents	text[],
+	is_root			boolean NOT NULL
+		GENERATED ALWAYS AS (COALESCE(pg_catalog.cardinality(span_parents), 0) OPERATOR(pg_catalog.=) 0) STORED,
+	created			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	org_id			uuid,
+	log_id			text NOT NULL DEFAULT 'g',
+	input			jsonb,
+	output			jsonb,
+	expected		jsonb,
+	error			jsonb,
+	scores			jsonb,
+	metrics			jsonb,
+	metadata		jsonb,
+	span_attributes	jsonb,
+	context			jsonb,
+	origin			jsonb,
+	comment			jsonb,
+	tags			text[],
+	audit_source	text,
+	audit_metadata	jsonb,
+	_xact_id		xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+	PRIMARY KEY (project_id, id)
+);
+COMMENT ON TABLE btexport.logs IS 'span store in Braintrust''s project_logs schema; _xact_id is the export cursor';
+COMMENT ON COLUMN btexport.logs._xact_id IS 'id of the transaction that last wrote the row (set by trigger)';
+
+-- "spans of project P changed since cursor C" and "all spans of trace T"
+CREATE INDEX logs_project_xact_idx ON btexport.logs (project_id, _xact_id);
+CREATE INDEX logs_project_trace_idx ON btexport.logs (project_id, root_span_id);
+
+-- Every insert and update stamps the writing transaction, whatever the client sent.
+CREATE FUNCTION btexport._stamp_xact_id() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	NEW._xact_id := pg_catalog.pg_current_xact_id();
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER logs_stamp_xact_id BEFORE INSERT OR UPDATE ON btexport.logs
+	FOR EACH ROW EXECUTE FUNCTION btexport._stamp_xact_id();
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON btexport.logs TO btexport_user;
+GRANT SELECT, INSERT, UPDATE ON btexport.projects TO btexport_user;
+
+-- create (or find) a project by name
+CREATE FUNCTION btexport.create_project(name text, org_id uuid DEFAULT NULL)
+RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	pid uuid;
+BEGIN
+	IF name IS NULL OR name = '' THEN
+		RAISE EXCEPTION 'project name must not be empty'
+			USING ERRCODE = '22023', HINT = 'Pass a non-empty project name.';
+	END IF;
+	SELECT p.id INTO pid FROM btexport.projects p WHERE p.name = create_project.name;
+	IF pid IS NULL THEN
+		INSERT INTO btexport.projects (name, org_id) VALUES (create_project.name, create_project.org_id)
+		RETURNING id INTO pid;
+	END IF;
+	RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION btexport.create_project(text, uuid) IS 'create a project (or return the id of the existing one with that name)';
+
+-- resolve a project given by id or name; raises 42704 with a hint when unknown
+CREATE FUNCTION btexport._resolve_project(project text)
+RETURNS uuid LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	pid uuid;
+BEGIN
+	IF project IS NULL OR project = '' THEN
+		RAISE EXCEPTION 'project must be given'
+			USING ERRCODE = '22004', HINT = 'Pass the project''s name or id, e.g. project => ''my-app''.';
+	END IF;
+	SELECT p.id INTO pid FROM btexport.projects p
+	 WHERE p.name = project OR p.id::text = pg_catalog.lower(project);
+	IF pid IS NULL THEN
+		RAISE EXCEPTION 'project "%" does not exist', project
+			USING ERRCODE = '42704',
+				  HINT = 'Create it with btexport.create_project(name), or check btexport.projects for the name or id.';
+	END IF;
+	RETURN pid;
+END
+$$;

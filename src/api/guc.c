@@ -1,0 +1,39 @@
+/*
+ * guc.c — btexport.* configuration parameters.  No secrets ever live here.
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "btexport.h"
+
+bool		btx_allow_http = false;
+char	   *btx_allowed_endpoints = NULL;
+int			btx_http_timeout_ms = 60000;
+int			btx_connect_timeout_ms = 10000;
+
+void
+BtxDefineGucs(void)
+{
+	DefineCustomBoolVariable("btexport.allow_http",
+							 "Allows plain-http S3 endpoints (local testing only).",
+							 "Exports use HTTPS unless a superuser turns this on.",
+							 &btx_allow_http, false, PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomStringVariable("btexport.allowed_endpoints",
+							   "Comma-separated S3 endpoints that non-superusers may use.",
+							   "Superusers may use any endpoint; other roles only AWS endpoints and these.",
+							   &btx_allowed_endpoints, "", PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("btexport.http_timeout",
+							"Aborts an S3 request that transfers nothing for this long.",
+							"In milliseconds.",
+							&btx_http_timeout_ms, 60000, 1000, 3600000, PGC_USERSET,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("btexport.connect_timeout",
+							"Connection timeout for S3 and STS requests.",
+							"In milliseconds.",
+							&btx_connect_timeout_ms, 10000, 100, 600000, PGC_USERSET,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("btexport");
+}
