@@ -11,14 +11,14 @@ OBJS         = $(SRCS:.c=.o)
 DATA_built   = sql/btexport--$(EXTVERSION).sql
 INSTALL_PARTS = $(sort $(wildcard sql/install/*.sql))
 
-PG_CPPFLAGS  = -Isrc -Isrc/common -std=gnu11 $(shell xml2-config --cflags 2>/dev/null)
+PG_CPPFLAGS  = -Isrc -Isrc/common -Isrc/api -Isrc/runner -Isrc/s3 -Isrc/format -Isrc/btql -std=gnu11 $(shell xml2-config --cflags 2>/dev/null)
 PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
                -Wno-sign-compare
 SHLIB_LINK   = -lcurl -lcrypto -ljansson -lxml2 -lzstd -lsnappy -lz
 
 REGRESS      = $(patsubst sql/%.sql,%,$(filter-out sql/btexport--%,$(wildcard sql/*.sql)))
-REGRESS_OPTS = --inputdir=. --temp-instance=./tmp_check --temp-config=test/btexport.conf \
-               --load-extension=btexport
+# pg_regress runs against a running server (PGHOST/PGPORT): test/run-all.sh starts one
+REGRESS_OPTS = --inputdir=. --load-extension=btexport
 EXTRA_CLEAN  = tmp_check results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config

@@ -11,6 +11,8 @@ extern bool btx_allow_http;
 extern char *btx_allowed_endpoints;
 extern int	btx_http_timeout_ms;
 extern int	btx_connect_timeout_ms;
+extern int	btx_target_file_size_kb;
+extern int	btx_part_size_kb;
 extern void BtxDefineGucs(void);
 
 #endif

@@ -11,6 +11,8 @@ bool		btx_allow_http = false;
 char	   *btx_allowed_endpoints = NULL;
 int			btx_http_timeout_ms = 60000;
 int			btx_connect_timeout_ms = 10000;
+int			btx_target_file_size_kb = 128 * 1024;
+int			btx_part_size_kb = 16 * 1024;
 
 void
 BtxDefineGucs(void)
@@ -35,5 +37,15 @@ BtxDefineGucs(void)
 							"In milliseconds.",
 							&btx_connect_timeout_ms, 10000, 100, 600000, PGC_USERSET,
 							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("btexport.target_file_size",
+							"Size at which a run starts a new file.",
+							"Each file is complete and independently readable; Snowflake loads best at 100-250 MB.",
+							&btx_target_file_size_kb, 128 * 1024, 1, 1024 * 1024 * 1024, PGC_USERSET,
+							GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("btexport.part_size",
+							"Size of the parts of a multipart upload.",
+							"At least 5 MB (S3's minimum); an object needs at most 10000 parts.",
+							&btx_part_size_kb, 16 * 1024, 5 * 1024, 5 * 1024 * 1024, PGC_USERSET,
+							GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("btexport");
 }

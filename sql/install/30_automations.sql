@@ -1,0 +1,129 @@
+-- ---------------------------------------------------------------------------
+-- Credentials, automations, run history.
+-- ---------------------------------------------------------------------------
+
+-- the role that called into the API, even from inside SECURITY DEFINER functions
+CREATE FUNCTION btexport._invoker() RETURNS regrole
+	LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'btexport_invoker';
+CREATE FUNCTION btexport._invoker_is_superuser() RETURNS boolean
+	LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'btexport_invoker_is_superuser';
+REVOKE ALL ON FUNCTION btexport._invoker() FROM PUBLIC;
+REVOKE ALL ON FUNCTION btexport._invoker_is_superuser() FROM PUBLIC;
+
+-- Static AWS keys.  The table is readable by no ordinary role; only btexport's
+-- C code reads the secret, when it signs a request for the credential's owner.
+CREATE TABLE btexport.credentials (
+	name				text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.@:+=-]{1,128}$'),
+	owner				regrole NOT NULL,
+	access_key_id		text NOT NULL,
+	secret_access_key	text NOT NULL,
+	session_token		text,
+	created				timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON btexport.credentials FROM PUBLIC;
+COMMENT ON TABLE btexport.credentials IS 'named static AWS credentials; secrets are never readable through SQL';
+
+CREATE TABLE btexport.automations (
+	id					bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name				text NOT NULL UNIQUE,
+	description			text,
+	owner				regrole NOT NULL,
+	project_id			uuid NOT NULL REFERENCES btexport.projects (id),
+	event_type			text NOT NULL DEFAULT 'btql_export' CHECK (event_type = 'btql_export'),
+	export_type			text NOT NULL CHECK (export_type IN ('logs_traces', 'logs_spans', 'btql')),
+	query				text,
+	s3_path				text NOT NULL,
+	bucket				text NOT NULL,
+	prefix				text NOT NULL,
+	role_arn			text,
+	external_id			text,
+	region				text NOT NULL,
+	endpoint			text,
+	credential			text REFERENCES btexport.credentials (name),
+	format				text NOT NULL CHECK (format IN ('jsonl', 'parquet')),
+	"interval"			text,
+	schedule			text,
+	batch_size			integer NOT NULL CHECK (batch_size > 0),
+	status				text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
+	paused_reason		text,
+	cron_jobid			bigint,
+	cursor				xid8 NOT NULL DEFAULT '0',
+	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated				timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CHECK ((export_type = 'btql') = (query IS NOT NULL))
+);
+COMMENT ON TABLE btexport.automations IS 'S3 export automations (configuration; change through the btexport functions)';
+COMMENT ON COLUMN btexport.automations.cursor IS 'export watermark: every span version with _xact_id below it has been exported';
+
+CREATE TABLE btexport.runs (
+	id					bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	automation_id		bigint NOT NULL REFERENCES btexport.automations (id) ON DELETE CASCADE,
+	owner				regrole NOT NULL,
+	trigger				text NOT NULL CHECK (trigger IN ('manual', 'schedule', 'backlog')),
+	status				text NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+	queued_at			timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	started_at			timestamptz,
+	finished_at			timestamptz,
+	rows				bigint NOT NULL DEFAULT 0,
+	bytes				bigint NOT NULL DEFAULT 0,
+	files				integer NOT NULL DEFAULT 0,
+	cursor_from			xid8,
+	cursor_to			xid8,
+	pid					integer,
+	error_sqlstate		text,
+	error_message		text,
+	error_detail		text,
+	error_hint			text
+);
+CREATE INDEX runs_automation_idx ON btexport.runs (automation_id, id DESC);
+CREATE INDEX runs_started_idx ON btexport.runs (started_at);
+COMMENT ON TABLE btexport.runs IS 'run history: one row per export run';
+
+CREATE TABLE btexport.run_files (
+	run_id				bigint NOT NULL REFERENCES btexport.runs (id) ON DELETE CASCADE,
+	automation_id		bigint NOT NULL REFERENCES btexport.automations (id) ON DELETE CASCADE,
+	owner				regrole NOT NULL,
+	seq					integer NOT NULL,
+	bucket				text NOT NULL,
+	key					text NOT NULL,
+	format				text NOT NULL,
+	rows				bigint NOT NULL,
+	bytes				bigint NOT NULL,
+	etag				text,
+	sha256				text,
+	committed			boolean NOT NULL DEFAULT false,
+	created				timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	PRIMARY KEY (run_id, seq),
+	UNIQUE (bucket, key)
+);
+COMMENT ON TABLE btexport.run_files IS 'every S3 object a run wrote (committed = the run that wrote it succeeded)';
+
+-- pg_dump keeps the configuration and the history
+SELECT pg_catalog.pg_extension_config_dump('btexport.projects', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.logs', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.credentials', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.automations', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.runs', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.run_files', '');
+
+-- Users see only their own automations and runs (superusers see all).
+ALTER TABLE btexport.automations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE btexport.runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE btexport.run_files ENABLE ROW LEVEL SECURITY;
+CREATE POLICY automations_owner ON btexport.automations FOR SELECT
+	USING (pg_catalog.pg_has_role(CURRENT_USER, owner::oid, 'USAGE'));
+CREATE POLICY runs_owner ON btexport.runs FOR SELECT
+	USING (pg_catalog.pg_has_role(CURRENT_USER, owner::oid, 'USAGE'));
+CREATE POLICY run_files_owner ON btexport.run_files FOR SELECT
+	USING (pg_catalog.pg_has_role(CURRENT_USER, owner::oid, 'USAGE'));
+GRANT SELECT ON btexport.automations, btexport.runs, btexport.run_files TO btexport_user;
+
+-- credentials as users may see them: no secret, key id masked
+CREATE VIEW btexport.credentials_info WITH (security_barrier) AS
+	SELECT c.name, c.owner,
+		   pg_catalog.left(c.access_key_id, 4) OPERATOR(pg_catalog.||) '…' OPERATOR(pg_catalog.||)
+		   pg_catalog.right(c.access_key_id, 4) AS access_key_id,
+		   c.session_token IS NOT NULL AS has_session_token, c.created
+	  FROM btexport.credentials c
+	 WHERE pg_catalog.pg_has_role(CURRENT_USER, c.owner::oid, 'USAGE');
+GRANT SELECT ON btexport.credentials_info TO btexport_user;

@@ -1,0 +1,327 @@
+-- ---------------------------------------------------------------------------
+-- SQL API: credentials and automations.
+-- These functions are SECURITY DEFINER so that the configuration tables stay
+-- behind the API; they act for btexport._invoker(), the calling role.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION btexport.create_credential(name text, access_key_id text, secret_access_key text,
+										   session_token text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF name IS NULL OR name !~ '^[A-Za-z0-9_.@:+=-]{1,128}$' THEN
+		RAISE EXCEPTION 'invalid credential name "%"', name
+			USING ERRCODE = '22023', HINT = 'Use 1 to 128 letters, digits and _ . @ : + = -.';
+	END IF;
+	IF access_key_id IS NULL OR access_key_id !~ '^[A-Z0-9]{16,128}$' THEN
+		RAISE EXCEPTION 'invalid access key id for credential "%"', name
+			USING ERRCODE = '22023', DETAIL = 'An AWS access key id is 16 to 128 upper-case letters and digits, such as AKIAIOSFODNN7EXAMPLE.',
+				  HINT = 'Copy the access key id of the IAM user or role session.';
+	END IF;
+	IF secret_access_key IS NULL OR length(secret_access_key) < 1 OR secret_access_key ~ '\s' THEN
+		RAISE EXCEPTION 'invalid secret access key for credential "%"', name
+			USING ERRCODE = '22023', HINT = 'Pass the secret access key exactly as AWS issued it.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM btexport.credentials c WHERE c.name = create_credential.name) THEN
+		RAISE EXCEPTION 'credential "%" already exists', name
+			USING ERRCODE = '42710', HINT = 'Drop it first with btexport.drop_credential(name), or choose another name.';
+	END IF;
+	INSERT INTO btexport.credentials (name, owner, access_key_id, secret_access_key, session_token)
+	VALUES (name, btexport._invoker(), access_key_id, secret_access_key, session_token);
+	RETURN name;
+END
+$$;
+COMMENT ON FUNCTION btexport.create_credential(text, text, text, text) IS 'store named static AWS keys; the secret can never be read back';
+
+CREATE FUNCTION btexport.drop_credential(name text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	c btexport.credentials;
+	user_name text;
+BEGIN
+	SELECT * INTO c FROM btexport.credentials x WHERE x.name = drop_credential.name;
+	IF NOT FOUND OR NOT pg_has_role(btexport._invoker(), c.owner::oid, 'USAGE') THEN
+		RAISE EXCEPTION 'credential "%" does not exist', name
+			USING ERRCODE = '42704', HINT = 'See btexport.credentials_info for the credentials you can use.';
+	END IF;
+	SELECT a.name INTO user_name FROM btexport.automations a WHERE a.credential = c.name LIMIT 1;
+	IF user_name IS NOT NULL THEN
+		RAISE EXCEPTION 'credential "%" is used by automation "%"', name, user_name
+			USING ERRCODE = '2BP01', HINT = 'Point the automation at another credential with btexport.update_automation, or drop it first.';
+	END IF;
+	DELETE FROM btexport.credentials x WHERE x.name = c.name;
+END
+$$;
+
+-- the automation a caller may act on: by name, owned by the caller (or a superuser)
+CREATE FUNCTION btexport._automation_for_caller(automation text)
+RETURNS btexport.automations LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations;
+BEGIN
+	SELECT * INTO a FROM btexport.automations x WHERE x.name = automation;
+	IF NOT FOUND AND automation ~ '^[0-9]{1,18}$' THEN
+		SELECT * INTO a FROM btexport.automations x WHERE x.id = automation::bigint;
+	END IF;
+	IF a.id IS NULL OR NOT pg_has_role(btexport._invoker(), a.owner::oid, 'USAGE') THEN
+		RAISE EXCEPTION 'automation "%" does not exist', automation
+			USING ERRCODE = '42704', HINT = 'See btexport.automations for the automations you own.';
+	END IF;
+	RETURN a;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._automation_for_caller(text) FROM PUBLIC;
+
+-- Validate a full configuration and return it as an automations row (id NULL).
+-- Used by create_automation, update_automation and test().
+CREATE FUNCTION btexport._build_automation(
+	name text, description text, project text, event_type text, export_type text, query text,
+	s3_path text, role_arn text, external_id text, region text, endpoint text, format text,
+	"interval" text, batch_size integer, credential text)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations;
+	p record;
+	cred btexport.credentials;
+BEGIN
+	IF name IS NULL OR btrim(name) = '' THEN
+		RAISE EXCEPTION 'automation name must be given'
+			USING ERRCODE = '22004', HINT = 'Pass a descriptive name, e.g. name => ''Daily export to S3''.';
+	END IF;
+	IF length(name) > 200 THEN
+		RAISE EXCEPTION 'automation name is too long'
+			USING ERRCODE = '22023', DETAIL = format('The name has %s characters; at most 200 are allowed.', length(name)),
+				  HINT = 'Choose a shorter name.';
+	END IF;
+	IF coalesce(event_type, 'btql_export') <> 'btql_export' THEN
+		RAISE EXCEPTION 'unknown event type "%"', event_type
+			USING ERRCODE = '22023', HINT = 'S3 export automations use event type btql_export.';
+	END IF;
+	a.name := name;
+	a.description := description;
+	a.owner := btexport._invoker();
+	a.project_id := btexport._resolve_project(project);
+	a.event_type := 'btql_export';
+	a.export_type := btexport._check_export_type(export_type, query);
+	a.query := CASE WHEN a.export_type = 'btql' THEN query END;
+	p := btexport._parse_s3_path(s3_path);
+	a.s3_path := 's3://' || p.bucket || '/' || p.prefix;
+	a.bucket := p.bucket;
+	a.prefix := p.prefix;
+	PERFORM btexport._check_role(role_arn, external_id);
+	a.role_arn := role_arn;
+	a.external_id := external_id;
+	a.region := btexport._check_region(region);
+	a.endpoint := btexport._check_endpoint(endpoint);
+	a.format := btexport._check_format(format);
+	a."interval" := "interval";
+	a.schedule := btexport._schedule_for("interval");
+	a.batch_size := btexport._check_batch_size(batch_size);
+	IF credential IS NOT NULL THEN
+		SELECT * INTO cred FROM btexport.credentials c WHERE c.name = credential;
+		IF NOT FOUND OR NOT pg_has_role(a.owner::oid, cred.owner::oid, 'USAGE') THEN
+			RAISE EXCEPTION 'credential "%" does not exist', credential
+				USING ERRCODE = '42704',
+					  HINT = 'Create it with btexport.create_credential(name, access_key_id, secret_access_key), or see btexport.credentials_info.';
+		END IF;
+		a.credential := credential;
+	END IF;
+	IF a.export_type = 'btql' THEN
+		PERFORM btexport._check_query(a.query, a.project_id);
+	END IF;
+	a.status := 'active';
+	a.cursor := '0';
+	a.created := now();
+	a.updated := now();
+	RETURN a;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, text) FROM PUBLIC;
+
+-- pg_cron wiring: one job per scheduled automation, named btexport:<id>, whose command is
+-- only "SELECT btexport.run(<id>)" (an integer, never user text).
+CREATE FUNCTION btexport._sync_schedule(a btexport.automations)
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	jobid bigint;
+	has_cron boolean := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron');
+BEGIN
+	IF a.schedule IS NOT NULL AND a.status = 'active' THEN
+		IF NOT has_cron THEN
+			RAISE EXCEPTION 'cannot schedule automation "%": pg_cron is not installed', a.name
+				USING ERRCODE = '55000', DETAIL = 'btexport uses pg_cron to run automations on a schedule.',
+					  HINT = 'Run CREATE EXTENSION pg_cron in this database (it must be cron.database_name), or leave interval out and call btexport.run() yourself.';
+		END IF;
+		EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid
+			USING 'btexport:' || a.id, a.schedule, 'SELECT btexport.run(' || a.id::text || '::bigint, trigger => ''schedule'')';
+		RETURN jobid;
+	END IF;
+	IF has_cron THEN
+		EXECUTE 'SELECT cron.unschedule(j.jobid) FROM cron.job j WHERE j.jobname = $1'
+			USING 'btexport:' || a.id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._sync_schedule(btexport.automations) FROM PUBLIC;
+
+CREATE FUNCTION btexport.create_automation(
+	name text,
+	project text,
+	s3_path text,
+	export_type text DEFAULT 'logs_spans',
+	query text DEFAULT NULL,
+	format text DEFAULT 'jsonl',
+	"interval" text DEFAULT NULL,
+	role_arn text DEFAULT NULL,
+	external_id text DEFAULT NULL,
+	region text DEFAULT NULL,
+	endpoint text DEFAULT NULL,
+	batch_size integer DEFAULT 1000,
+	description text DEFAULT NULL,
+	event_type text DEFAULT 'btql_export',
+	credential text DEFAULT NULL)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations;
+BEGIN
+	a := btexport._build_automation(name, description, project, event_type, export_type, query, s3_path,
+									role_arn, external_id, region, endpoint, format, "interval", batch_size,
+									credential);
+	IF EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
+		RAISE EXCEPTION 'automation "%" already exists', a.name
+			USING ERRCODE = '42710', HINT = 'Choose another name, or change the existing one with btexport.update_automation.';
+	END IF;
+	PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, NULL);
+	INSERT INTO btexport.automations (name, description, owner, project_id, event_type, export_type, query,
+		s3_path, bucket, prefix, role_arn, external_id, region, endpoint, credential, format, "interval",
+		schedule, batch_size)
+	VALUES (a.name, a.description, a.owner, a.project_id, a.event_type, a.export_type, a.query,
+		a.s3_path, a.bucket, a.prefix, a.role_arn, a.external_id, a.region, a.endpoint, a.credential, a.format,
+		a."interval", a.schedule, a.batch_size)
+	RETURNING * INTO a;
+	a.cron_jobid := btexport._sync_schedule(a);
+	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
+	RETURN a;
+END
+$$;
+COMMENT ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text)
+	IS 'create an S3 export automation (validated; scheduled through pg_cron when interval is given)';
+
+-- change settings; NULL leaves a setting as it is.  The S3 path is immutable.
+CREATE FUNCTION btexport.update_automation(
+	automation text,
+	name text DEFAULT NULL,
+	description text DEFAULT NULL,
+	export_type text DEFAULT NULL,
+	query text DEFAULT NULL,
+	s3_path text DEFAULT NULL,
+	role_arn text DEFAULT NULL,
+	external_id text DEFAULT NULL,
+	region text DEFAULT NULL,
+	endpoint text DEFAULT NULL,
+	format text DEFAULT NULL,
+	"interval" text DEFAULT NULL,
+	batch_size integer DEFAULT NULL,
+	credential text DEFAULT NULL)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	cur btexport.automations := btexport._automation_for_caller(automation);
+	a btexport.automations;
+	new_type text := coalesce(export_type, cur.export_type);
+	new_query text;
+	p record;
+BEGIN
+	IF s3_path IS NOT NULL THEN
+		p := btexport._parse_s3_path(s3_path);
+		IF p.bucket <> cur.bucket OR p.prefix <> cur.prefix THEN
+			RAISE EXCEPTION 'the S3 path of automation "%" cannot be changed', cur.name
+				USING ERRCODE = '55000',
+					  DETAIL = format('The automation writes to %s; loaders and the export cursor depend on it.', cur.s3_path),
+					  HINT = 'Create a new automation for the new path (and pause or drop this one).';
+		END IF;
+	END IF;
+	new_query := CASE WHEN lower(new_type) IN ('btql', 'btql_query', 'sql') THEN coalesce(query, cur.query) END;
+	IF query IS NOT NULL AND new_query IS NULL THEN
+		new_query := query;		-- let the check report a query on a non-btql export
+	END IF;
+	a := btexport._build_automation(coalesce(name, cur.name), coalesce(description, cur.description),
+		cur.project_id::text, cur.event_type, new_type, new_query, cur.s3_path,
+		coalesce(role_arn, cur.role_arn), coalesce(external_id, cur.external_id),
+		coalesce(region, cur.region), coalesce(endpoint, cur.endpoint), coalesce(format, cur.format),
+		coalesce("interval", cur."interval"), coalesce(batch_size, cur.batch_size),
+		coalesce(credential, cur.credential));
+	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
+		RAISE EXCEPTION 'automation "%" already exists', a.name
+			USING ERRCODE = '42710', HINT = 'Choose another name.';
+	END IF;
+	IF a.endpoint IS DISTINCT FROM cur.endpoint THEN
+		PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, cur.id);
+	END IF;
+	UPDATE btexport.automations x
+	   SET name = a.name, description = a.description, export_type = a.export_type, query = a.query,
+		   role_arn = a.role_arn, external_id = a.external_id, region = a.region, endpoint = a.endpoint,
+		   format = a.format, "interval" = a."interval", schedule = a.schedule, batch_size = a.batch_size,
+		   credential = a.credential, updated = now()
+	 WHERE x.id = cur.id
+	RETURNING * INTO a;
+	a.cron_jobid := btexport._sync_schedule(a);
+	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
+	RETURN a;
+END
+$$;
+
+-- clear the schedule of an automation (interval => NULL cannot express it)
+CREATE FUNCTION btexport.unschedule(automation text)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation);
+BEGIN
+	UPDATE btexport.automations x SET "interval" = NULL, schedule = NULL, cron_jobid = NULL, updated = now()
+	 WHERE x.id = a.id RETURNING * INTO a;
+	PERFORM btexport._sync_schedule(a);
+	RETURN a;
+END
+$$;
+
+CREATE FUNCTION btexport.drop_automation(automation text)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation);
+BEGIN
+	a.status := 'paused';
+	PERFORM btexport._sync_schedule(a);
+	DELETE FROM btexport.automations x WHERE x.id = a.id;
+END
+$$;
+
+CREATE FUNCTION btexport.pause(automation text, reason text DEFAULT NULL)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation);
+BEGIN
+	UPDATE btexport.automations x SET status = 'paused', paused_reason = coalesce(reason, 'paused by ' || btexport._invoker()::text),
+		   updated = now()
+	 WHERE x.id = a.id RETURNING * INTO a;
+	PERFORM btexport._sync_schedule(a);
+	RETURN a;
+END
+$$;
+
+CREATE FUNCTION btexport.resume(automation text)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation);
+BEGIN
+	UPDATE btexport.automations x SET status = 'active', paused_reason = NULL, updated = now()
+	 WHERE x.id = a.id RETURNING * INTO a;
+	a.cron_jobid := btexport._sync_schedule(a);
+	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
+	RETURN a;
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text, integer, text) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.pause(text, text), btexport.resume(text),
+	btexport.unschedule(text), btexport.create_credential(text, text, text, text), btexport.drop_credential(text),
+	btexport.create_project(text, uuid) TO btexport_user;

@@ -1,0 +1,102 @@
+-- ---------------------------------------------------------------------------
+-- The built-in exports as SQL functions (inlinable: LANGUAGE sql, STABLE, no
+-- SET clause, so everything is schema-qualified).  The runner calls them with
+-- the project and the cursor window [p_from, p_to) as bind parameters, as the
+-- automation's owner.
+-- ---------------------------------------------------------------------------
+
+-- a number stored under key k of a JSON object, or NULL
+CREATE FUNCTION btexport._num(j jsonb, k text) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT CASE WHEN pg_catalog.jsonb_typeof(j OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.=) 'number'
+				THEN (j OPERATOR(pg_catalog.->>) k)::numeric END
+$$;
+
+-- span metrics as stored, plus latency (end - start), tokens and cost when derivable
+CREATE FUNCTION btexport._span_metrics(m jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT CASE WHEN m IS NULL OR pg_catalog.jsonb_typeof(m) OPERATOR(pg_catalog.<>) 'object' THEN m
+		ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+			'latency', btexport._num(m, 'end') OPERATOR(pg_catalog.-) btexport._num(m, 'start'),
+			'tokens', COALESCE(btexport._num(m, 'tokens'),
+							   btexport._num(m, 'prompt_tokens') OPERATOR(pg_catalog.+) btexport._num(m, 'completion_tokens')),
+			'cost', COALESCE(btexport._num(m, 'cost'), btexport._num(m, 'estimated_cost'))))
+			 OPERATOR(pg_catalog.||) m
+	END
+$$;
+
+-- Logs (spans): one row per span version written in [p_from, p_to)
+CREATE FUNCTION btexport._export_spans(p_project uuid, p_from xid8, p_to xid8)
+RETURNS TABLE (id text, span_id text, trace_id text, parent_span_id text, project_id uuid,
+			   created timestamptz, name text, type text, input jsonb, output jsonb, expected jsonb,
+			   error jsonb, scores jsonb, metadata jsonb, tags text[], metrics jsonb, _xact_id bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT l.id, l.span_id, l.root_span_id, l.span_parents[1], l.project_id, l.created,
+		   l.span_attributes OPERATOR(pg_catalog.->>) 'name', l.span_attributes OPERATOR(pg_catalog.->>) 'type',
+		   l.input, l.output, l.expected, l.error, l.scores, l.metadata, l.tags,
+		   btexport._span_metrics(l.metrics), l._xact_id::text::bigint
+	  FROM btexport.logs l
+	 WHERE l.project_id OPERATOR(pg_catalog.=) p_project
+	   AND l._xact_id OPERATOR(pg_catalog.>=) p_from AND l._xact_id OPERATOR(pg_catalog.<) p_to
+	 ORDER BY l._xact_id, l.id
+$$;
+
+-- Logs (traces): one row per trace with a span written in [p_from, p_to), recomputed
+-- over all of the trace's spans written before p_to.
+CREATE FUNCTION btexport._export_traces(p_project uuid, p_from xid8, p_to xid8)
+RETURNS TABLE (id text, root_span_id text, project_id uuid, created timestamptz, name text,
+			   metadata jsonb, scores jsonb, metrics jsonb, input jsonb, output jsonb, expected jsonb,
+			   error jsonb, tags text[], span_count bigint, _xact_id bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT c.root_span_id, c.root_span_id, p_project, COALESCE(r.created, agg.min_created),
+		   r.span_attributes OPERATOR(pg_catalog.->>) 'name',
+		   r.metadata, sc.scores,
+		   pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+			   'prompt_tokens', agg.prompt_tokens,
+			   'completion_tokens', agg.completion_tokens,
+			   'total_tokens', CASE WHEN agg.prompt_tokens IS NULL AND agg.completion_tokens IS NULL THEN agg.tokens
+									ELSE COALESCE(agg.prompt_tokens, 0) OPERATOR(pg_catalog.+) COALESCE(agg.completion_tokens, 0) END,
+			   'total_cost', agg.total_cost,
+			   'llm_calls', agg.llm_calls,
+			   'tool_calls', agg.tool_calls,
+			   'errors', agg.errors,
+			   'start', agg.start_ts,
+			   'end', agg.end_ts,
+			   'duration', agg.end_ts OPERATOR(pg_catalog.-) agg.start_ts)),
+		   r.input, r.output, r.expected, r.error, r.tags, agg.span_count, agg.max_xact
+	  FROM (SELECT DISTINCT w.root_span_id
+			  FROM btexport.logs w
+			 WHERE w.project_id OPERATOR(pg_catalog.=) p_project
+			   AND w._xact_id OPERATOR(pg_catalog.>=) p_from AND w._xact_id OPERATOR(pg_catalog.<) p_to) c
+	 CROSS JOIN LATERAL (
+			SELECT pg_catalog.count(*) AS span_count,
+				   pg_catalog.min(s.created) AS min_created,
+				   pg_catalog.max(s._xact_id::text::bigint) AS max_xact,
+				   pg_catalog.sum(btexport._num(s.metrics, 'prompt_tokens')) AS prompt_tokens,
+				   pg_catalog.sum(btexport._num(s.metrics, 'completion_tokens')) AS completion_tokens,
+				   pg_catalog.sum(btexport._num(s.metrics, 'tokens')) AS tokens,
+				   pg_catalog.sum(COALESCE(btexport._num(s.metrics, 'estimated_cost'), btexport._num(s.metrics, 'cost'))) AS total_cost,
+				   pg_catalog.count(*) FILTER (WHERE s.span_attributes OPERATOR(pg_catalog.->>) 'type' OPERATOR(pg_catalog.=) 'llm') AS llm_calls,
+				   pg_catalog.count(*) FILTER (WHERE s.span_attributes OPERATOR(pg_catalog.->>) 'type' OPERATOR(pg_catalog.=) 'tool') AS tool_calls,
+				   pg_catalog.count(*) FILTER (WHERE s.error IS NOT NULL AND s.error OPERATOR(pg_catalog.<>) 'null'::jsonb) AS errors,
+				   pg_catalog.min(btexport._num(s.metrics, 'start')) AS start_ts,
+				   pg_catalog.max(btexport._num(s.metrics, 'end')) AS end_ts
+			  FROM btexport.logs s
+			 WHERE s.project_id OPERATOR(pg_catalog.=) p_project AND s.root_span_id OPERATOR(pg_catalog.=) c.root_span_id
+			   AND s._xact_id OPERATOR(pg_catalog.<) p_to) agg
+	  LEFT JOIN LATERAL (
+			SELECT s.* FROM btexport.logs s
+			 WHERE s.project_id OPERATOR(pg_catalog.=) p_project AND s.root_span_id OPERATOR(pg_catalog.=) c.root_span_id
+			   AND s.is_root AND s._xact_id OPERATOR(pg_catalog.<) p_to
+			 ORDER BY s.created, s.id LIMIT 1) r ON true
+	  LEFT JOIN LATERAL (
+			SELECT pg_catalog.jsonb_object_agg(e.key, e.avg) AS scores
+			  FROM (SELECT kv.key, pg_catalog.avg((kv.value)::text::float8) AS avg
+					  FROM btexport.logs s, pg_catalog.jsonb_each(
+							CASE WHEN pg_catalog.jsonb_typeof(s.scores) OPERATOR(pg_catalog.=) 'object' THEN s.scores END) kv
+					 WHERE s.project_id OPERATOR(pg_catalog.=) p_project AND s.root_span_id OPERATOR(pg_catalog.=) c.root_span_id
+					   AND s._xact_id OPERATOR(pg_catalog.<) p_to
+					   AND pg_catalog.jsonb_typeof(kv.value) OPERATOR(pg_catalog.=) 'number'
+					 GROUP BY kv.key) e) sc ON true
+	 ORDER BY agg.max_xact, c.root_span_id
+$$;

@@ -1,0 +1,91 @@
+-- ---------------------------------------------------------------------------
+-- Runs: btexport.run (manual or scheduled trigger) and btexport.test.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION btexport._run(automation_id bigint, trigger text)
+RETURNS btexport.runs LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'btexport_run_internal';
+REVOKE ALL ON FUNCTION btexport._run(bigint, text) FROM PUBLIC;
+
+CREATE FUNCTION btexport._check_trigger(trigger text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF trigger IS NULL OR trigger NOT IN ('manual', 'schedule') THEN
+		RAISE EXCEPTION 'unknown trigger "%"', trigger
+			USING ERRCODE = '22023', HINT = 'Use trigger => ''manual'' (the default) or ''schedule''.';
+	END IF;
+	RETURN trigger;
+END
+$$;
+
+-- Run an automation now: exports what it has not exported yet and returns the run.
+CREATE FUNCTION btexport.run(automation text, trigger text DEFAULT 'manual')
+RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation);
+BEGIN
+	RETURN btexport._run(a.id, btexport._check_trigger(trigger));
+END
+$$;
+COMMENT ON FUNCTION btexport.run(text, text) IS 'export the new rows of an automation to S3 now and return the run';
+
+-- the form pg_cron jobs call: SELECT btexport.run(<id>::bigint, trigger => 'schedule')
+CREATE FUNCTION btexport.run(automation_id bigint, trigger text DEFAULT 'manual')
+RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation_id::text);
+BEGIN
+	IF trigger = 'schedule' AND a.status = 'paused' THEN
+		RETURN NULL;
+	END IF;
+	RETURN btexport._run(a.id, btexport._check_trigger(trigger));
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION btexport.run(text, text), btexport.run(bigint, text) TO btexport_user;
+
+CREATE FUNCTION btexport._test(a btexport.automations)
+RETURNS TABLE (step text, ok boolean, detail text, hint text)
+LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'btexport_test_internal';
+REVOKE ALL ON FUNCTION btexport._test(btexport.automations) FROM PUBLIC;
+
+-- Test a saved automation: query, credentials, and a test object put, read and deleted.
+CREATE FUNCTION btexport.test(automation text)
+RETURNS TABLE (step text, ok boolean, detail text, hint text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM btexport._test(btexport._automation_for_caller(automation));
+END
+$$;
+COMMENT ON FUNCTION btexport.test(text) IS 'test a saved automation without exporting: query, credentials, put/head/delete of a test object';
+
+-- Test a configuration before saving it (the create_automation arguments).
+CREATE FUNCTION btexport.test(
+	name text,
+	project text,
+	s3_path text,
+	export_type text DEFAULT 'logs_spans',
+	query text DEFAULT NULL,
+	format text DEFAULT 'jsonl',
+	"interval" text DEFAULT NULL,
+	role_arn text DEFAULT NULL,
+	external_id text DEFAULT NULL,
+	region text DEFAULT NULL,
+	endpoint text DEFAULT NULL,
+	batch_size integer DEFAULT 1000,
+	description text DEFAULT NULL,
+	event_type text DEFAULT 'btql_export',
+	credential text DEFAULT NULL)
+RETURNS TABLE (step text, ok boolean, detail text, hint text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations;
+BEGIN
+	a := btexport._build_automation(name, description, project, event_type, export_type, query, s3_path,
+									role_arn, external_id, region, endpoint, format, "interval", batch_size,
+									credential);
+	a.id := 0;
+	RETURN QUERY SELECT * FROM btexport._test(a);
+END
+$$;
+GRANT EXECUTE ON FUNCTION btexport.test(text) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text) TO btexport_user;

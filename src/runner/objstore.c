@@ -1,0 +1,462 @@
+/*
+ * objstore.c — backend glue over the plain-C S3 core (src/s3): credentials,
+ * the client with PostgreSQL-aware callbacks, and streaming objects.
+ *
+ * The core never longjmps and allocates with malloc; this file turns its
+ * error values into ereport() and makes sure core state is freed when a
+ * transaction aborts (a memory-context reset callback owns the client).
+ */
+#include "postgres.h"
+
+#include <openssl/evp.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "btexport.h"
+#include "objstore.h"
+#include "runner.h"
+#include "s3client.h"
+
+#define MIN_PART_SIZE (5 * 1024 * 1024)
+
+/* owns the malloc'd client; freed with the memory context if not before */
+typedef struct ClientHolder
+{
+	btx_s3_client *client;
+	btx_s3_credentials creds;
+} ClientHolder;
+
+struct BtxObject
+{
+	BtxTarget  *t;
+	char	   *key;
+	char	   *content_type;
+	bool		if_none_match;
+	size_t		part_size;
+	StringInfoData buf;			/* bytes of the part being filled */
+	char	   *upload_id;		/* malloc'd by the core; NULL until multipart */
+	btx_s3_part *parts;
+	int			nparts;
+	int			maxparts;
+	uint64		bytes;
+	EVP_MD_CTX *sha;
+};
+
+static bool curl_ready = false;
+static bool in_cleanup = false;	/* aborting after an error: ignore interrupts */
+
+static int
+interrupt_cb(void *arg)
+{
+	return (InterruptPending && !in_cleanup) ? 1 : 0;
+}
+
+static int
+sleep_cb(void *arg, long ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	return InterruptPending ? 1 : 0;
+}
+
+static void
+holder_free(void *arg)
+{
+	ClientHolder *h = (ClientHolder *) arg;
+
+	if (h->client)
+		btx_s3_client_free(h->client);
+	h->client = NULL;
+	btx_s3_credentials_clear(&h->creds);
+}
+
+/* raise a core error as a PostgreSQL error */
+static void
+raise_error(const btx_error *e)
+{
+	int			code = MAKE_SQLSTATE(e->sqlstate[0], e->sqlstate[1], e->sqlstate[2], e->sqlstate[3],
+									 e->sqlstate[4]);
+
+	if (e->sqlstate[0] == '\0')
+		code = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+	CHECK_FOR_INTERRUPTS();		/* a cancel wins over the aborted transfer */
+	ereport(ERROR,
+			(errcode(code),
+			 errmsg("%s", e->message),
+			 e->detail[0] ? errdetail_internal("%s", e->detail) : 0,
+			 e->hint[0] ? errhint("%s", e->hint) : 0));
+}
+
+/*
+ * Resolve the source credentials of t: a named credential, or the server's
+ * environment for roles allowed to use it.  Returns false with detail/hint.
+ */
+static bool
+resolve_credentials(BtxTarget *t, ClientHolder *h, char **detail, char **hint)
+{
+	if (t->credential)
+	{
+		int			rc;
+		char	   *akid,
+				   *secret,
+				   *token;
+
+		rc = SPI_execute_with_args("SELECT c.access_key_id, c.secret_access_key, c.session_token,"
+								   " pg_catalog.pg_has_role($2, c.owner::oid, 'USAGE')"
+								   " FROM btexport.credentials c WHERE c.name = $1",
+								   2, (Oid[]) {TEXTOID, OIDOID},
+								   (Datum[]) {CStringGetTextDatum(t->credential), ObjectIdGetDatum(t->owner)},
+								   NULL, true, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1 ||
+			strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), "t") != 0)
+		{
+			*detail = psprintf("Credential \"%s\" does not exist or does not belong to the automation's owner.",
+							   t->credential);
+			*hint = pstrdup("Create it with btexport.create_credential(), or point the automation at another one.");
+			return false;
+		}
+		akid = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		secret = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		token = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		if (btx_s3_credentials_set(&h->creds, akid, secret, token, 0) != 0)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		memset(secret, 0, strlen(secret));
+		t->cred_source = psprintf("named credential \"%s\"", t->credential);
+		return true;
+	}
+
+	/* ambient credentials act as the server's identity: gated by a role */
+	if (!superuser_arg(t->owner) &&
+		!has_privs_of_role(t->owner, get_role_oid("btexport_s3_writer", false)))
+	{
+		*detail = psprintf("The automation has no credential, and its owner \"%s\" may not use the server's own AWS credentials.",
+						   GetUserNameFromId(t->owner, false));
+		*hint = pstrdup("Pass credential => '<name>' (see btexport.create_credential), or have a superuser GRANT btexport_s3_writer to the owner.");
+		return false;
+	}
+	if (getenv("AWS_ACCESS_KEY_ID") && getenv("AWS_SECRET_ACCESS_KEY"))
+	{
+		if (btx_s3_credentials_set(&h->creds, getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
+								   getenv("AWS_SESSION_TOKEN"), 0) != 0)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		t->cred_source = pstrdup("the server environment (AWS_ACCESS_KEY_ID)");
+		return true;
+	}
+	*detail = pstrdup("No credential is configured and the server environment has no AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.");
+	*hint = pstrdup("Create a named credential with btexport.create_credential() and pass credential => '<name>', or set the AWS variables in the PostgreSQL server's environment.");
+	return false;
+}
+
+bool
+BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint)
+{
+	ClientHolder *h;
+	MemoryContextCallback *cb;
+	btx_s3_config cfg;
+	btx_error	err;
+
+	if (!curl_ready)
+	{
+		if (btx_s3_global_init() != 0)
+			ereport(ERROR, (errcode(ERRCODE_SYSTEM_ERROR), errmsg("could not initialize libcurl")));
+		curl_ready = true;
+	}
+	h = MemoryContextAllocZero(CurTransactionContext, sizeof(ClientHolder));
+	cb = MemoryContextAllocZero(CurTransactionContext, sizeof(MemoryContextCallback));
+	cb->func = holder_free;
+	cb->arg = h;
+	MemoryContextRegisterResetCallback(CurTransactionContext, cb);
+	t->client = h;
+
+	if (!resolve_credentials(t, h, detail, hint))
+		return false;
+	if (t->role_arn)
+	{
+		*detail = psprintf("Assuming role %s is not available in this build.", t->role_arn);
+		*hint = pstrdup("Use a named credential for the bucket, without role_arn.");
+		return false;
+	}
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.region = t->region;
+	cfg.endpoint = t->endpoint;
+	cfg.allow_http = btx_allow_http;
+	cfg.user_agent = "btexport/1.0";
+	cfg.connect_timeout_ms = btx_connect_timeout_ms;
+	cfg.low_speed_limit = 1;
+	cfg.low_speed_time_s = Max(1, btx_http_timeout_ms / 1000);
+	cfg.interrupt = interrupt_cb;
+	cfg.sleep_ms = sleep_cb;
+	h->client = btx_s3_client_new(&cfg, &h->creds, &err);
+	if (h->client == NULL)
+	{
+		*detail = psprintf("%s%s%s", err.message, err.detail[0] ? ": " : "", err.detail);
+		*hint = err.hint[0] ? pstrdup(err.hint) : NULL;
+		return false;
+	}
+	return true;
+}
+
+void
+BtxTargetConnect(BtxTarget *t)
+{
+	char	   *detail = NULL;
+	char	   *hint = NULL;
+
+	if (!BtxTargetTryConnect(t, &detail, &hint))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("no usable AWS credentials for automation \"%s\"", t->automation_name),
+				 detail ? errdetail_internal("%s", detail) : 0,
+				 hint ? errhint("%s", hint) : 0));
+}
+
+void
+BtxTargetClose(BtxTarget *t)
+{
+	if (t->client)
+		holder_free(t->client);
+}
+
+static btx_s3_client *
+client_of(BtxTarget *t)
+{
+	ClientHolder *h = (ClientHolder *) t->client;
+
+	if (h == NULL || h->client == NULL)
+		elog(ERROR, "S3 target is not connected");
+	return h->client;
+}
+
+/* ---- small operations for btexport.test() ---- */
+
+static void
+describe(const btx_error *e, char **detail, char **hint)
+{
+	*detail = psprintf("%s%s%s", e->message, e->detail[0] ? ". " : "", e->detail);
+	*hint = e->hint[0] ? pstrdup(e->hint) : NULL;
+}
+
+bool
+BtxPutSmall(BtxTarget *t, const char *key, const char *body, size_t len,
+			char **detail, char **hint, char **etag)
+{
+	btx_s3_response resp;
+	btx_error	err;
+	btx_s3_put_options opt = {"text/plain", 0};
+	int			rc;
+
+	btx_s3_response_init(&resp);
+	rc = btx_s3_put_object(client_of(t), t->bucket, key, body, len, &opt, &resp, &err);
+	if (rc == 0)
+		*etag = pstrdup(resp.etag);
+	else
+		describe(&err, detail, hint);
+	btx_s3_response_free(&resp);
+	return rc == 0;
+}
+
+bool
+BtxHead(BtxTarget *t, const char *key, char **detail, char **hint)
+{
+	btx_s3_response resp;
+	btx_error	err;
+	int			rc;
+
+	btx_s3_response_init(&resp);
+	rc = btx_s3_head_object(client_of(t), t->bucket, key, &resp, &err);
+	if (rc != 0)
+		describe(&err, detail, hint);
+	btx_s3_response_free(&resp);
+	return rc == 0;
+}
+
+bool
+BtxDelete(BtxTarget *t, const char *key, char **detail, char **hint)
+{
+	btx_s3_response resp;
+	btx_error	err;
+	int			rc;
+	ClientHolder *h = (ClientHolder *) t->client;
+
+	if (h == NULL || h->client == NULL)
+	{
+		*detail = pstrdup("not connected");
+		*hint = NULL;
+		return false;
+	}
+	btx_s3_response_init(&resp);
+	in_cleanup = true;
+	rc = btx_s3_delete_object(h->client, t->bucket, key, &resp, &err);
+	in_cleanup = false;
+	if (rc != 0)
+		describe(&err, detail, hint);
+	btx_s3_response_free(&resp);
+	return rc == 0;
+}
+
+/* ---- streaming objects: one PUT when small, multipart otherwise ---- */
+
+BtxObject *
+BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type, bool if_none_match)
+{
+	BtxObject  *o = palloc0(sizeof(BtxObject));
+
+	o->t = t;
+	o->key = pstrdup(key);
+	o->content_type = pstrdup(content_type);
+	o->if_none_match = if_none_match;
+	o->part_size = Max((size_t) btx_part_size_kb * 1024, MIN_PART_SIZE);
+	initStringInfo(&o->buf);
+	o->sha = EVP_MD_CTX_new();
+	if (o->sha == NULL || EVP_DigestInit_ex(o->sha, EVP_sha256(), NULL) != 1)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not start a SHA-256 digest")));
+	return o;
+}
+
+const char *
+BtxObjectKey(BtxObject *o)
+{
+	return o->key;
+}
+
+static void
+upload_part(BtxObject *o)
+{
+	btx_s3_response resp;
+	btx_error	err;
+	btx_s3_put_options opt = {o->content_type, 0};
+
+	if (o->upload_id == NULL)
+	{
+		btx_s3_response_init(&resp);
+		if (btx_s3_create_multipart_upload(client_of(o->t), o->t->bucket, o->key, &opt, &o->upload_id,
+										   &resp, &err) != 0)
+		{
+			btx_s3_response_free(&resp);
+			raise_error(&err);
+		}
+		btx_s3_response_free(&resp);
+	}
+	if (o->nparts >= 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("object \"%s\" would need more than 10000 parts", o->key),
+				 errhint("Raise btexport.part_size or lower btexport.target_file_size.")));
+	if (o->nparts == o->maxparts)
+	{
+		o->maxparts = o->maxparts ? o->maxparts * 2 : 16;
+		o->parts = o->parts ? repalloc(o->parts, sizeof(btx_s3_part) * o->maxparts)
+			: palloc(sizeof(btx_s3_part) * o->maxparts);
+	}
+	btx_s3_response_init(&resp);
+	if (btx_s3_upload_part(client_of(o->t), o->t->bucket, o->key, o->upload_id, o->nparts + 1,
+						   o->buf.data, o->buf.len, &resp, &err) != 0)
+	{
+		btx_s3_response_free(&resp);
+		raise_error(&err);
+	}
+	o->parts[o->nparts].number = o->nparts + 1;
+	strlcpy(o->parts[o->nparts].etag, resp.etag, sizeof(o->parts[o->nparts].etag));
+	o->nparts++;
+	btx_s3_response_free(&resp);
+	resetStringInfo(&o->buf);
+}
+
+void
+BtxObjectWrite(BtxObject *o, const char *data, size_t len)
+{
+	EVP_DigestUpdate(o->sha, data, len);
+	o->bytes += len;
+	while (len > 0)
+	{
+		size_t		room = o->part_size - o->buf.len;
+		size_t		n = Min(room, len);
+
+		appendBinaryStringInfo(&o->buf, data, n);
+		data += n;
+		len -= n;
+		if (o->buf.len >= o->part_size)
+			upload_part(o);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+void
+BtxObjectFinish(BtxObject *o, BtxObjectResult *res)
+{
+	btx_s3_response resp;
+	btx_error	err;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int			i;
+
+	memset(res, 0, sizeof(*res));
+	EVP_DigestFinal_ex(o->sha, md, &mdlen);
+	for (i = 0; i < (int) mdlen && i < 32; i++)
+		snprintf(res->sha256 + i * 2, 3, "%02x", md[i]);
+	btx_s3_response_init(&resp);
+	if (o->upload_id == NULL)
+	{
+		btx_s3_put_options opt = {o->content_type, o->if_none_match ? 1 : 0};
+
+		if (btx_s3_put_object(client_of(o->t), o->t->bucket, o->key, o->buf.data, o->buf.len, &opt,
+							  &resp, &err) != 0)
+		{
+			btx_s3_response_free(&resp);
+			raise_error(&err);
+		}
+		res->parts = 1;
+	}
+	else
+	{
+		if (o->buf.len > 0)
+			upload_part(o);
+		if (btx_s3_complete_multipart_upload(client_of(o->t), o->t->bucket, o->key, o->upload_id,
+											 o->parts, o->nparts, o->if_none_match ? 1 : 0,
+											 &resp, &err) != 0)
+		{
+			btx_s3_response_free(&resp);
+			raise_error(&err);
+		}
+		res->parts = o->nparts;
+		free(o->upload_id);
+		o->upload_id = NULL;
+	}
+	strlcpy(res->etag, resp.etag, sizeof(res->etag));
+	res->bytes = o->bytes;
+	btx_s3_response_free(&resp);
+	EVP_MD_CTX_free(o->sha);
+	o->sha = NULL;
+}
+
+void
+BtxObjectAbort(BtxObject *o)
+{
+	ClientHolder *h = (ClientHolder *) o->t->client;
+
+	if (o->upload_id && h && h->client)
+	{
+		btx_s3_response resp;
+		btx_error	err;
+
+		btx_s3_response_init(&resp);
+		in_cleanup = true;
+		(void) btx_s3_abort_multipart_upload(h->client, o->t->bucket, o->key, o->upload_id, &resp, &err);
+		in_cleanup = false;
+		btx_s3_response_free(&resp);
+	}
+	if (o->upload_id)
+		free(o->upload_id);
+	o->upload_id = NULL;
+	if (o->sha)
+		EVP_MD_CTX_free(o->sha);
+	o->sha = NULL;
+}

@@ -1,0 +1,472 @@
+/*
+ * run.c — one export run: cursor window → export query (as the automation's
+ * owner) → JSON Lines / Parquet files → S3 objects → ledger.
+ *
+ * A run exports the span versions whose _xact_id lies in [cursor, xmin of the
+ * run's snapshot): every transaction below that xmin has ended, so no row can
+ * later appear below the new cursor.  Rows of transactions still open go to a
+ * later run.  The ledger update, the run_files rows and the cursor advance
+ * commit together.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "btexport.h"
+#include "objstore.h"
+#include "runner.h"
+
+PG_FUNCTION_INFO_V1(btexport_run_internal);
+
+/* one finished object of the run */
+typedef struct RunFile
+{
+	int			seq;
+	char	   *key;
+	uint64		rows;
+	BtxObjectResult res;
+} RunFile;
+
+/* the rotating set of output files of one run */
+typedef struct RunFileSet
+{
+	BtxTarget  *target;
+	BtxAutomation *a;
+	int64		run_id;
+	char	   *base_key;		/* prefix + date folders + export_<ts> */
+	const char *ext;
+	const char *content_type;
+	uint64		target_size;
+	BtxFormatWriter *fw;		/* current file's format writer */
+	BtxObject  *obj;			/* current object */
+	uint64		file_rows;
+	List	   *files;			/* RunFile * of finished objects */
+	uint64		total_rows;
+	uint64		total_bytes;
+} RunFileSet;
+
+static pg_noinline char *
+spi_text(int row, int col)
+{
+	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	return v;
+}
+
+void
+BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	int			rc;
+
+	values[0] = Int64GetDatum(id);
+	rc = SPI_execute_with_args(lock ?
+							   "SELECT id, name, owner::oid, project_id::text, export_type, query, bucket, prefix,"
+							   " region, endpoint, role_arn, external_id, credential, format, batch_size, status,"
+							   " cursor::text FROM btexport.automations WHERE id = $1 FOR UPDATE" :
+							   "SELECT id, name, owner::oid, project_id::text, export_type, query, bucket, prefix,"
+							   " region, endpoint, role_arn, external_id, credential, format, batch_size, status,"
+							   " cursor::text FROM btexport.automations WHERE id = $1",
+							   1, argtypes, values, NULL, false, 1);
+	if (rc != (lock ? SPI_OK_SELECT : SPI_OK_SELECT) || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("automation %lld does not exist", (long long) id),
+				 errhint("See btexport.automations for the automations you own.")));
+	a->id = id;
+	a->name = spi_text(0, 2);
+	a->owner = (Oid) strtoul(spi_text(0, 3), NULL, 10);
+	a->project_id = spi_text(0, 4);
+	a->export_type = spi_text(0, 5);
+	a->query = spi_text(0, 6);
+	a->bucket = spi_text(0, 7);
+	a->prefix = spi_text(0, 8);
+	a->region = spi_text(0, 9);
+	a->endpoint = spi_text(0, 10);
+	a->role_arn = spi_text(0, 11);
+	a->external_id = spi_text(0, 12);
+	a->credential = spi_text(0, 13);
+	a->format = spi_text(0, 14);
+	a->batch_size = atoi(spi_text(0, 15));
+	a->status = spi_text(0, 16);
+	a->cursor = spi_text(0, 17);
+}
+
+void
+BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->bucket = a->bucket;
+	t->prefix = a->prefix;
+	t->region = a->region;
+	t->endpoint = a->endpoint;
+	t->role_arn = a->role_arn;
+	t->external_id = a->external_id;
+	t->credential = a->credential;
+	t->owner = a->owner;
+	t->automation_name = a->name;
+}
+
+static void
+fileset_close_current(RunFileSet *fs)
+{
+	RunFile    *f;
+	MemoryContext old;
+
+	if (fs->fw == NULL)
+		return;
+	BtxFormatFinish(fs->fw);
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	f = palloc0(sizeof(RunFile));
+	f->seq = list_length(fs->files) + 1;
+	f->key = pstrdup(BtxObjectKey(fs->obj));
+	f->rows = fs->file_rows;
+	MemoryContextSwitchTo(old);
+	BtxObjectFinish(fs->obj, &f->res);
+	fs->obj = NULL;
+	BtxFormatFree(fs->fw);
+	fs->fw = NULL;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	fs->files = lappend(fs->files, f);
+	MemoryContextSwitchTo(old);
+	fs->total_bytes += f->res.bytes;
+	fs->file_rows = 0;
+}
+
+static void
+fileset_open_next(RunFileSet *fs, TupleDesc tupdesc)
+{
+	int			n = list_length(fs->files) + 1;
+	char	   *key;
+
+	if (n == 1)
+		key = psprintf("%s%s", fs->base_key, fs->ext);
+	else
+		key = psprintf("%s_part-%04d%s", fs->base_key, n, fs->ext);
+	fs->obj = BtxObjectOpen(fs->target, key, fs->content_type, true);
+	fs->fw = BtxFormatOpen(fs->a->format, tupdesc, fs->obj);
+	fs->file_rows = 0;
+}
+
+/*
+ * Choose the run's base key: <prefix>YYYY/MM/DD/export_YYYY-MM-DD_HH-MM-SS
+ * (UTC, the run's start).  Should an earlier run of this automation have
+ * started in the same second, the run id is appended so keys never collide.
+ */
+static char *
+choose_base_key(BtxAutomation *a, int64 run_id, TimestampTz started)
+{
+	pg_time_t	t = timestamptz_to_time_t(started);
+	struct pg_tm *tm = pg_gmtime(&t);
+	char	   *base;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	int			rc;
+
+	base = psprintf("%s%04d/%02d/%02d/export_%04d-%02d-%02d_%02d-%02d-%02d",
+					a->prefix,
+					tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+					tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+					tm->tm_hour, tm->tm_min, tm->tm_sec);
+	values[0] = CStringGetTextDatum(a->bucket);
+	values[1] = CStringGetTextDatum(base);
+	rc = SPI_execute_with_args("SELECT 1 FROM btexport.run_files WHERE bucket = $1 AND starts_with(key, $2) LIMIT 1",
+							   2, argtypes, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read btexport.run_files");
+	if (SPI_processed > 0)
+		base = psprintf("%s_%lld", base, (long long) run_id);
+	return base;
+}
+
+/* the export query: $1 project, $2/$3 the cursor window, then BTQL parameters */
+void
+BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *to, BtxExportQuery *q)
+{
+	const char *fn;
+
+	if (strcmp(a->export_type, "btql") == 0)
+	{
+		BtxBuildBtqlExportQuery(a, typed, from, to, q);
+		return;
+	}
+	if (strcmp(a->export_type, "logs_spans") == 0)
+		fn = "btexport._export_spans($1::uuid, $2::xid8, $3::xid8)";
+	else
+		fn = "btexport._export_traces($1::uuid, $2::xid8, $3::xid8)";
+	if (typed)
+		q->sql = psprintf("SELECT * FROM %s", fn);
+	else
+		q->sql = psprintf("SELECT pg_catalog.row_to_json(e)::text FROM %s e", fn);
+	q->nargs = 3;
+	q->argtypes = palloc(sizeof(Oid) * 3);
+	q->values = palloc(sizeof(Datum) * 3);
+	q->nulls = NULL;
+	q->argtypes[0] = q->argtypes[1] = q->argtypes[2] = TEXTOID;
+	q->values[0] = CStringGetTextDatum(a->project_id);
+	q->values[1] = CStringGetTextDatum(from);
+	q->values[2] = CStringGetTextDatum(to);
+}
+
+/*
+ * Export [from, to) for automation a into S3 as run run_id.  Runs inside a
+ * subtransaction of the caller; throws on failure after aborting uploads and
+ * deleting objects this run already completed.
+ */
+static void
+export_window(BtxAutomation *a, int64 run_id, TimestampTz started,
+			  const char *from, const char *to, BtxRunStats *stats)
+{
+	RunFileSet		fs;
+	BtxTarget	target;
+	BtxExportQuery q;
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+	Portal		portal;
+	bool		typed = strcmp(a->format, "parquet") == 0;
+
+	memset(&fs, 0, sizeof(fs));
+	BtxTargetFromAutomation(a, &target);
+	fs.target = &target;
+	fs.a = a;
+	fs.run_id = run_id;
+	fs.target_size = (uint64) btx_target_file_size_kb * 1024;
+	fs.ext = typed ? ".parquet" : ".jsonl";
+	fs.content_type = typed ? "application/vnd.apache.parquet" : "application/x-ndjson";
+
+	PG_TRY();
+	{
+		BtxTargetConnect(&target);
+		fs.base_key = choose_base_key(a, run_id, started);
+
+		BtxBuildExportQuery(a, typed, from, to, &q);
+
+		/* run the query as the automation's owner, in UTC */
+		nestlevel = NewGUCNestLevel();
+		(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		GetUserIdAndSecContext(&save_userid, &save_sec);
+		SetUserIdAndSecContext(a->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+
+		portal = SPI_cursor_open_with_args(NULL, q.sql, q.nargs, q.argtypes, q.values, q.nulls, true, 0);
+		for (;;)
+		{
+			uint64		i;
+
+			SPI_cursor_fetch(portal, true, a->batch_size);
+			if (SPI_processed == 0)
+				break;
+			for (i = 0; i < SPI_processed; i++)
+			{
+				if (fs.fw == NULL)
+					fileset_open_next(&fs, SPI_tuptable->tupdesc);
+				BtxFormatRow(fs.fw, SPI_tuptable->vals[i]);
+				fs.file_rows++;
+				fs.total_rows++;
+				if (BtxFormatBytes(fs.fw) >= fs.target_size)
+					fileset_close_current(&fs);
+			}
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_cursor_close(portal);
+		SetUserIdAndSecContext(save_userid, save_sec);
+		AtEOXact_GUC(true, nestlevel);
+
+		fileset_close_current(&fs);
+	}
+	PG_CATCH();
+	{
+		ListCell   *lc;
+
+		/* no partial object: abort the open upload, delete finished ones */
+		if (fs.obj)
+			BtxObjectAbort(fs.obj);
+		if (fs.fw)
+			BtxFormatFree(fs.fw);
+		foreach(lc, fs.files)
+		{
+			RunFile    *f = lfirst(lc);
+			char	   *d,
+					   *h;
+
+			(void) BtxDelete(&target, f->key, &d, &h);
+		}
+		BtxTargetClose(&target);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	BtxTargetClose(&target);
+
+	stats->rows = fs.total_rows;
+	stats->bytes = fs.total_bytes;
+	stats->files = fs.files;
+}
+
+static void
+record_files(BtxAutomation *a, int64 run_id, List *files)
+{
+	ListCell   *lc;
+	Oid			argtypes[10] = {INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
+	TEXTOID, TEXTOID};
+
+	foreach(lc, files)
+	{
+		RunFile    *f = lfirst(lc);
+		Datum		values[10];
+
+		values[0] = Int64GetDatum(run_id);
+		values[1] = Int64GetDatum(a->id);
+		values[2] = Int32GetDatum(f->seq);
+		values[3] = CStringGetTextDatum(a->bucket);
+		values[4] = CStringGetTextDatum(f->key);
+		values[5] = CStringGetTextDatum(a->format);
+		values[6] = Int64GetDatum((int64) f->rows);
+		values[7] = Int64GetDatum((int64) f->res.bytes);
+		values[8] = CStringGetTextDatum(f->res.etag);
+		values[9] = CStringGetTextDatum(f->res.sha256);
+		if (SPI_execute_with_args("INSERT INTO btexport.run_files (run_id, automation_id, owner, seq, bucket, key,"
+								  " format, rows, bytes, etag, sha256, committed)"
+								  " SELECT $1, $2, a.owner, $3, $4, $5, $6, $7, $8, $9, $10, true"
+								  " FROM btexport.automations a WHERE a.id = $2",
+								  10, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record run file");
+	}
+}
+
+/*
+ * btexport._run(automation_id bigint, trigger text) RETURNS btexport.runs
+ *
+ * Called by btexport.run() (SECURITY DEFINER) after the ownership check.
+ */
+Datum
+btexport_run_internal(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	char	   *trigger = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	BtxAutomation a;
+	int64		run_id;
+	TimestampTz started;
+	char	   *from;
+	char	   *volatile to;
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *volatile edata = NULL;
+	BtxRunStats stats;
+	HeapTupleHeader result;
+	int			rc;
+
+	SPI_connect();
+
+	/* one run per automation at a time */
+	rc = SPI_execute_with_args("SELECT pg_catalog.pg_try_advisory_xact_lock(1651798128, ($1 % 2147483647)::int4)",
+							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || strcmp(spi_text(0, 1), "t") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("automation %lld is already running", (long long) id),
+				 errhint("Wait for the running export to finish; see btexport.runs.")));
+	BtxLoadAutomation(id, &a, true);
+
+	rc = SPI_execute_with_args("INSERT INTO btexport.runs (automation_id, owner, trigger, status, started_at, pid, cursor_from)"
+							   " VALUES ($1, $2, $3, 'running', clock_timestamp(), pg_backend_pid(), $4::xid8)"
+							   " RETURNING id, started_at, pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text",
+							   4, (Oid[]) {INT8OID, OIDOID, TEXTOID, TEXTOID},
+							   (Datum[]) {Int64GetDatum(id), ObjectIdGetDatum(a.owner), CStringGetTextDatum(trigger),
+								   CStringGetTextDatum(a.cursor)},
+							   NULL, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not record the run");
+	run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}));
+	started = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &(bool) {false}));
+	to = spi_text(0, 3);
+	from = a.cursor;
+
+	memset(&stats, 0, sizeof(stats));
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		/* the cursor never moves back: an empty window exports nothing */
+		rc = SPI_execute_with_args("SELECT $1::xid8 < $2::xid8", 2, (Oid[]) {TEXTOID, TEXTOID},
+								   (Datum[]) {CStringGetTextDatum(from), CStringGetTextDatum(to)}, NULL, true, 1);
+		if (rc == SPI_OK_SELECT && strcmp(spi_text(0, 1), "t") == 0)
+			export_window(&a, run_id, started, from, to, &stats);
+		else
+			to = from;
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_END_TRY();
+
+	if (edata == NULL)
+	{
+		record_files(&a, run_id, stats.files);
+		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'succeeded', finished_at = clock_timestamp(),"
+								   " rows = $2, bytes = $3, files = $4, cursor_to = $5::xid8 WHERE id = $1",
+								   5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID},
+								   (Datum[]) {Int64GetDatum(run_id), Int64GetDatum((int64) stats.rows),
+									   Int64GetDatum((int64) stats.bytes), Int32GetDatum(list_length(stats.files)),
+								   CStringGetTextDatum(to)}, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "could not record the run's result");
+		rc = SPI_execute_with_args("UPDATE btexport.automations SET cursor = $2::xid8 WHERE id = $1",
+								   2, (Oid[]) {INT8OID, TEXTOID},
+								   (Datum[]) {Int64GetDatum(id), CStringGetTextDatum(to)}, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "could not advance the cursor");
+	}
+	else
+	{
+		char		sqlstate[6];
+
+		memcpy(sqlstate, unpack_sql_state(edata->sqlerrcode), 6);
+		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'failed', finished_at = clock_timestamp(),"
+								   " error_sqlstate = $2, error_message = $3, error_detail = $4, error_hint = $5"
+								   " WHERE id = $1",
+								   5, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
+								   (Datum[]) {Int64GetDatum(run_id), CStringGetTextDatum(sqlstate),
+									   CStringGetTextDatum(edata->message ? edata->message : "unknown error"),
+									   edata->detail ? CStringGetTextDatum(edata->detail) : (Datum) 0,
+								   edata->hint ? CStringGetTextDatum(edata->hint) : (Datum) 0},
+								   (const char[]) {' ', ' ', ' ', edata->detail ? ' ' : 'n', edata->hint ? ' ' : 'n'},
+								   false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "could not record the run's failure");
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("export run %lld of automation \"%s\" failed: %s", (long long) run_id, a.name, edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 edata->hint ? errhint("%s", edata->hint) : 0));
+	}
+
+	rc = SPI_execute_with_args("SELECT * FROM btexport.runs WHERE id = $1", 1, (Oid[]) {INT8OID},
+							   (Datum[]) {Int64GetDatum(run_id)}, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the run back");
+	result = SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleHeaderGetDatum(result));
+}

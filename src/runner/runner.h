@@ -1,0 +1,72 @@
+/*
+ * runner.h — an export run and its parts (backend glue).
+ */
+#ifndef BTX_RUNNER_H
+#define BTX_RUNNER_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "nodes/pg_list.h"
+
+#include "objstore.h"
+
+/* an automation row, as text where the runner only passes values on */
+typedef struct BtxAutomation
+{
+	int64		id;
+	char	   *name;
+	Oid			owner;
+	char	   *project_id;
+	char	   *export_type;	/* logs_spans | logs_traces | btql */
+	char	   *query;
+	char	   *bucket;
+	char	   *prefix;
+	char	   *region;
+	char	   *endpoint;
+	char	   *role_arn;
+	char	   *external_id;
+	char	   *credential;
+	char	   *format;			/* jsonl | parquet */
+	int			batch_size;
+	char	   *status;
+	char	   *cursor;			/* xid8 as text */
+} BtxAutomation;
+
+typedef struct BtxRunStats
+{
+	uint64		rows;
+	uint64		bytes;
+	List	   *files;
+} BtxRunStats;
+
+/* an export query with its bind parameters */
+typedef struct BtxExportQuery
+{
+	char	   *sql;
+	int			nargs;
+	Oid		   *argtypes;
+	Datum	   *values;
+	char	   *nulls;
+} BtxExportQuery;
+
+extern void BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock);
+extern void BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t);
+extern void BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *to,
+								BtxExportQuery *q);
+extern void BtxBuildBtqlExportQuery(BtxAutomation *a, bool typed, const char *from, const char *to,
+									BtxExportQuery *q);
+
+/* format.c: rows of a result set → bytes of one file, streamed into an object */
+typedef struct BtxFormatWriter BtxFormatWriter;
+
+extern BtxFormatWriter *BtxFormatOpen(const char *format, TupleDesc tupdesc, BtxObject *obj);
+extern void BtxFormatRow(BtxFormatWriter *w, HeapTuple tuple);
+extern uint64 BtxFormatBytes(BtxFormatWriter *w);
+extern void BtxFormatFinish(BtxFormatWriter *w);
+extern void BtxFormatFree(BtxFormatWriter *w);
+
+extern const char *BtxObjectKey(BtxObject *o);
+
+#endif

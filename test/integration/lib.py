@@ -1,0 +1,119 @@
+"""Tiny harness for btexport's integration tests (Python 3 stdlib only).
+
+Talks to the cluster with psql and to S3 with the AWS CLI; each check prints
+"ok - ..." or "not ok - ..." and the script ends with "N passed, N failed".
+Environment (set by test/run-all.sh): PGHOST PGPORT PGUSER, MOTO_ENDPOINT,
+BTX_AKID BTX_SECRET BTX_ROLE_ARN BTX_EXTERNAL_ID.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+PASSED = 0
+FAILED = 0
+
+
+def check(name, cond, info=""):
+    global PASSED, FAILED
+    if cond:
+        PASSED += 1
+        print(f"ok - {name}")
+    else:
+        FAILED += 1
+        print(f"not ok - {name}" + (f"\n    {info}" if info else ""))
+    sys.stdout.flush()
+    return cond
+
+
+def finish():
+    print(f"{PASSED} passed, {FAILED} failed")
+    sys.exit(1 if FAILED else 0)
+
+
+def psql(sql, db=None, user=None, check_error=True, args=()):
+    """Run SQL; return stdout (unaligned, tuples only)."""
+    cmd = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db or os.environ.get("BTX_DB", "postgres")]
+    if user:
+        cmd += ["-U", user]
+    cmd += list(args)
+    p = subprocess.run(cmd, input=sql, capture_output=True, text=True)
+    if check_error and p.returncode != 0:
+        raise RuntimeError(f"psql failed: {p.stderr.strip()}\nSQL: {sql[:500]}")
+    return p.stdout if check_error else (p.returncode, p.stdout, p.stderr)
+
+
+def psql_json(sql, db=None, user=None):
+    """Run a query returning one json value per row."""
+    out = psql(sql, db=db, user=user)
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def fresh_db(name):
+    """A new database with btexport installed; returns its name."""
+    psql(f'DROP DATABASE IF EXISTS "{name}"', db="postgres")
+    psql(f'CREATE DATABASE "{name}"', db="postgres")
+    psql("CREATE EXTENSION btexport", db=name)
+    os.environ["BTX_DB"] = name
+    return name
+
+
+def aws(*args, check_error=True, env_extra=None):
+    env = dict(os.environ)
+    env.update({
+        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_ACCESS_KEY_ID": os.environ["BTX_AKID"], "AWS_SECRET_ACCESS_KEY": os.environ["BTX_SECRET"],
+    })
+    if env_extra:
+        env.update(env_extra)
+    p = subprocess.run(["/usr/bin/aws", "--endpoint-url", os.environ["MOTO_ENDPOINT"], *args],
+                       capture_output=True, text=True, env=env)
+    if check_error and p.returncode != 0:
+        raise RuntimeError(f"aws {' '.join(args)} failed: {p.stderr.strip()}")
+    return p.stdout
+
+
+def list_keys(bucket, prefix=""):
+    out = aws("s3api", "list-objects-v2", "--bucket", bucket, "--prefix", prefix, "--output", "json")
+    if not out.strip():
+        return []
+    return sorted(o["Key"] for o in json.loads(out).get("Contents", []))
+
+
+def get_object(bucket, key):
+    with tempfile.NamedTemporaryFile(delete=False) as f:
+        path = f.name
+    try:
+        aws("s3", "cp", f"s3://{bucket}/{key}", path, "--only-show-errors")
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
+def read_jsonl_objects(bucket, keys):
+    rows = []
+    for k in keys:
+        data = get_object(bucket, k)
+        for line in data.decode("utf-8").split("\n"):
+            if line:
+                rows.append(json.loads(line))
+    return rows
+
+
+def setup_credential(name="moto"):
+    psql(f"SELECT btexport.create_credential('{name}', '{os.environ['BTX_AKID']}', '{os.environ['BTX_SECRET']}')")
+
+
+def wait_for(fn, timeout=90, what="condition"):
+    """Poll fn() until it returns a truthy value (never a fixed sleep as synchronisation)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise TimeoutError(f"timed out waiting for {what}")

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# btexport: run every test suite and print one summary line "N passed, N failed".
+#   bash test/run-all.sh            (as root on Debian 12: installs what is missing first)
+# Suites: C unit tests of the cores (ASan/UBSan), bounded fuzzing of every parser,
+# pg_regress (SQL API and validation), integration tests against PostgreSQL 15 + pg_cron +
+# moto (S3/STS/IAM with signature checks) + s3rver, Parquet readers (DuckDB, arrow-rs, hyparquet).
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+export BTX_ROOT="$ROOT"
+export BTX_SHARED="${BTX_SHARED:-$ROOT/../shared}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SUITE_FAIL=()
+
+if [ "${BTX_SKIP_SETUP:-0}" != 1 ]; then
+	bash test/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+[ -d "$BTX_SHARED/testdata" ] || { echo "FATAL: shared test data not found at $BTX_SHARED"; echo "0 passed, 1 failed"; exit 1; }
+
+WORK=$(mktemp -d /tmp/btx-tests.XXXXXX)
+chmod 755 "$WORK"
+# count "N passed, N failed" of a suite's output; a suite without it counts as one failure
+tally() {	# name logfile exitcode
+	local name="$1" log="$2" rc="$3" line p f
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1/')
+		f=$(echo "$line" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\2/')
+	else
+		p=0; f=0
+	fi
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f))
+	if [ "$f" != 0 ]; then
+		SUITE_FAIL+=("$name"); echo "=== $name: FAILED ($p passed, $f failed)"; grep -E '^not ok|FAIL|ERROR|error' "$log" | head -40
+	else
+		echo "=== $name: $p passed"
+	fi
+}
+suite() {	# name command...
+	local name="$1"; shift
+	local log="$WORK/$(echo "$name" | tr ' /' '__').log"
+	echo "--- $name"
+	( "$@" ) >"$log" 2>&1
+	tally "$name" "$log" $?
+}
+
+# 1. C unit tests of the plain-C cores, under ASan/UBSan
+for d in test/unit/*/; do
+	[ -f "$d/Makefile" ] && suite "unit $(basename "$d")" make --no-print-directory -C "$d" check
+done
+
+# 2. fuzzing every parser, bounded
+for d in test/fuzz/*/; do
+	[ -f "$d/Makefile" ] && suite "fuzz $(basename "$d")" make --no-print-directory -C "$d" fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
+done
+
+# 3. a cluster (pg_cron + btexport preloaded) and moto for the SQL-level suites
+source test/harness/pg.sh
+source test/harness/moto.sh
+pg_start "$WORK/pg" >"$WORK/pg-start.log" 2>&1 || { cat "$WORK/pg-start.log"; echo "0 passed, 1 failed"; exit 1; }
+moto_start "$WORK/moto" >"$WORK/moto-start.log" 2>&1 || { cat "$WORK/moto-start.log"; pg_stop; echo "0 passed, 1 failed"; exit 1; }
+cleanup() { moto_stop; pg_stop; }
+trap cleanup EXIT
+
+regress() {
+	mkdir -p "$WORK/regress"
+	make -s installcheck REGRESS_OPTS="--inputdir=$ROOT --outputdir=$WORK/regress --load-extension=btexport" 2>&1
+	local rc=$?
+	[ -f "$WORK/regress/regression.diffs" ] && head -200 "$WORK/regress/regression.diffs"
+	local n f
+	n=$(grep -cE '\.\.\. +(ok|FAILED|failed)' "$WORK/regress/regression.out" 2>/dev/null)
+	f=$(grep -cE '\.\.\. +(FAILED|failed)' "$WORK/regress/regression.out" 2>/dev/null)
+	echo "$((n - f)) passed, $f failed"
+	return $rc
+}
+suite "pg_regress" regress
+
+# 4. integration tests (Python, stdlib only) against the cluster and moto
+for t in test/integration/test_*.py; do
+	suite "integration $(basename "$t" .py)" python3 "$t"
+done
+
+# 5. component suites that bring their own servers
+for s in test/*/run.sh; do
+	suite "$(basename "$(dirname "$s")")" bash "$s"
+done
+
+echo
+if [ ${#SUITE_FAIL[@]} -gt 0 ]; then echo "failed suites: ${SUITE_FAIL[*]}"; fi
+echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+[ "$TOTAL_FAIL" = 0 ]
