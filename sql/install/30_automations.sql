@@ -48,6 +48,7 @@ CREATE TABLE btexport.automations (
 	paused_reason		text,
 	cron_jobid			bigint,
 	cursor				xid8 NOT NULL DEFAULT '0',
+	max_failures		integer NOT NULL DEFAULT 5 CHECK (max_failures > 0),
 	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CHECK ((export_type = 'btql') = (query IS NOT NULL))
@@ -70,6 +71,9 @@ CREATE TABLE btexport.runs (
 	cursor_from			xid8,
 	cursor_to			xid8,
 	pid					integer,
+	request_token		text,
+	base_key			text,
+	cleaned				boolean NOT NULL DEFAULT false,
 	error_sqlstate		text,
 	error_message		text,
 	error_detail		text,
@@ -77,6 +81,9 @@ CREATE TABLE btexport.runs (
 );
 CREATE INDEX runs_automation_idx ON btexport.runs (automation_id, id DESC);
 CREATE INDEX runs_started_idx ON btexport.runs (started_at);
+CREATE INDEX runs_token_idx ON btexport.runs (request_token);
+COMMENT ON COLUMN btexport.runs.base_key IS 'every object of the run has a key starting with this';
+COMMENT ON COLUMN btexport.runs.cleaned IS 'objects a failed run left in S3 have been removed';
 COMMENT ON TABLE btexport.runs IS 'run history: one row per export run';
 
 CREATE TABLE btexport.run_files (

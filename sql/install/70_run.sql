@@ -2,9 +2,9 @@
 -- Runs: btexport.run (manual or scheduled trigger) and btexport.test.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION btexport._run(automation_id bigint, trigger text)
-RETURNS btexport.runs LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'btexport_run_internal';
-REVOKE ALL ON FUNCTION btexport._run(bigint, text) FROM PUBLIC;
+CREATE FUNCTION btexport._run(automation_id bigint, trigger text, wait boolean)
+RETURNS btexport.runs LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'btexport_run_launch';
+REVOKE ALL ON FUNCTION btexport._run(bigint, text, boolean) FROM PUBLIC;
 
 CREATE FUNCTION btexport._check_trigger(trigger text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -17,19 +17,21 @@ BEGIN
 END
 $$;
 
--- Run an automation now: exports what it has not exported yet and returns the run.
-CREATE FUNCTION btexport.run(automation text, trigger text DEFAULT 'manual')
+-- Run an automation now: exports what it has not exported yet.  With wait => true (the
+-- default) returns the finished run; with wait => false returns it queued.
+CREATE FUNCTION btexport.run(automation text, trigger text DEFAULT 'manual', wait boolean DEFAULT true)
 RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
-	RETURN btexport._run(a.id, btexport._check_trigger(trigger));
+	RETURN btexport._run(a.id, btexport._check_trigger(trigger), coalesce(wait, true));
 END
 $$;
-COMMENT ON FUNCTION btexport.run(text, text) IS 'export the new rows of an automation to S3 now and return the run';
+COMMENT ON FUNCTION btexport.run(text, text, boolean) IS 'export the new rows of an automation to S3 now (in a background worker) and return the run';
 
 -- the form pg_cron jobs call: SELECT btexport.run(<id>::bigint, trigger => 'schedule')
-CREATE FUNCTION btexport.run(automation_id bigint, trigger text DEFAULT 'manual')
+-- (only enqueues: the export runs in a background worker, not in pg_cron's connection)
+CREATE FUNCTION btexport.run(automation_id bigint, trigger text DEFAULT 'manual', wait boolean DEFAULT NULL)
 RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation_id::text);
@@ -37,11 +39,31 @@ BEGIN
 	IF trigger = 'schedule' AND a.status = 'paused' THEN
 		RETURN NULL;
 	END IF;
-	RETURN btexport._run(a.id, btexport._check_trigger(trigger));
+	RETURN btexport._run(a.id, btexport._check_trigger(trigger), coalesce(wait, trigger <> 'schedule'));
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION btexport.run(text, text), btexport.run(bigint, text) TO btexport_user;
+-- stop a queued or running run cleanly (its uploads are aborted, nothing is committed)
+CREATE FUNCTION btexport.cancel(run_id bigint)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	r btexport.runs;
+BEGIN
+	SELECT * INTO r FROM btexport.runs x WHERE x.id = run_id;
+	IF NOT FOUND OR NOT pg_has_role(btexport._invoker(), r.owner::oid, 'USAGE') THEN
+		RAISE EXCEPTION 'run % does not exist', run_id
+			USING ERRCODE = '42704', HINT = 'See btexport.runs for your runs.';
+	END IF;
+	IF r.status NOT IN ('queued', 'running') THEN
+		RETURN false;
+	END IF;
+	RETURN pg_cancel_backend(r.pid) FROM pg_stat_activity s WHERE s.pid = r.pid AND s.backend_type = 'btexport run';
+END
+$$;
+
+GRANT EXECUTE ON FUNCTION btexport.run(text, text, boolean), btexport.run(bigint, text, boolean),
+	btexport.cancel(bigint) TO btexport_user;
+
 
 CREATE FUNCTION btexport._test(a btexport.automations)
 RETURNS TABLE (step text, ok boolean, detail text, hint text)

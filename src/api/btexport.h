@@ -13,6 +13,7 @@ extern int	btx_http_timeout_ms;
 extern int	btx_connect_timeout_ms;
 extern int	btx_target_file_size_kb;
 extern int	btx_part_size_kb;
+extern int	btx_max_workers;
 extern void BtxDefineGucs(void);
 
 #endif

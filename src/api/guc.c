@@ -13,6 +13,7 @@ int			btx_http_timeout_ms = 60000;
 int			btx_connect_timeout_ms = 10000;
 int			btx_target_file_size_kb = 128 * 1024;
 int			btx_part_size_kb = 16 * 1024;
+int			btx_max_workers = 4;
 
 void
 BtxDefineGucs(void)
@@ -47,5 +48,9 @@ BtxDefineGucs(void)
 							"At least 5 MB (S3's minimum); an object needs at most 10000 parts.",
 							&btx_part_size_kb, 16 * 1024, 5 * 1024, 5 * 1024 * 1024, PGC_USERSET,
 							GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("btexport.max_workers",
+							"Maximum number of export runs at once.",
+							"Further runs wait for a free slot; each run also needs a max_worker_processes slot.",
+							&btx_max_workers, 4, 1, 64, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("btexport");
 }

@@ -21,6 +21,7 @@ typedef struct BtxTarget
 	char	   *automation_name;
 	void	   *client;			/* core client state (malloc'd) */
 	char	   *cred_source;	/* where the credentials came from, for messages */
+	int			part_size_kb;	/* 0 = btexport.part_size */
 } BtxTarget;
 
 typedef struct BtxObjectResult

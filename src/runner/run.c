@@ -25,17 +25,6 @@
 #include "objstore.h"
 #include "runner.h"
 
-PG_FUNCTION_INFO_V1(btexport_run_internal);
-
-/* one finished object of the run */
-typedef struct RunFile
-{
-	int			seq;
-	char	   *key;
-	uint64		rows;
-	BtxObjectResult res;
-} RunFile;
-
 /* the rotating set of output files of one run */
 typedef struct RunFileSet
 {
@@ -52,6 +41,7 @@ typedef struct RunFileSet
 	List	   *files;			/* RunFile * of finished objects */
 	uint64		total_rows;
 	uint64		total_bytes;
+	MemoryContext keep;			/* outlives the transaction: the file list */
 } RunFileSet;
 
 static pg_noinline char *
@@ -126,7 +116,7 @@ fileset_close_current(RunFileSet *fs)
 	if (fs->fw == NULL)
 		return;
 	BtxFormatFinish(fs->fw);
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(fs->keep);
 	f = palloc0(sizeof(RunFile));
 	f->seq = list_length(fs->files) + 1;
 	f->key = pstrdup(BtxObjectKey(fs->obj));
@@ -136,7 +126,7 @@ fileset_close_current(RunFileSet *fs)
 	fs->obj = NULL;
 	BtxFormatFree(fs->fw);
 	fs->fw = NULL;
-	old = MemoryContextSwitchTo(TopTransactionContext);
+	old = MemoryContextSwitchTo(fs->keep);
 	fs->files = lappend(fs->files, f);
 	MemoryContextSwitchTo(old);
 	fs->total_bytes += f->res.bytes;
@@ -163,8 +153,8 @@ fileset_open_next(RunFileSet *fs, TupleDesc tupdesc)
  * (UTC, the run's start).  Should an earlier run of this automation have
  * started in the same second, the run id is appended so keys never collide.
  */
-static char *
-choose_base_key(BtxAutomation *a, int64 run_id, TimestampTz started)
+char *
+BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started)
 {
 	pg_time_t	t = timestamptz_to_time_t(started);
 	struct pg_tm *tm = pg_gmtime(&t);
@@ -219,13 +209,13 @@ BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *
 }
 
 /*
- * Export [from, to) for automation a into S3 as run run_id.  Runs inside a
- * subtransaction of the caller; throws on failure after aborting uploads and
- * deleting objects this run already completed.
+ * Export [from, to) for automation a into S3 as run run_id.  Throws on
+ * failure after aborting the open upload and deleting the objects this run
+ * already completed (what a crash leaves behind, BtxCleanupOrphans removes).
  */
-static void
-export_window(BtxAutomation *a, int64 run_id, TimestampTz started,
-			  const char *from, const char *to, BtxRunStats *stats)
+void
+BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char *from, const char *to,
+				const BtxRunSettings *settings, MemoryContext keep, BtxRunStats *stats)
 {
 	RunFileSet		fs;
 	BtxTarget	target;
@@ -241,14 +231,17 @@ export_window(BtxAutomation *a, int64 run_id, TimestampTz started,
 	fs.target = &target;
 	fs.a = a;
 	fs.run_id = run_id;
-	fs.target_size = (uint64) btx_target_file_size_kb * 1024;
+	fs.target_size = (uint64) settings->target_file_size_kb * 1024;
+	fs.keep = keep;
 	fs.ext = typed ? ".parquet" : ".jsonl";
 	fs.content_type = typed ? "application/vnd.apache.parquet" : "application/x-ndjson";
 
 	PG_TRY();
 	{
 		BtxTargetConnect(&target);
-		fs.base_key = choose_base_key(a, run_id, started);
+		target.part_size_kb = settings->part_size_kb;
+		BtxCleanupOrphans(a, &target);
+		fs.base_key = pstrdup(base_key);
 
 		BtxBuildExportQuery(a, typed, from, to, &q);
 
@@ -315,8 +308,8 @@ export_window(BtxAutomation *a, int64 run_id, TimestampTz started,
 	stats->files = fs.files;
 }
 
-static void
-record_files(BtxAutomation *a, int64 run_id, List *files)
+void
+BtxRecordFiles(BtxAutomation *a, int64 run_id, List *files)
 {
 	ListCell   *lc;
 	Oid			argtypes[10] = {INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
@@ -346,127 +339,3 @@ record_files(BtxAutomation *a, int64 run_id, List *files)
 	}
 }
 
-/*
- * btexport._run(automation_id bigint, trigger text) RETURNS btexport.runs
- *
- * Called by btexport.run() (SECURITY DEFINER) after the ownership check.
- */
-Datum
-btexport_run_internal(PG_FUNCTION_ARGS)
-{
-	int64		id = PG_GETARG_INT64(0);
-	char	   *trigger = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	BtxAutomation a;
-	int64		run_id;
-	TimestampTz started;
-	char	   *from;
-	char	   *volatile to;
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	ErrorData  *volatile edata = NULL;
-	BtxRunStats stats;
-	HeapTupleHeader result;
-	int			rc;
-
-	SPI_connect();
-
-	/* one run per automation at a time */
-	rc = SPI_execute_with_args("SELECT pg_catalog.pg_try_advisory_xact_lock(1651798128, ($1 % 2147483647)::int4)",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, false, 1);
-	if (rc != SPI_OK_SELECT || strcmp(spi_text(0, 1), "t") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_IN_USE),
-				 errmsg("automation %lld is already running", (long long) id),
-				 errhint("Wait for the running export to finish; see btexport.runs.")));
-	BtxLoadAutomation(id, &a, true);
-
-	rc = SPI_execute_with_args("INSERT INTO btexport.runs (automation_id, owner, trigger, status, started_at, pid, cursor_from)"
-							   " VALUES ($1, $2, $3, 'running', clock_timestamp(), pg_backend_pid(), $4::xid8)"
-							   " RETURNING id, started_at, pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text",
-							   4, (Oid[]) {INT8OID, OIDOID, TEXTOID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(id), ObjectIdGetDatum(a.owner), CStringGetTextDatum(trigger),
-								   CStringGetTextDatum(a.cursor)},
-							   NULL, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not record the run");
-	run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}));
-	started = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &(bool) {false}));
-	to = spi_text(0, 3);
-	from = a.cursor;
-
-	memset(&stats, 0, sizeof(stats));
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		/* the cursor never moves back: an empty window exports nothing */
-		rc = SPI_execute_with_args("SELECT $1::xid8 < $2::xid8", 2, (Oid[]) {TEXTOID, TEXTOID},
-								   (Datum[]) {CStringGetTextDatum(from), CStringGetTextDatum(to)}, NULL, true, 1);
-		if (rc == SPI_OK_SELECT && strcmp(spi_text(0, 1), "t") == 0)
-			export_window(&a, run_id, started, from, to, &stats);
-		else
-			to = from;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_END_TRY();
-
-	if (edata == NULL)
-	{
-		record_files(&a, run_id, stats.files);
-		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'succeeded', finished_at = clock_timestamp(),"
-								   " rows = $2, bytes = $3, files = $4, cursor_to = $5::xid8 WHERE id = $1",
-								   5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID},
-								   (Datum[]) {Int64GetDatum(run_id), Int64GetDatum((int64) stats.rows),
-									   Int64GetDatum((int64) stats.bytes), Int32GetDatum(list_length(stats.files)),
-								   CStringGetTextDatum(to)}, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "could not record the run's result");
-		rc = SPI_execute_with_args("UPDATE btexport.automations SET cursor = $2::xid8 WHERE id = $1",
-								   2, (Oid[]) {INT8OID, TEXTOID},
-								   (Datum[]) {Int64GetDatum(id), CStringGetTextDatum(to)}, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "could not advance the cursor");
-	}
-	else
-	{
-		char		sqlstate[6];
-
-		memcpy(sqlstate, unpack_sql_state(edata->sqlerrcode), 6);
-		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'failed', finished_at = clock_timestamp(),"
-								   " error_sqlstate = $2, error_message = $3, error_detail = $4, error_hint = $5"
-								   " WHERE id = $1",
-								   5, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
-								   (Datum[]) {Int64GetDatum(run_id), CStringGetTextDatum(sqlstate),
-									   CStringGetTextDatum(edata->message ? edata->message : "unknown error"),
-									   edata->detail ? CStringGetTextDatum(edata->detail) : (Datum) 0,
-								   edata->hint ? CStringGetTextDatum(edata->hint) : (Datum) 0},
-								   (const char[]) {' ', ' ', ' ', edata->detail ? ' ' : 'n', edata->hint ? ' ' : 'n'},
-								   false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "could not record the run's failure");
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("export run %lld of automation \"%s\" failed: %s", (long long) run_id, a.name, edata->message),
-				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-				 edata->hint ? errhint("%s", edata->hint) : 0));
-	}
-
-	rc = SPI_execute_with_args("SELECT * FROM btexport.runs WHERE id = $1", 1, (Oid[]) {INT8OID},
-							   (Datum[]) {Int64GetDatum(run_id)}, NULL, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read the run back");
-	result = SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-	SPI_finish();
-	PG_RETURN_DATUM(HeapTupleHeaderGetDatum(result));
-}

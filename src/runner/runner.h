@@ -9,6 +9,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "nodes/pg_list.h"
+#include "utils/timestamp.h"
 
 #include "objstore.h"
 
@@ -51,7 +52,29 @@ typedef struct BtxExportQuery
 	char	   *nulls;
 } BtxExportQuery;
 
+/* settings a run takes from the session that triggered it */
+typedef struct BtxRunSettings
+{
+	int			target_file_size_kb;
+	int			part_size_kb;
+} BtxRunSettings;
+
+/* one finished object of a run */
+typedef struct RunFile
+{
+	int			seq;
+	char	   *key;
+	uint64		rows;
+	BtxObjectResult res;
+} RunFile;
+
 extern void BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock);
+extern char *BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started);
+extern void BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char *from,
+							const char *to, const BtxRunSettings *settings, MemoryContext keep,
+							BtxRunStats *stats);
+extern void BtxRecordFiles(BtxAutomation *a, int64 run_id, List *files);
+extern void BtxCleanupOrphans(BtxAutomation *a, BtxTarget *t);
 extern void BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t);
 extern void BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *to,
 								BtxExportQuery *q);

@@ -35,7 +35,7 @@ def num(m, k):
 def close(a, b):
     if a is None or b is None:
         return a is None and b is None
-    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-6)
 
 
 def compare_span(out, src):
