@@ -25,6 +25,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	test_sigv4(argv[1]);
+	test_client();
 	printf("%d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

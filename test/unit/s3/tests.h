@@ -2,4 +2,5 @@
 #ifndef BTX_S3_TESTS_H
 #define BTX_S3_TESTS_H
 extern void test_sigv4(const char *testdata);
+extern void test_client(void);
 #endif
