@@ -1164,7 +1164,10 @@ btx_s3_describe_error(const btx_s3_call *call, const btx_s3_response *resp, int 
 	{
 		char		pfx[512];
 
-		if (is_sts)
+		if (is_sts && call->operation && strcmp(call->operation, "AssumeRoleWithWebIdentity") == 0)
+			btx_error_hint(err, "The trust policy of role %s must allow sts:AssumeRoleWithWebIdentity for the token's identity provider and audience.",
+						   call->hint_context ? call->hint_context : "(unknown)");
+		else if (is_sts)
 			btx_error_hint(err, "The trust policy of role %s must allow sts:AssumeRole for the calling identity, and the ExternalId sent must match its sts:ExternalId condition.",
 						   call->hint_context ? call->hint_context : "(unknown)");
 		else if (strcmp(s3_action(call->operation), "s3:ListBucket") == 0 ||
@@ -1617,7 +1620,7 @@ btx_s3_complete_multipart_upload(btx_s3_client *c, const char *bucket, const cha
 		{
 			btx_error_set(err, 1, "38000", "could not parse the CompleteMultipartUpload answer for \"s3://%s/%s\"",
 						  bucket, key);
-			btx_error_detail(err, "The body is not a CompleteMultipartUploadResult document (HTTP %ld).",
+			btx_error_detail(err, "The body is not an XML document (HTTP %ld).",
 							 resp->status);
 			resp->klass = BTX_S3_PERMANENT;
 			return -1;

@@ -182,7 +182,8 @@ btx_s3xml_parse_complete(const char *xml, size_t len, char *etag, size_t etagsz)
 	if (doc == NULL)
 		return -1;
 	root = xmlDocGetRootElement(doc);
-	if (name_is(root, "CompleteMultipartUploadResult"))
+	/* AWS: CompleteMultipartUploadResult; moto 5.2: ...Response.  Any non-error root. */
+	if (!name_is(root, "Error") && !name_is(root, "ErrorResponse"))
 	{
 		copy_text(child(root, "ETag"), etag, etagsz);
 		r = 0;

@@ -33,7 +33,7 @@ extern int	btx_s3xml_parse_error(const char *xml, size_t len, btx_s3xml_error *o
 /* <InitiateMultipartUploadResult><UploadId> */
 extern int	btx_s3xml_parse_initiate(const char *xml, size_t len, char **upload_id);
 
-/* <CompleteMultipartUploadResult><ETag>; returns -1 for any other root */
+/* <CompleteMultipartUploadResult><ETag> (any root but <Error>; ETag optional) */
 extern int	btx_s3xml_parse_complete(const char *xml, size_t len, char *etag, size_t etagsz);
 
 typedef struct btx_s3_object

@@ -269,6 +269,9 @@ test_xml(void)
 		T_CHECK(btx_s3xml_parse_initiate(comp, strlen(comp), &id) != 0, "wrong root");
 		T_CHECK(btx_s3xml_parse_complete(comp, strlen(comp), etag, sizeof(etag)) == 0, "complete");
 		T_STREQ(etag, "\"abc-3\"");
+		T_CHECK(btx_s3xml_parse_complete("<CompleteMultipartUploadResponse><ETag>\"m-2\"</ETag></CompleteMultipartUploadResponse>",
+										 85, etag, sizeof(etag)) == 0, "moto shape");
+		T_STREQ(etag, "\"m-2\"");
 		T_CHECK(btx_s3xml_parse_complete("<Error><Code>InternalError</Code></Error>", 41, etag,
 										 sizeof(etag)) != 0, "error as complete");
 		memset(&l, 0, sizeof(l));
