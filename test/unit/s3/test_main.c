@@ -26,6 +26,7 @@ main(int argc, char **argv)
 	}
 	test_sigv4(argv[1]);
 	test_client();
+	test_creds();
 	printf("%d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
 }

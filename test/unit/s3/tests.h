@@ -3,4 +3,5 @@
 #define BTX_S3_TESTS_H
 extern void test_sigv4(const char *testdata);
 extern void test_client(void);
+extern void test_creds(void);
 #endif
