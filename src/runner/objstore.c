@@ -8,8 +8,6 @@
  */
 #include "postgres.h"
 
-#include <openssl/evp.h>
-
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -22,31 +20,28 @@
 #include "btexport.h"
 #include "objstore.h"
 #include "runner.h"
+#include "creds.h"
 #include "s3client.h"
-
-#define MIN_PART_SIZE (5 * 1024 * 1024)
+#include "sts.h"
+#include "upload.h"
 
 /* owns the malloc'd client; freed with the memory context if not before */
 typedef struct ClientHolder
 {
-	btx_s3_client *client;
-	btx_s3_credentials creds;
+	btx_s3_client *client;		/* signs S3 requests */
+	btx_s3_client *source;		/* signs AssumeRole (role_arn only) */
+	btx_s3_credentials creds;	/* source credentials */
+	btx_sts_params sts;			/* strings below are malloc'd */
 } ClientHolder;
+
+/* assumed-role credentials, per (role, external id), for the life of the process */
+static btx_creds_cache *role_cache = NULL;
 
 struct BtxObject
 {
 	BtxTarget  *t;
 	char	   *key;
-	char	   *content_type;
-	bool		if_none_match;
-	size_t		part_size;
-	StringInfoData buf;			/* bytes of the part being filled */
-	char	   *upload_id;		/* malloc'd by the core; NULL until multipart */
-	btx_s3_part *parts;
-	int			nparts;
-	int			maxparts;
-	uint64		bytes;
-	EVP_MD_CTX *sha;
+	btx_s3_upload *u;			/* malloc'd by the core */
 	bool		committing;		/* PUT/Complete sent: the object may exist */
 	bool		not_ours;		/* 412: the key belongs to an older object */
 };
@@ -76,7 +71,47 @@ holder_free(void *arg)
 	if (h->client)
 		btx_s3_client_free(h->client);
 	h->client = NULL;
+	if (h->source)
+		btx_s3_client_free(h->source);
+	h->source = NULL;
 	btx_s3_credentials_clear(&h->creds);
+	free((char *) h->sts.endpoint);
+	free((char *) h->sts.role_arn);
+	free((char *) h->sts.external_id);
+	free((char *) h->sts.session_name);
+	memset(&h->sts, 0, sizeof(h->sts));
+}
+
+/* the client's refresh callback: credentials about to expire, or ExpiredToken */
+static int
+refresh_cb(void *arg, btx_s3_credentials *out, btx_error *err)
+{
+	ClientHolder *h = (ClientHolder *) arg;
+
+	if (h->source)
+		return btx_creds_assume_role_cached(role_cache, h->source, &h->sts, time(NULL), 1, out, NULL, err);
+	return btx_s3_credentials_copy(out, &h->creds) == 0 ? 0 : -1;
+}
+
+static void
+base_config(BtxTarget *t, btx_s3_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->region = t->region;
+	cfg->endpoint = t->endpoint;
+	cfg->allow_http = btx_allow_http;
+	cfg->user_agent = "btexport/1.0";
+	cfg->connect_timeout_ms = btx_connect_timeout_ms;
+	cfg->low_speed_limit = 1;
+	cfg->low_speed_time_s = Max(1, btx_http_timeout_ms / 1000);
+	cfg->interrupt = interrupt_cb;
+	cfg->sleep_ms = sleep_cb;
+}
+
+static char *
+strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
 }
 
 /* raise a core error as a PostgreSQL error */
@@ -143,17 +178,26 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, char **detail, char **hint)
 		*hint = pstrdup("Pass credential => '<name>' (see btexport.create_credential), or have a superuser GRANT btexport_s3_writer to the owner.");
 		return false;
 	}
-	if (getenv("AWS_ACCESS_KEY_ID") && getenv("AWS_SECRET_ACCESS_KEY"))
 	{
-		if (btx_s3_credentials_set(&h->creds, getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
-								   getenv("AWS_SESSION_TOKEN"), 0) != 0)
-			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		t->cred_source = pstrdup("the server environment (AWS_ACCESS_KEY_ID)");
+		btx_creds_options co;
+		btx_s3_config http;
+		btx_creds_source src = BTX_CREDS_NONE;
+		btx_error	err;
+
+		base_config(t, &http);
+		memset(&co, 0, sizeof(co));
+		co.region = t->region;
+		co.http = &http;
+		if (btx_creds_resolve(&co, &h->creds, &src, &err) != 0)
+		{
+			*detail = psprintf("The automation has no named credential, and %s%s%s", err.message,
+							   err.detail[0] ? ": " : "", err.detail);
+			*hint = pstrdup("Create a named credential with btexport.create_credential() and pass credential => '<name>', or give the PostgreSQL server AWS credentials (environment, ~/.aws of its OS user, web identity, or an instance role).");
+			return false;
+		}
+		t->cred_source = psprintf("the server's own credentials (%s)", btx_creds_source_name(src));
 		return true;
 	}
-	*detail = pstrdup("No credential is configured and the server environment has no AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.");
-	*hint = pstrdup("Create a named credential with btexport.create_credential() and pass credential => '<name>', or set the AWS variables in the PostgreSQL server's environment.");
-	return false;
 }
 
 bool
@@ -179,24 +223,44 @@ BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint)
 
 	if (!resolve_credentials(t, h, detail, hint))
 		return false;
+	if (role_cache == NULL && (role_cache = btx_creds_cache_new()) == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+
+	base_config(t, &cfg);
+	cfg.refresh_credentials = refresh_cb;
+	cfg.callback_arg = h;
 	if (t->role_arn)
 	{
-		*detail = psprintf("Assuming role %s is not available in this build.", t->role_arn);
-		*hint = pstrdup("Use a named credential for the bucket, without role_arn.");
-		return false;
-	}
+		btx_s3_credentials role;
+		btx_s3_config scfg;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.region = t->region;
-	cfg.endpoint = t->endpoint;
-	cfg.allow_http = btx_allow_http;
-	cfg.user_agent = "btexport/1.0";
-	cfg.connect_timeout_ms = btx_connect_timeout_ms;
-	cfg.low_speed_limit = 1;
-	cfg.low_speed_time_s = Max(1, btx_http_timeout_ms / 1000);
-	cfg.interrupt = interrupt_cb;
-	cfg.sleep_ms = sleep_cb;
-	h->client = btx_s3_client_new(&cfg, &h->creds, &err);
+		/* STS at the custom endpoint when there is one (S3-compatible stores, tests), else AWS */
+		base_config(t, &scfg);
+		h->source = btx_s3_client_new(&scfg, &h->creds, &err);
+		if (h->source == NULL)
+		{
+			*detail = psprintf("%s%s%s", err.message, err.detail[0] ? ": " : "", err.detail);
+			*hint = err.hint[0] ? pstrdup(err.hint) : NULL;
+			return false;
+		}
+		h->sts.endpoint = strdup_or_null(t->endpoint);
+		h->sts.role_arn = strdup_or_null(t->role_arn);
+		h->sts.external_id = strdup_or_null(t->external_id);
+		h->sts.session_name = strdup(t->session_name ? t->session_name : "btexport");
+		memset(&role, 0, sizeof(role));
+		if (btx_creds_assume_role_cached(role_cache, h->source, &h->sts, time(NULL), 0, &role, NULL, &err) != 0)
+		{
+			*detail = psprintf("%s%s%s", err.message, err.detail[0] ? ". " : "", err.detail);
+			*hint = err.hint[0] ? pstrdup(err.hint) :
+				pstrdup("Check the role's trust policy: it must allow sts:AssumeRole for these credentials with this ExternalId.");
+			return false;
+		}
+		h->client = btx_s3_client_new(&cfg, &role, &err);
+		btx_s3_credentials_clear(&role);
+		t->cred_source = psprintf("role %s assumed with %s", t->role_arn, t->cred_source);
+	}
+	else
+		h->client = btx_s3_client_new(&cfg, &h->creds, &err);
 	if (h->client == NULL)
 	{
 		*detail = psprintf("%s%s%s", err.message, err.detail[0] ? ": " : "", err.detail);
@@ -304,22 +368,25 @@ BtxDelete(BtxTarget *t, const char *key, char **detail, char **hint)
 	return rc == 0;
 }
 
-/* ---- streaming objects: one PUT when small, multipart otherwise ---- */
+/* ---- streaming objects: one PUT when small, multipart otherwise (src/s3/upload.c) ---- */
 
 BtxObject *
 BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type, bool if_none_match)
 {
 	BtxObject  *o = palloc0(sizeof(BtxObject));
+	btx_s3_upload_options opt;
+	btx_error	err;
 
 	o->t = t;
 	o->key = pstrdup(key);
-	o->content_type = pstrdup(content_type);
-	o->if_none_match = if_none_match;
-	o->part_size = Max((size_t) (t->part_size_kb > 0 ? t->part_size_kb : btx_part_size_kb) * 1024, MIN_PART_SIZE);
-	initStringInfo(&o->buf);
-	o->sha = EVP_MD_CTX_new();
-	if (o->sha == NULL || EVP_DigestInit_ex(o->sha, EVP_sha256(), NULL) != 1)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not start a SHA-256 digest")));
+	memset(&opt, 0, sizeof(opt));
+	opt.part_size = Max((size_t) (t->part_size_kb > 0 ? t->part_size_kb : btx_part_size_kb) * 1024,
+						BTX_S3_MIN_PART_SIZE);
+	opt.content_type = content_type;
+	opt.if_none_match = if_none_match ? 1 : 0;
+	o->u = btx_s3_upload_open(client_of(t), t->bucket, key, &opt, &err);
+	if (o->u == NULL)
+		raise_error(&err);
 	return o;
 }
 
@@ -329,154 +396,60 @@ BtxObjectKey(BtxObject *o)
 	return o->key;
 }
 
-static void
-upload_part(BtxObject *o)
-{
-	btx_s3_response resp;
-	btx_error	err;
-	btx_s3_put_options opt = {o->content_type, 0};
-
-	if (o->upload_id == NULL)
-	{
-		btx_s3_response_init(&resp);
-		if (btx_s3_create_multipart_upload(client_of(o->t), o->t->bucket, o->key, &opt, &o->upload_id,
-										   &resp, &err) != 0)
-		{
-			btx_s3_response_free(&resp);
-			raise_error(&err);
-		}
-		btx_s3_response_free(&resp);
-	}
-	if (o->nparts >= 10000)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("object \"%s\" would need more than 10000 parts", o->key),
-				 errhint("Raise btexport.part_size or lower btexport.target_file_size.")));
-	if (o->nparts == o->maxparts)
-	{
-		o->maxparts = o->maxparts ? o->maxparts * 2 : 16;
-		o->parts = o->parts ? repalloc(o->parts, sizeof(btx_s3_part) * o->maxparts)
-			: palloc(sizeof(btx_s3_part) * o->maxparts);
-	}
-	btx_s3_response_init(&resp);
-	if (btx_s3_upload_part(client_of(o->t), o->t->bucket, o->key, o->upload_id, o->nparts + 1,
-						   o->buf.data, o->buf.len, &resp, &err) != 0)
-	{
-		btx_s3_response_free(&resp);
-		raise_error(&err);
-	}
-	o->parts[o->nparts].number = o->nparts + 1;
-	strlcpy(o->parts[o->nparts].etag, resp.etag, sizeof(o->parts[o->nparts].etag));
-	o->nparts++;
-	btx_s3_response_free(&resp);
-	resetStringInfo(&o->buf);
-}
-
 void
 BtxObjectWrite(BtxObject *o, const char *data, size_t len)
 {
-	EVP_DigestUpdate(o->sha, data, len);
-	o->bytes += len;
-	while (len > 0)
-	{
-		size_t		room = o->part_size - o->buf.len;
-		size_t		n = Min(room, len);
+	btx_error	err;
 
-		appendBinaryStringInfo(&o->buf, data, n);
-		data += n;
-		len -= n;
-		if (o->buf.len >= o->part_size)
-			upload_part(o);
-		CHECK_FOR_INTERRUPTS();
-	}
+	if (btx_s3_upload_write(o->u, data, len, &err) != 0)
+		raise_error(&err);
+	CHECK_FOR_INTERRUPTS();
 }
 
 void
 BtxObjectFinish(BtxObject *o, BtxObjectResult *res)
 {
-	btx_s3_response resp;
+	btx_s3_upload_result r;
 	btx_error	err;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	int			i;
 
 	memset(res, 0, sizeof(*res));
-	EVP_DigestFinal_ex(o->sha, md, &mdlen);
-	for (i = 0; i < (int) mdlen && i < 32; i++)
-		snprintf(res->sha256 + i * 2, 3, "%02x", md[i]);
-	btx_s3_response_init(&resp);
-	if (o->upload_id == NULL)
+	o->committing = true;
+	if (btx_s3_upload_finish(o->u, &r, &err) != 0)
 	{
-		btx_s3_put_options opt = {o->content_type, o->if_none_match ? 1 : 0};
-
-		o->committing = true;
-		if (btx_s3_put_object(client_of(o->t), o->t->bucket, o->key, o->buf.data, o->buf.len, &opt,
-							  &resp, &err) != 0)
-		{
-			o->not_ours = (resp.klass == BTX_S3_PRECONDITION_FAILED);
-			btx_s3_response_free(&resp);
-			raise_error(&err);
-		}
-		res->parts = 1;
+		o->not_ours = btx_s3_upload_failure_class(o->u) == BTX_S3_PRECONDITION_FAILED;
+		raise_error(&err);
 	}
-	else
-	{
-		if (o->buf.len > 0)
-			upload_part(o);
-		o->committing = true;
-		if (btx_s3_complete_multipart_upload(client_of(o->t), o->t->bucket, o->key, o->upload_id,
-											 o->parts, o->nparts, o->if_none_match ? 1 : 0,
-											 &resp, &err) != 0)
-		{
-			o->not_ours = (resp.klass == BTX_S3_PRECONDITION_FAILED);
-			btx_s3_response_free(&resp);
-			raise_error(&err);
-		}
-		res->parts = o->nparts;
-		free(o->upload_id);
-		o->upload_id = NULL;
-	}
-	strlcpy(res->etag, resp.etag, sizeof(res->etag));
-	res->bytes = o->bytes;
-	btx_s3_response_free(&resp);
-	EVP_MD_CTX_free(o->sha);
-	o->sha = NULL;
+	strlcpy(res->etag, r.etag, sizeof(res->etag));
+	strlcpy(res->sha256, r.sha256_hex, sizeof(res->sha256));
+	res->bytes = r.bytes;
+	res->parts = r.parts;
+	btx_s3_upload_free(o->u);
+	o->u = NULL;
 }
 
+/* never throws: abort the multipart upload, and remove an object a lost answer may hide */
 void
 BtxObjectAbort(BtxObject *o)
 {
 	ClientHolder *h = (ClientHolder *) o->t->client;
+	btx_error	err;
 
-	if (o->upload_id && h && h->client)
+	in_cleanup = true;
+	if (o->u)
 	{
-		btx_s3_response resp;
-		btx_error	err;
-
-		btx_s3_response_init(&resp);
-		in_cleanup = true;
-		(void) btx_s3_abort_multipart_upload(h->client, o->t->bucket, o->key, o->upload_id, &resp, &err);
-		in_cleanup = false;
-		btx_s3_response_free(&resp);
+		(void) btx_s3_upload_abort(o->u, &err);
+		btx_s3_upload_free(o->u);
+		o->u = NULL;
 	}
-	/* an answer lost after PUT/Complete may hide a complete object: remove it */
 	if (o->committing && !o->not_ours && h && h->client)
 	{
 		btx_s3_response resp;
-		btx_error	err;
 
 		btx_s3_response_init(&resp);
-		in_cleanup = true;
 		(void) btx_s3_delete_object(h->client, o->t->bucket, o->key, &resp, &err);
-		in_cleanup = false;
 		btx_s3_response_free(&resp);
 	}
-	if (o->upload_id)
-		free(o->upload_id);
-	o->upload_id = NULL;
-	if (o->sha)
-		EVP_MD_CTX_free(o->sha);
-	o->sha = NULL;
+	in_cleanup = false;
 }
 
 /*

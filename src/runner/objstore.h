@@ -22,6 +22,7 @@ typedef struct BtxTarget
 	void	   *client;			/* core client state (malloc'd) */
 	char	   *cred_source;	/* where the credentials came from, for messages */
 	int			part_size_kb;	/* 0 = btexport.part_size */
+	char	   *session_name;	/* RoleSessionName for AssumeRole */
 } BtxTarget;
 
 typedef struct BtxObjectResult

@@ -105,6 +105,7 @@ BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t)
 	t->credential = a->credential;
 	t->owner = a->owner;
 	t->automation_name = a->name;
+	t->session_name = psprintf("btexport-%lld", (long long) a->id);
 }
 
 static void

@@ -1,0 +1,76 @@
+"""Credentials: named static keys, AssumeRole with ExternalId (moto STS with signature checks),
+and the gate on the server's own credentials."""
+import json
+import os
+
+from lib import check, finish, fresh_db, psql, psql_json, list_keys, read_jsonl_objects, setup_credential
+
+DB = fresh_db("btx_creds")
+EP = os.environ["MOTO_ENDPOINT"]
+ROLE = os.environ["BTX_ROLE_ARN"]
+EXT = os.environ["BTX_EXTERNAL_ID"]
+setup_credential("moto")
+psql("SELECT btexport.generate_sample_data('app', traces => 20)")
+n = int(psql("SELECT count(*) FROM btexport.logs"))
+
+
+def run(name):
+    return psql_json(f"SELECT row_to_json(r) FROM btexport.run('{name}') r")[-1]
+
+
+# AssumeRole with the right external id: the run writes through the role's temporary credentials
+psql(f"""SELECT btexport.create_automation('role-ok', 'app', 's3://test-bucket/role-ok/', endpoint => '{EP}',
+         credential => 'moto', role_arn => '{ROLE}', external_id => '{EXT}')""")
+steps = psql_json("SELECT row_to_json(t) FROM btexport.test('role-ok') t")
+cred = [s for s in steps if s["step"] == "credentials"][0]
+check("test(): credentials step assumes the role", cred["ok"] and ROLE in cred["detail"], json.dumps(cred))
+check("test(): all steps pass through the assumed role", all(s["ok"] for s in steps), json.dumps(steps))
+r = run("role-ok")
+keys = list_keys("test-bucket", "role-ok/")
+check("a run through the assumed role exports every span", r["status"] == "succeeded" and r["rows"] == n
+      and len(read_jsonl_objects("test-bucket", keys)) == n, json.dumps(r))
+
+# a wrong external id: AccessDenied with a hint naming the trust policy
+psql(f"""SELECT btexport.create_automation('role-bad', 'app', 's3://test-bucket/role-bad/', endpoint => '{EP}',
+         credential => 'moto', role_arn => '{ROLE}', external_id => 'not-the-external-id')""")
+r = run("role-bad")
+text = " ".join(str(r[k] or "") for k in ("error_message", "error_detail", "error_hint"))
+check("a wrong external id fails the run", r["status"] == "failed" and "AccessDenied" in text, json.dumps(r))
+check("the hint names the trust policy and the ExternalId", "trust policy" in (r["error_hint"] or "")
+      and "ExternalId" in (r["error_hint"] or ""), r["error_hint"])
+check("nothing was written for the failed run", list_keys("test-bucket", "role-bad/") == [])
+steps = psql_json("SELECT row_to_json(t) FROM btexport.test('role-bad') t")
+cred = [s for s in steps if s["step"] == "credentials"][0]
+check("test(): the credentials step fails with the trust-policy hint", not cred["ok"] and "trust policy" in (cred["hint"] or ""),
+      json.dumps(cred))
+
+# the secret of a named credential is readable by no ordinary role, and never shown
+psql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'creds_alice') THEN CREATE ROLE creds_alice LOGIN; END IF; END$$; GRANT btexport_user TO creds_alice")
+rc, out, err = psql("SELECT secret_access_key FROM btexport.credentials", user="creds_alice", check_error=False)
+check("an ordinary role cannot read btexport.credentials", rc != 0 and "permission denied" in err, err)
+out = psql("SELECT row_to_json(c) FROM btexport.credentials_info c")
+check("credentials_info shows no secret", os.environ["BTX_SECRET"] not in out and os.environ["BTX_AKID"] not in out, out)
+hist = psql("SELECT row_to_json(r) FROM btexport.runs r")
+check("run history never contains the secret", os.environ["BTX_SECRET"] not in hist)
+
+# the server's own credentials are gated: creds_alice has no credential and no btexport_s3_writer
+psql("SELECT btexport.create_project('creds_alice-app')")
+psql("GRANT SELECT ON btexport.logs TO creds_alice")
+rc, out, err = psql(f"""SELECT btexport.create_automation('creds_alice-ambient', 'creds_alice-app', 's3://test-bucket/creds_alice/',
+                       endpoint => '{EP}')""", user="creds_alice", check_error=False)
+check("a non-superuser may not use an endpoint outside btexport.allowed_endpoints",
+      rc != 0 and "allowed_endpoints" in err, err)
+psql(f"ALTER SYSTEM SET btexport.allowed_endpoints = '{EP}'; SELECT pg_reload_conf()")
+import time
+for _ in range(50):
+    if EP in psql("SHOW btexport.allowed_endpoints", user="creds_alice"):
+        break
+    time.sleep(0.1)
+psql(f"""SELECT btexport.create_automation('creds_alice-ambient', 'creds_alice-app', 's3://test-bucket/creds_alice/',
+         endpoint => '{EP}')""", user="creds_alice")
+steps = psql_json("SELECT row_to_json(t) FROM btexport.test('creds_alice-ambient') t", user="creds_alice")
+cred = [s for s in steps if s["step"] == "credentials"][0]
+check("without btexport_s3_writer the server's own credentials are refused, with a hint",
+      not cred["ok"] and "btexport_s3_writer" in (cred["hint"] or ""), json.dumps(cred))
+psql("ALTER SYSTEM RESET btexport.allowed_endpoints; SELECT pg_reload_conf()")
+finish()
