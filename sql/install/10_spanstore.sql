@@ -35,10 +35,12 @@ CREATE TABLE btexport.logs (
 	audit_source	text,
 	audit_metadata	jsonb,
 	_xact_id		xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+	_updated		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (project_id, id)
 );
 COMMENT ON TABLE btexport.logs IS 'span store in Braintrust''s project_logs schema; _xact_id is the export cursor';
 COMMENT ON COLUMN btexport.logs._xact_id IS 'id of the transaction that last wrote the row (set by trigger)';
+COMMENT ON COLUMN btexport.logs._updated IS 'start time of the transaction that last wrote the row (set by trigger)';
 
 -- "spans of project P changed since cursor C" and "all spans of trace T"
 CREATE INDEX logs_project_xact_idx ON btexport.logs (project_id, _xact_id);
@@ -49,6 +51,7 @@ CREATE FUNCTION btexport._stamp_xact_id() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	NEW._xact_id := pg_catalog.pg_current_xact_id();
+	NEW._updated := pg_catalog.now();
 	RETURN NEW;
 END
 $$;

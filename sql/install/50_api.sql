@@ -76,7 +76,11 @@ REVOKE ALL ON FUNCTION btexport._automation_for_caller(text) FROM PUBLIC;
 CREATE FUNCTION btexport._build_automation(
 	name text, description text, project text, event_type text, export_type text, query text,
 	s3_path text, role_arn text, external_id text, region text, endpoint text, format text,
-	"interval" text, batch_size integer, credential text)
+	"interval" text, batch_size integer, credential text,
+	compression text DEFAULT NULL, sse text DEFAULT NULL, kms_key_id text DEFAULT NULL,
+	bucket_owner_full_control boolean DEFAULT NULL, part_size text DEFAULT NULL,
+	target_file_size text DEFAULT NULL, max_rows_per_run bigint DEFAULT NULL,
+	trace_idle interval DEFAULT NULL, start_from timestamptz DEFAULT NULL, max_failures integer DEFAULT NULL)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations;
@@ -116,6 +120,16 @@ BEGIN
 	a."interval" := "interval";
 	a.schedule := btexport._schedule_for("interval");
 	a.batch_size := btexport._check_batch_size(batch_size);
+	a.compression := btexport._check_compression(a.format, compression);
+	a.sse := btexport._check_sse(sse, kms_key_id);
+	a.kms_key_id := kms_key_id;
+	a.bucket_owner_full_control := coalesce(bucket_owner_full_control, false);
+	a.part_size := btexport._check_size('part_size', part_size, 5242880, 5368709120);
+	a.target_file_size := btexport._check_size('target_file_size', target_file_size, 1048576, 5497558138880);
+	a.max_rows_per_run := btexport._check_positive('max_rows_per_run', max_rows_per_run, 100000);
+	a.trace_idle := btexport._check_trace_idle(trace_idle);
+	a.start_from := start_from;
+	a.max_failures := btexport._check_positive('max_failures', max_failures, 5);
 	IF credential IS NOT NULL THEN
 		SELECT * INTO cred FROM btexport.credentials c WHERE c.name = credential;
 		IF NOT FOUND OR NOT pg_has_role(a.owner::oid, cred.owner::oid, 'USAGE') THEN
@@ -129,13 +143,13 @@ BEGIN
 		PERFORM btexport._check_query(a.query, a.project_id);
 	END IF;
 	a.status := 'active';
-	a.cursor := '0';
+	a.cursor := btexport._cursor_since(a.project_id, start_from);
 	a.created := now();
 	a.updated := now();
 	RETURN a;
 END
 $$;
-REVOKE ALL ON FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer) FROM PUBLIC;
 
 -- pg_cron wiring: one job per scheduled automation, named btexport:<id>, whose command is
 -- only "SELECT btexport.run(<id>)" (an integer, never user text).
@@ -179,14 +193,26 @@ CREATE FUNCTION btexport.create_automation(
 	batch_size integer DEFAULT 1000,
 	description text DEFAULT NULL,
 	event_type text DEFAULT 'btql_export',
-	credential text DEFAULT NULL)
+	credential text DEFAULT NULL,
+	compression text DEFAULT NULL,
+	sse text DEFAULT NULL,
+	kms_key_id text DEFAULT NULL,
+	bucket_owner_full_control boolean DEFAULT false,
+	part_size text DEFAULT NULL,
+	target_file_size text DEFAULT NULL,
+	max_rows_per_run bigint DEFAULT 100000,
+	trace_idle interval DEFAULT '30 seconds',
+	start_from timestamptz DEFAULT NULL,
+	max_failures integer DEFAULT 5)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations;
 BEGIN
 	a := btexport._build_automation(name, description, project, event_type, export_type, query, s3_path,
 									role_arn, external_id, region, endpoint, format, "interval", batch_size,
-									credential);
+									credential, compression, sse, kms_key_id, bucket_owner_full_control,
+									part_size, target_file_size, max_rows_per_run, trace_idle, start_from,
+									max_failures);
 	IF EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
 			USING ERRCODE = '42710', HINT = 'Choose another name, or change the existing one with btexport.update_automation.';
@@ -194,17 +220,20 @@ BEGIN
 	PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, NULL);
 	INSERT INTO btexport.automations (name, description, owner, project_id, event_type, export_type, query,
 		s3_path, bucket, prefix, role_arn, external_id, region, endpoint, credential, format, "interval",
-		schedule, batch_size)
+		schedule, batch_size, cursor, max_failures, compression, sse, kms_key_id, bucket_owner_full_control,
+		part_size, target_file_size, max_rows_per_run, trace_idle, start_from)
 	VALUES (a.name, a.description, a.owner, a.project_id, a.event_type, a.export_type, a.query,
 		a.s3_path, a.bucket, a.prefix, a.role_arn, a.external_id, a.region, a.endpoint, a.credential, a.format,
-		a."interval", a.schedule, a.batch_size)
+		a."interval", a.schedule, a.batch_size, a.cursor, a.max_failures, a.compression, a.sse, a.kms_key_id,
+		a.bucket_owner_full_control, a.part_size, a.target_file_size, a.max_rows_per_run, a.trace_idle,
+		a.start_from)
 	RETURNING * INTO a;
 	a.cron_jobid := btexport._sync_schedule(a);
 	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
 	RETURN a;
 END
 $$;
-COMMENT ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text)
+COMMENT ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer)
 	IS 'create an S3 export automation (validated; scheduled through pg_cron when interval is given)';
 
 -- change settings; NULL leaves a setting as it is.  The S3 path is immutable.
@@ -222,7 +251,16 @@ CREATE FUNCTION btexport.update_automation(
 	format text DEFAULT NULL,
 	"interval" text DEFAULT NULL,
 	batch_size integer DEFAULT NULL,
-	credential text DEFAULT NULL)
+	credential text DEFAULT NULL,
+	compression text DEFAULT NULL,
+	sse text DEFAULT NULL,
+	kms_key_id text DEFAULT NULL,
+	bucket_owner_full_control boolean DEFAULT NULL,
+	part_size text DEFAULT NULL,
+	target_file_size text DEFAULT NULL,
+	max_rows_per_run bigint DEFAULT NULL,
+	trace_idle interval DEFAULT NULL,
+	max_failures integer DEFAULT NULL)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	cur btexport.automations := btexport._automation_for_caller(automation);
@@ -249,7 +287,14 @@ BEGIN
 		coalesce(role_arn, cur.role_arn), coalesce(external_id, cur.external_id),
 		coalesce(region, cur.region), coalesce(endpoint, cur.endpoint), coalesce(format, cur.format),
 		coalesce("interval", cur."interval"), coalesce(batch_size, cur.batch_size),
-		coalesce(credential, cur.credential));
+		coalesce(credential, cur.credential),
+		CASE WHEN format IS NOT NULL AND format IS DISTINCT FROM cur.format THEN compression
+			 ELSE coalesce(compression, cur.compression) END,
+		coalesce(sse, cur.sse), coalesce(kms_key_id, cur.kms_key_id),
+		coalesce(bucket_owner_full_control, cur.bucket_owner_full_control),
+		coalesce(part_size, cur.part_size::text), coalesce(target_file_size, cur.target_file_size::text),
+		coalesce(max_rows_per_run, cur.max_rows_per_run), coalesce(trace_idle, cur.trace_idle),
+		cur.start_from, coalesce(max_failures, cur.max_failures));
 	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
 			USING ERRCODE = '42710', HINT = 'Choose another name.';
@@ -261,7 +306,10 @@ BEGIN
 	   SET name = a.name, description = a.description, export_type = a.export_type, query = a.query,
 		   role_arn = a.role_arn, external_id = a.external_id, region = a.region, endpoint = a.endpoint,
 		   format = a.format, "interval" = a."interval", schedule = a.schedule, batch_size = a.batch_size,
-		   credential = a.credential, updated = now()
+		   credential = a.credential, compression = a.compression, sse = a.sse, kms_key_id = a.kms_key_id,
+		   bucket_owner_full_control = a.bucket_owner_full_control, part_size = a.part_size,
+		   target_file_size = a.target_file_size, max_rows_per_run = a.max_rows_per_run,
+		   trace_idle = a.trace_idle, max_failures = a.max_failures, updated = now()
 	 WHERE x.id = cur.id
 	RETURNING * INTO a;
 	a.cron_jobid := btexport._sync_schedule(a);
@@ -320,8 +368,26 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text) TO btexport_user;
-GRANT EXECUTE ON FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text, integer, text) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, integer) TO btexport_user;
 GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.pause(text, text), btexport.resume(text),
 	btexport.unschedule(text), btexport.create_credential(text, text, text, text), btexport.drop_credential(text),
 	btexport.create_project(text, uuid) TO btexport_user;
+
+-- move the cursor back for a deliberate re-export of what was written since `to`
+CREATE FUNCTION btexport.rewind(automation text, "to" timestamptz)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation);
+BEGIN
+	IF "to" IS NULL THEN
+		RAISE EXCEPTION 'rewind needs a point in time'
+			USING ERRCODE = '22004', HINT = 'Pass e.g. "to" => now() - interval ''1 day''; runs then re-export what was written since.';
+	END IF;
+	UPDATE btexport.automations x SET cursor = LEAST(x.cursor, btexport._cursor_since(a.project_id, "to")), updated = now()
+	 WHERE x.id = a.id RETURNING * INTO a;
+	RETURN a;
+END
+$$;
+COMMENT ON FUNCTION btexport.rewind(text, timestamptz) IS 'move an automation''s cursor back so the next runs re-export what was written since a time';
+GRANT EXECUTE ON FUNCTION btexport.rewind(text, timestamptz) TO btexport_user;

@@ -100,3 +100,47 @@ LANGUAGE sql STABLE AS $$
 					 GROUP BY kv.key) e) sc ON true
 	 ORDER BY agg.max_xact, c.root_span_id
 $$;
+
+-- The end of a run's cursor window, starting at p_from, below the snapshot's xmin:
+--   * logs_traces: before the first span of a trace that changed within trace_idle
+--     (a trace is exported once it has been idle, then in full);
+--   * at most max_rows_per_run span versions, cut at a transaction boundary
+--     (one transaction's rows are never split across runs).
+-- more = true when rows remain beyond the window (the next run starts at once).
+CREATE FUNCTION btexport._window_end(p_automation bigint, p_from xid8, p_xmin xid8,
+									 OUT cursor_to xid8, OUT more boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations;
+	cut xid8;
+BEGIN
+	SELECT * INTO a FROM btexport.automations WHERE id = p_automation;
+	cursor_to := GREATEST(p_from, p_xmin);
+	more := false;
+	IF a.export_type = 'logs_traces' AND a.trace_idle > '0'::interval THEN
+		SELECT min(w._xact_id) INTO cut
+		  FROM btexport.logs w
+		 WHERE w.project_id = a.project_id AND w._xact_id >= p_from AND w._xact_id < cursor_to
+		   AND w.root_span_id IN (SELECT r.root_span_id FROM btexport.logs r
+								   WHERE r.project_id = a.project_id AND r._xact_id >= p_from
+									 AND r._updated > now() - a.trace_idle);
+		IF cut IS NOT NULL THEN
+			cursor_to := cut;
+		END IF;
+	END IF;
+	SELECT w._xact_id INTO cut
+	  FROM btexport.logs w
+	 WHERE w.project_id = a.project_id AND w._xact_id >= p_from AND w._xact_id < cursor_to
+	 ORDER BY w._xact_id OFFSET a.max_rows_per_run LIMIT 1;
+	IF cut IS NOT NULL THEN
+		IF cut = p_from THEN	-- one transaction larger than the limit: export it whole
+			SELECT min(w._xact_id) INTO cut FROM btexport.logs w
+			 WHERE w.project_id = a.project_id AND w._xact_id > p_from AND w._xact_id < cursor_to;
+		END IF;
+		IF cut IS NOT NULL THEN
+			cursor_to := cut;
+			more := true;
+		END IF;
+	END IF;
+END
+$$;

@@ -96,7 +96,17 @@ CREATE FUNCTION btexport.test(
 	batch_size integer DEFAULT 1000,
 	description text DEFAULT NULL,
 	event_type text DEFAULT 'btql_export',
-	credential text DEFAULT NULL)
+	credential text DEFAULT NULL,
+	compression text DEFAULT NULL,
+	sse text DEFAULT NULL,
+	kms_key_id text DEFAULT NULL,
+	bucket_owner_full_control boolean DEFAULT false,
+	part_size text DEFAULT NULL,
+	target_file_size text DEFAULT NULL,
+	max_rows_per_run bigint DEFAULT 100000,
+	trace_idle interval DEFAULT '30 seconds',
+	start_from timestamptz DEFAULT NULL,
+	max_failures integer DEFAULT 5)
 RETURNS TABLE (step text, ok boolean, detail text, hint text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -104,10 +114,12 @@ DECLARE
 BEGIN
 	a := btexport._build_automation(name, description, project, event_type, export_type, query, s3_path,
 									role_arn, external_id, region, endpoint, format, "interval", batch_size,
-									credential);
+									credential, compression, sse, kms_key_id, bucket_owner_full_control,
+									part_size, target_file_size, max_rows_per_run, trace_idle, start_from,
+									max_failures);
 	a.id := 0;
 	RETURN QUERY SELECT * FROM btexport._test(a);
 END
 $$;
 GRANT EXECUTE ON FUNCTION btexport.test(text) TO btexport_user;
-GRANT EXECUTE ON FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer) TO btexport_user;

@@ -44,15 +44,6 @@ emit(TestOut *out, const char *step, bool ok, const char *detail, const char *hi
 		out->all_ok = false;
 }
 
-static char *
-attr_text(HeapTupleHeader row, const char *name)
-{
-	bool		isnull;
-	Datum		d = GetAttributeByName(row, name, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
 /* count the rows the next run would export, as the owner; false on error */
 static bool
 count_pending(BtxAutomation *a, int64 *n, char **detail, char **hint)
@@ -118,7 +109,6 @@ btexport_test_internal(PG_FUNCTION_ARGS)
 	char	   *etag = NULL;
 	char	   *key;
 	int64		pending = 0;
-	bool		isnull;
 	char		stamp[32];
 	pg_time_t	now = (pg_time_t) time(NULL);
 	struct pg_tm *tm = pg_gmtime(&now);
@@ -128,23 +118,7 @@ btexport_test_internal(PG_FUNCTION_ARGS)
 	out.desc = rsinfo->setDesc;
 	out.all_ok = true;
 
-	memset(&a, 0, sizeof(a));
-	a.id = DatumGetInt64(GetAttributeByName(row, "id", &isnull));
-	a.name = attr_text(row, "name");
-	a.owner = DatumGetObjectId(GetAttributeByName(row, "owner", &isnull));
-	a.project_id = DatumGetCString(DirectFunctionCall1(uuid_out, GetAttributeByName(row, "project_id", &isnull)));
-	a.export_type = attr_text(row, "export_type");
-	a.query = attr_text(row, "query");
-	a.bucket = attr_text(row, "bucket");
-	a.prefix = attr_text(row, "prefix");
-	a.region = attr_text(row, "region");
-	a.endpoint = attr_text(row, "endpoint");
-	a.role_arn = attr_text(row, "role_arn");
-	a.external_id = attr_text(row, "external_id");
-	a.credential = attr_text(row, "credential");
-	a.format = attr_text(row, "format");
-	a.batch_size = DatumGetInt32(GetAttributeByName(row, "batch_size", &isnull));
-	a.cursor = DatumGetCString(DirectFunctionCall1(xid8out, GetAttributeByName(row, "cursor", &isnull)));
+	BtxAutomationFromRow(row, &a);
 
 	emit(&out, "configuration", true,
 		 psprintf("Export %s as %s to s3://%s/%s (region %s%s%s).", a.export_type, a.format, a.bucket, a.prefix,

@@ -106,6 +106,10 @@ base_config(BtxTarget *t, btx_s3_config *cfg)
 	cfg->low_speed_time_s = Max(1, btx_http_timeout_ms / 1000);
 	cfg->interrupt = interrupt_cb;
 	cfg->sleep_ms = sleep_cb;
+	cfg->sse = t->sse == NULL ? BTX_S3_SSE_NONE :
+		strcmp(t->sse, "AES256") == 0 ? BTX_S3_SSE_AES256 : BTX_S3_SSE_KMS;
+	cfg->sse_kms_key_id = t->kms_key_id;
+	cfg->acl_bucket_owner_full_control = t->bucket_owner_full_control ? 1 : 0;
 }
 
 static char *

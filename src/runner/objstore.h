@@ -23,6 +23,9 @@ typedef struct BtxTarget
 	char	   *cred_source;	/* where the credentials came from, for messages */
 	int			part_size_kb;	/* 0 = btexport.part_size */
 	char	   *session_name;	/* RoleSessionName for AssumeRole */
+	char	   *sse;			/* NULL | AES256 | aws:kms */
+	char	   *kms_key_id;
+	bool		bucket_owner_full_control;
 } BtxTarget;
 
 typedef struct BtxObjectResult

@@ -20,6 +20,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "btexport.h"
 #include "objstore.h"
@@ -44,52 +45,75 @@ typedef struct RunFileSet
 	MemoryContext keep;			/* outlives the transaction: the file list */
 } RunFileSet;
 
-static pg_noinline char *
-spi_text(int row, int col)
-{
-	char	   *v = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 
-	return v;
+/* decode an automations row (a composite datum) */
+void
+BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+	HeapTupleData tuple;
+	char	   *v;
+
+#define COL(name) SPI_getvalue(&tuple, desc, SPI_fnumber(desc, name))
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	memset(a, 0, sizeof(*a));
+	v = COL("id");
+	a->id = v ? strtoll(v, NULL, 10) : 0;
+	a->name = COL("name");
+	{
+		bool		isnull;
+
+		a->owner = DatumGetObjectId(SPI_getbinval(&tuple, desc, SPI_fnumber(desc, "owner"), &isnull));
+	}
+	a->project_id = COL("project_id");
+	a->export_type = COL("export_type");
+	a->query = COL("query");
+	a->bucket = COL("bucket");
+	a->prefix = COL("prefix");
+	a->region = COL("region");
+	a->endpoint = COL("endpoint");
+	a->role_arn = COL("role_arn");
+	a->external_id = COL("external_id");
+	a->credential = COL("credential");
+	a->format = COL("format");
+	a->batch_size = atoi(COL("batch_size"));
+	a->status = COL("status");
+	a->cursor = COL("cursor");
+	a->compression = COL("compression");
+	a->sse = COL("sse");
+	a->kms_key_id = COL("kms_key_id");
+	v = COL("bucket_owner_full_control");
+	a->bucket_owner_full_control = v && v[0] == 't';
+	v = COL("part_size");
+	a->part_size = v ? strtoll(v, NULL, 10) : 0;
+	v = COL("target_file_size");
+	a->target_file_size = v ? strtoll(v, NULL, 10) : 0;
+	v = COL("max_rows_per_run");
+	a->max_rows_per_run = v ? strtoll(v, NULL, 10) : 100000;
+	a->trace_idle = COL("trace_idle");
+#undef COL
+	ReleaseTupleDesc(desc);
 }
 
 void
 BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1];
 	int			rc;
+	bool		isnull;
 
-	values[0] = Int64GetDatum(id);
-	rc = SPI_execute_with_args(lock ?
-							   "SELECT id, name, owner::oid, project_id::text, export_type, query, bucket, prefix,"
-							   " region, endpoint, role_arn, external_id, credential, format, batch_size, status,"
-							   " cursor::text FROM btexport.automations WHERE id = $1 FOR UPDATE" :
-							   "SELECT id, name, owner::oid, project_id::text, export_type, query, bucket, prefix,"
-							   " region, endpoint, role_arn, external_id, credential, format, batch_size, status,"
-							   " cursor::text FROM btexport.automations WHERE id = $1",
-							   1, argtypes, values, NULL, false, 1);
-	if (rc != (lock ? SPI_OK_SELECT : SPI_OK_SELECT) || SPI_processed != 1)
+	rc = SPI_execute_with_args(lock ? "SELECT a FROM btexport.automations a WHERE id = $1 FOR UPDATE" :
+							   "SELECT a FROM btexport.automations a WHERE id = $1",
+							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("automation %lld does not exist", (long long) id),
 				 errhint("See btexport.automations for the automations you own.")));
-	a->id = id;
-	a->name = spi_text(0, 2);
-	a->owner = (Oid) strtoul(spi_text(0, 3), NULL, 10);
-	a->project_id = spi_text(0, 4);
-	a->export_type = spi_text(0, 5);
-	a->query = spi_text(0, 6);
-	a->bucket = spi_text(0, 7);
-	a->prefix = spi_text(0, 8);
-	a->region = spi_text(0, 9);
-	a->endpoint = spi_text(0, 10);
-	a->role_arn = spi_text(0, 11);
-	a->external_id = spi_text(0, 12);
-	a->credential = spi_text(0, 13);
-	a->format = spi_text(0, 14);
-	a->batch_size = atoi(spi_text(0, 15));
-	a->status = spi_text(0, 16);
-	a->cursor = spi_text(0, 17);
+	BtxAutomationFromRow(DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+															   &isnull)), a);
 }
 
 void
@@ -106,6 +130,10 @@ BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t)
 	t->owner = a->owner;
 	t->automation_name = a->name;
 	t->session_name = psprintf("btexport-%lld", (long long) a->id);
+	t->sse = a->sse;
+	t->kms_key_id = a->kms_key_id;
+	t->bucket_owner_full_control = a->bucket_owner_full_control;
+	t->part_size_kb = a->part_size > 0 ? (int) (a->part_size / 1024) : 0;
 }
 
 static void
@@ -232,7 +260,8 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 	fs.target = &target;
 	fs.a = a;
 	fs.run_id = run_id;
-	fs.target_size = (uint64) settings->target_file_size_kb * 1024;
+	fs.target_size = a->target_file_size > 0 ? (uint64) a->target_file_size :
+		(uint64) settings->target_file_size_kb * 1024;
 	fs.keep = keep;
 	fs.ext = typed ? ".parquet" : ".jsonl";
 	fs.content_type = typed ? "application/vnd.apache.parquet" : "application/x-ndjson";
@@ -240,7 +269,8 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 	PG_TRY();
 	{
 		BtxTargetConnect(&target);
-		target.part_size_kb = settings->part_size_kb;
+		if (target.part_size_kb == 0)
+			target.part_size_kb = settings->part_size_kb;
 		BtxCleanupOrphans(a, &target);
 		fs.base_key = pstrdup(base_key);
 

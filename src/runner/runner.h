@@ -33,6 +33,14 @@ typedef struct BtxAutomation
 	int			batch_size;
 	char	   *status;
 	char	   *cursor;			/* xid8 as text */
+	char	   *compression;	/* none | gzip | zstd | snappy */
+	char	   *sse;			/* NULL | AES256 | aws:kms */
+	char	   *kms_key_id;
+	bool		bucket_owner_full_control;
+	int64		part_size;		/* bytes, 0 = session/GUC */
+	int64		target_file_size;	/* bytes, 0 = session/GUC */
+	int64		max_rows_per_run;
+	char	   *trace_idle;		/* interval as text */
 } BtxAutomation;
 
 typedef struct BtxRunStats
@@ -69,6 +77,7 @@ typedef struct RunFile
 } RunFile;
 
 extern void BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock);
+extern void BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a);
 extern char *BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started);
 extern void BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char *from,
 							const char *to, const BtxRunSettings *settings, MemoryContext keep,

@@ -129,7 +129,7 @@ advisory_unlock(int32 cls, int64 id)
 }
 
 /* take one of btexport.max_workers slots, waiting for a free one */
-static void
+static int
 take_slot(void)
 {
 	for (;;)
@@ -143,7 +143,7 @@ take_slot(void)
 			advisory_lock(LOCK_SLOT, i, false, &got);
 			commit_tx();
 			if (got)
-				return;
+				return i;
 		}
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 250, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -206,10 +206,15 @@ record_failure(int64 run_id, BtxAutomation *a, ErrorData *edata)
 	commit_tx();
 }
 
-static void
-worker_run(BtxWorkerArgs *args)
+/*
+ * One run: queued -> running -> succeeded/failed.  Returns true when it
+ * succeeded; *more tells whether rows remain beyond its window.
+ */
+static bool
+run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first, bool *more)
 {
 	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "btexport run", ALLOCSET_DEFAULT_SIZES);
+	volatile int slot = 0;
 	BtxAutomation a;
 	BtxAutomation *volatile ap = NULL;
 	int64		run_id = 0;
@@ -217,29 +222,32 @@ worker_run(BtxWorkerArgs *args)
 	char	   *from = NULL;
 	char	   *to = NULL;
 	char	   *base_key = NULL;
-	bool		schedule = strcmp(args->trigger, "schedule") == 0;
+	bool		schedule = strcmp(trigger, "schedule") == 0;
+	bool		ok = false;
 	int			rc;
 
+	*more = false;
 	/* T0: is btexport still there, and the automation? */
 	begin_tx();
 	if (!OidIsValid(get_extension_oid("btexport", true)))
 	{
 		commit_tx();
-		return;
+		return false;
 	}
 	rc = SPI_execute_with_args("SELECT status FROM btexport.automations WHERE id = $1", 1, (Oid[]) {INT8OID},
 							   (Datum[]) {Int64GetDatum(args->automation_id)}, NULL, true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed == 0 ||
+		(!first && strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "paused") == 0) ||
 		(schedule && strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "paused") == 0))
 	{
 		commit_tx();
-		return;
+		return false;
 	}
 	/* a scheduled trigger behind one already waiting is redundant: it would export nothing more */
 	advisory_lock(LOCK_QUEUED, args->automation_id, !schedule, &got);
 	commit_tx();
 	if (!got)
-		return;
+		return false;
 
 	/* T1: the run is queued */
 	begin_tx();
@@ -247,12 +255,12 @@ worker_run(BtxWorkerArgs *args)
 							   " SELECT a.id, a.owner, $2, 'queued', pg_backend_pid(), $3 FROM btexport.automations a"
 							   " WHERE a.id = $1 RETURNING id",
 							   3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(args->automation_id), CStringGetTextDatum(args->trigger),
-							   CStringGetTextDatum(args->token)}, NULL, false, 0);
+							   (Datum[]) {Int64GetDatum(args->automation_id), CStringGetTextDatum(trigger),
+							   CStringGetTextDatum(token)}, NULL, false, 0);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 	{
 		commit_tx();
-		return;
+		return false;
 	}
 	run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &got));
 	notify_run(run_id);
@@ -266,7 +274,7 @@ worker_run(BtxWorkerArgs *args)
 		advisory_lock(LOCK_RUNNING, args->automation_id, true, &got);
 		advisory_unlock(LOCK_QUEUED, args->automation_id);
 		commit_tx();
-		take_slot();
+		slot = take_slot();
 
 		/* T2: orphans of crashed runs; the run starts with its window */
 		begin_tx();
@@ -285,17 +293,20 @@ worker_run(BtxWorkerArgs *args)
 		BtxLoadAutomation(args->automation_id, &a, false);
 		ap = &a;
 		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'running', started_at = clock_timestamp(),"
-								   " cursor_from = $2::xid8,"
-								   " cursor_to = GREATEST($2::xid8, pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()))"
-								   " WHERE id = $1 RETURNING started_at, cursor_to::text",
-								   2, (Oid[]) {INT8OID, TEXTOID},
-								   (Datum[]) {Int64GetDatum(run_id), CStringGetTextDatum(a.cursor)}, NULL, false, 0);
+								   " cursor_from = $2::xid8, cursor_to = w.cursor_to"
+								   " FROM btexport._window_end($3, $2::xid8,"
+								   "      pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())) w"
+								   " WHERE id = $1 RETURNING started_at, w.cursor_to::text, w.more",
+								   3, (Oid[]) {INT8OID, TEXTOID, INT8OID},
+								   (Datum[]) {Int64GetDatum(run_id), CStringGetTextDatum(a.cursor),
+								   Int64GetDatum(a.id)}, NULL, false, 0);
 		if (rc != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
 			elog(ERROR, "could not start the run");
 		{
 			TimestampTz started = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &got));
 			MemoryContext old;
 
+			*more = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &got));
 			to = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 			base_key = BtxChooseBaseKey(&a, run_id, started);
 			old = MemoryContextSwitchTo(keep);
@@ -341,6 +352,7 @@ worker_run(BtxWorkerArgs *args)
 			notify_run(run_id);
 		}
 		commit_tx();
+		ok = true;
 	}
 	PG_CATCH();
 	{
@@ -359,6 +371,35 @@ worker_run(BtxWorkerArgs *args)
 		record_failure(run_id, ap, edata);
 	}
 	PG_END_TRY();
+
+	/* release the slot and the automation for the next trigger */
+	begin_tx();
+	if (slot > 0)
+		advisory_unlock(LOCK_SLOT, slot);
+	advisory_unlock(LOCK_RUNNING, args->automation_id);
+	commit_tx();
+	MemoryContextDelete(keep);
+	return ok;
+}
+
+static void
+worker_run(BtxWorkerArgs *args)
+{
+	bool		more = false;
+	int			n = 1;
+
+	/* while a backlog remains (max_rows_per_run), the next run starts at once */
+	if (run_once(args, args->trigger, args->token, true, &more))
+	{
+		while (more)
+		{
+			char		token[64];
+
+			snprintf(token, sizeof(token), "%s-%d", args->token, ++n);
+			if (!run_once(args, "backlog", token, false, &more))
+				break;
+		}
+	}
 }
 
 void

@@ -137,7 +137,7 @@ check("across runs every (id, _xact_id) of the table is in S3 exactly once",
 
 # ---- logs_traces ---------------------------------------------------------------
 psql(f"""SELECT btexport.create_automation('traces', 'support-bot', 's3://test-bucket/exports/traces/',
-         export_type => 'logs_traces', endpoint => '{EP}', credential => 'moto')""")
+         export_type => 'logs_traces', endpoint => '{EP}', credential => 'moto', trace_idle => '0 seconds')""")
 rt = run("traces")
 tkeys = list_keys("test-bucket", "exports/traces/")
 trows = read_jsonl_objects("test-bucket", tkeys)
@@ -188,6 +188,44 @@ for t in trows:
 check("every trace row equals the aggregation of its source spans", not tbad, repr(tbad[:1])[:600])
 check("a second traces run exports nothing", run("traces")["rows"] == 0)
 
+# trace_idle: a trace whose spans changed recently waits until it has been idle, then goes out whole
+psql(f"""SELECT btexport.create_automation('traces-idle', 'support-bot', 's3://test-bucket/exports/traces-idle/',
+         export_type => 'logs_traces', endpoint => '{EP}', credential => 'moto', trace_idle => '2 seconds')""")
+first = run("traces-idle")   # everything so far is older than 2 s by now, or becomes so
+psql("SELECT btexport.generate_sample_data('support-bot', traces => 1, seed => 7, first_trace => 200000)")
+fresh = psql("SELECT root_span_id FROM btexport.logs ORDER BY _xact_id DESC LIMIT 1").strip()
+r_early = run("traces-idle")
+early_ids = {t["id"] for t in read_jsonl_objects("test-bucket", [f["key"] for f in psql_json(
+    f"SELECT row_to_json(f) FROM btexport.run_files f WHERE run_id = {r_early['id']}")])}
+check("a trace changed within trace_idle is not exported yet", fresh not in early_ids, f"{r_early}")
+import time
+deadline = time.time() + 30
+late = None
+while time.time() < deadline:
+    r = run("traces-idle")
+    ids = {t["id"] for t in read_jsonl_objects("test-bucket", [f["key"] for f in psql_json(
+        f"SELECT row_to_json(f) FROM btexport.run_files f WHERE run_id = {r['id']}")])}
+    if fresh in ids:
+        late = r
+        break
+    time.sleep(0.5)
+check("once idle, the trace is exported by a later run", late is not None)
+
+# max_rows_per_run: a backlog is exported by several runs in a row, each within the limit
+psql(f"""SELECT btexport.create_automation('backlog', 'support-bot', 's3://test-bucket/exports/backlog/',
+         endpoint => '{EP}', credential => 'moto', max_rows_per_run => 4000)""")
+rb0 = run("backlog")
+runs_b = psql_json("SELECT row_to_json(r) FROM btexport.runs r JOIN btexport.automations a ON a.id = r.automation_id"
+                   " WHERE a.name = 'backlog' ORDER BY r.id")
+total = int(psql("SELECT count(*) FROM btexport.logs"))
+check("a backlog runs as several runs of at most max_rows_per_run (plus one transaction)",
+      len(runs_b) >= 3 and all(r["status"] == "succeeded" for r in runs_b)
+      and [r["trigger"] for r in runs_b][1:] == ["backlog"] * (len(runs_b) - 1)
+      and sum(r["rows"] for r in runs_b) == total, json.dumps([(r["trigger"], r["rows"]) for r in runs_b]))
+bk = list_keys("test-bucket", "exports/backlog/")
+brows = read_jsonl_objects("test-bucket", bk)
+check("the backlog runs together export every span once", sorted(r["id"] for r in brows) == sorted(source_spans()))
+
 # ---- several files per run: each part a complete JSON Lines file -------------
 psql(f"""SELECT btexport.create_automation('parts', 'support-bot', 's3://test-bucket/exports/parts/',
          endpoint => '{EP}', credential => 'moto')""")
@@ -199,7 +237,7 @@ check("part keys follow the layout with a part suffix",
           for k in pkeys), repr(pkeys))
 prows = read_jsonl_objects("test-bucket", pkeys)
 check("the parts together hold every span exactly once",
-      sorted(r["id"] for r in prows) == sorted(new_src), f"{len(prows)} rows")
+      sorted(r["id"] for r in prows) == sorted(source_spans()), f"{len(prows)} rows")
 
 # ---- failures are explained and change nothing -------------------------------
 psql(f"""SELECT btexport.create_automation('badkey', 'support-bot', 's3://test-bucket/exports/badkey/',

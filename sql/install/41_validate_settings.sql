@@ -1,0 +1,117 @@
+-- ---------------------------------------------------------------------------
+-- Validation of the advanced settings (compression, encryption, sizes, backlog).
+-- ---------------------------------------------------------------------------
+
+-- compression: JSON Lines none|gzip|zstd (default none); Parquet snappy|zstd|gzip|none (default snappy)
+CREATE FUNCTION btexport._check_compression(format text, compression text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	c text := lower(btrim(compression));
+BEGIN
+	IF compression IS NULL THEN
+		RETURN CASE format WHEN 'parquet' THEN 'snappy' ELSE 'none' END;
+	END IF;
+	IF c = 'gz' THEN c := 'gzip'; ELSIF c IN ('zst', 'zstandard') THEN c := 'zstd'; ELSIF c = 'uncompressed' THEN c := 'none'; END IF;
+	IF format = 'jsonl' AND c NOT IN ('none', 'gzip', 'zstd') THEN
+		RAISE EXCEPTION 'unknown compression "%" for JSON Lines', compression
+			USING ERRCODE = '22023', HINT = 'Use none, gzip (.jsonl.gz) or zstd (.jsonl.zst).';
+	END IF;
+	IF format = 'parquet' AND c NOT IN ('none', 'gzip', 'zstd', 'snappy') THEN
+		RAISE EXCEPTION 'unknown compression "%" for Parquet', compression
+			USING ERRCODE = '22023', HINT = 'Use snappy (the default), zstd, gzip or none.';
+	END IF;
+	RETURN c;
+END
+$$;
+
+CREATE FUNCTION btexport._check_sse(sse text, kms_key_id text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v text := btrim(sse);
+BEGIN
+	IF sse IS NULL OR lower(v) IN ('', 'none') THEN
+		v := NULL;
+	ELSIF upper(v) IN ('AES256', 'SSE-S3') THEN
+		v := 'AES256';
+	ELSIF lower(v) IN ('aws:kms', 'kms', 'sse-kms') THEN
+		v := 'aws:kms';
+	ELSE
+		RAISE EXCEPTION 'unknown server-side encryption "%"', sse
+			USING ERRCODE = '22023', HINT = 'Use AES256 (SSE-S3) or aws:kms (SSE-KMS, optionally with kms_key_id).';
+	END IF;
+	IF kms_key_id IS NOT NULL AND v IS DISTINCT FROM 'aws:kms' THEN
+		RAISE EXCEPTION 'kms_key_id requires sse => ''aws:kms'''
+			USING ERRCODE = '22023', HINT = 'Pass sse => ''aws:kms'' with the key, or leave kms_key_id out.';
+	END IF;
+	IF kms_key_id IS NOT NULL AND kms_key_id !~ '^[A-Za-z0-9:/_-]+$' THEN
+		RAISE EXCEPTION 'invalid KMS key id "%"', kms_key_id
+			USING ERRCODE = '22023', HINT = 'Use the key id, key ARN, or alias (alias/name) of the KMS key.';
+	END IF;
+	RETURN v;
+END
+$$;
+
+-- a size such as '16MB' -> bytes, within [lo, hi]
+CREATE FUNCTION btexport._check_size(what text, size text, lo bigint, hi bigint)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	b bigint;
+BEGIN
+	IF size IS NULL THEN
+		RETURN NULL;
+	END IF;
+	BEGIN
+		b := pg_size_bytes(size);
+	EXCEPTION WHEN others THEN
+		RAISE EXCEPTION 'invalid % "%"', what, size
+			USING ERRCODE = '22023', HINT = 'Use a size such as ''16MB'' or ''128MB''.';
+	END;
+	IF b < lo OR b > hi THEN
+		RAISE EXCEPTION '% must be between % and %', what, pg_size_pretty(lo), pg_size_pretty(hi)
+			USING ERRCODE = '22023', DETAIL = format('%s was %s.', what, size),
+				  HINT = CASE WHEN what = 'part_size' THEN 'S3 parts are at least 5 MB and at most 5 GB.'
+							  ELSE 'Snowflake loads files of 100-250 MB best; the default is 128MB.' END;
+	END IF;
+	RETURN b;
+END
+$$;
+
+CREATE FUNCTION btexport._check_positive(what text, v bigint, dflt bigint)
+RETURNS bigint LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF v IS NULL THEN
+		RETURN dflt;
+	END IF;
+	IF v <= 0 THEN
+		RAISE EXCEPTION '% must be greater than zero', what
+			USING ERRCODE = '22023', DETAIL = format('%s was %s.', what, v),
+				  HINT = format('Leave it out for the default of %s.', dflt);
+	END IF;
+	RETURN v;
+END
+$$;
+
+CREATE FUNCTION btexport._check_trace_idle(trace_idle interval)
+RETURNS interval LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF trace_idle IS NULL THEN
+		RETURN '30 seconds';
+	END IF;
+	IF trace_idle < '0'::interval OR trace_idle > '7 days'::interval THEN
+		RAISE EXCEPTION 'trace_idle must be between 0 and 7 days'
+			USING ERRCODE = '22023', DETAIL = format('trace_idle was %s.', trace_idle),
+				  HINT = 'A trace is exported once none of its spans changed for this long; the default is 30 seconds.';
+	END IF;
+	RETURN trace_idle;
+END
+$$;
+
+-- the cursor a new automation starts from: everything, or what was written since start_from
+CREATE FUNCTION btexport._cursor_since(project uuid, since timestamptz)
+RETURNS xid8 LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN since IS NULL THEN '0'::xid8
+		ELSE COALESCE((SELECT pg_catalog.min(l._xact_id) FROM btexport.logs l
+						WHERE l.project_id OPERATOR(pg_catalog.=) project
+						  AND (l.created OPERATOR(pg_catalog.>=) since OR l._updated OPERATOR(pg_catalog.>=) since)),
+					  pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())) END
+$$;
