@@ -45,14 +45,14 @@ put_rle_run(btx_buf *out, uint32_t value, size_t count, int bit_width)
 		unsigned char *dst_; \
 		uint64_t	acc_ = 0; \
 		int			nbits_ = 0; \
-		size_t		i_; \
+		size_t		pk_i_; \
 		btx_thrift_put_varint((out), ((uint64_t) groups_ << 1) | 1); \
 		if (btx_buf_reserve((out), nbytes_) != 0) \
 			break; \
 		dst_ = (unsigned char *) (out)->data + (out)->len; \
-		for (i_ = 0; i_ < total_; i_++) \
+		for (pk_i_ = 0; pk_i_ < total_; pk_i_++) \
 		{ \
-			uint64_t	v_ = i_ < (n) ? (uint64_t) (vals)[i_] : 0; \
+			uint64_t	v_ = pk_i_ < (n) ? (uint64_t) (vals)[pk_i_] : 0; \
 			acc_ |= v_ << nbits_; \
 			nbits_ += (bit_width); \
 			while (nbits_ >= 8) \
