@@ -4,11 +4,17 @@
  * parquet.md's appendix), writer structure checks, and round trips of the
  * gzip/zstd sinks.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "btx_buf.h"
+#include <zlib.h>
+#include <zstd.h>
+
+#include "format/compress.h"
+#include "format/parquet.h"
 #include "format/rle.h"
 #include "format/thrift.h"
 
@@ -358,11 +364,330 @@ test_rle(void)
 	btx_buf_free(&b);
 }
 
+/* ---------- page headers and writer ---------- */
+
+typedef struct memsink
+{
+	btx_buf		b;
+	int			calls;
+	int			fail_after;		/* fail the call with this number (1-based); 0 never */
+} memsink;
+
+static int
+mem_sink(void *ctx, const void *data, size_t len)
+{
+	memsink    *m = ctx;
+
+	m->calls++;
+	if (m->fail_after && m->calls >= m->fail_after)
+		return -1;
+	return btx_buf_append(&m->b, data, len);
+}
+
+static uint32_t
+rd32(const unsigned char *p)
+{
+	return (uint32_t) p[0] | ((uint32_t) p[1] << 8) | ((uint32_t) p[2] << 16) | ((uint32_t) p[3] << 24);
+}
+
+/* file starts and ends with PAR1 and the footer length fits */
+static int
+well_framed(const btx_buf *b)
+{
+	const unsigned char *p = (const unsigned char *) b->data;
+
+	if (b->len < 12 || memcmp(p, "PAR1", 4) != 0 || memcmp(p + b->len - 4, "PAR1", 4) != 0)
+		return 0;
+	return rd32(p + b->len - 8) + 12 <= b->len;
+}
+
+static void
+test_page_headers(void)
+{
+	btx_buf		b;
+
+	btx_buf_init(&b);
+	btx_pq_page_header(&b, 0, 100, 80, 10, 0);
+	check_hex("btx_pq_page_header data page", b.data, b.len,
+			  "15 00 15 C8 01 15 A0 01 2C 15 14 15 00 15 06 15 06 00 00");
+	btx_buf_reset(&b);
+	btx_pq_page_header(&b, 2, 20, 20, 3, 0);
+	check_hex("btx_pq_page_header dictionary page", b.data, b.len,
+			  "15 04 15 28 15 28 4C 15 06 15 00 00 00");
+	btx_buf_free(&b);
+}
+
+static void
+test_writer(void)
+{
+	btx_pq_column cols[2] = {{"n", BTX_PQ_INT64, 1}, {"s", BTX_PQ_STRING, 0}};
+	btx_pq_column one[1] = {{"n", BTX_PQ_INT64, 1}};
+	btx_pq_options opt;
+	btx_pq_writer *w;
+	btx_error	err;
+	memsink		m;
+	int			i;
+	int			rc;
+
+	/* golden bytes of the first page: int64 [5, NULL, 7], PLAIN, no codec */
+	memset(&m, 0, sizeof(m));
+	btx_pq_options_init(&opt);
+	opt.codec = BTX_PQ_CODEC_NONE;
+	w = btx_pq_open(one, 1, &opt, mem_sink, &m, &err);
+	btx_pq_int64(w, 0, 5);
+	btx_pq_end_row(w, &err);
+	btx_pq_null(w, 0);
+	btx_pq_end_row(w, &err);
+	btx_pq_int64(w, 0, 7);
+	btx_pq_end_row(w, &err);
+	check("nothing written before the first flush", m.b.len == 0);
+	rc = btx_pq_close(w, &err);
+	check("close ok", rc == 0 && btx_pq_rows(w) == 3 && btx_pq_row_groups(w) == 1);
+	check("bytes_written matches sink", btx_pq_bytes_written(w) == m.b.len);
+	check("file framed by PAR1 and footer length", well_framed(&m.b));
+	if (m.b.len > 4 + 17 + 22)
+		check_hex("first data page (header + levels + PLAIN int64)", m.b.data + 4, 17 + 22,
+				  "15 00 15 2C 15 2C 2C 15 06 15 00 15 06 15 06 00 00 "
+				  "02 00 00 00 03 05 05 00 00 00 00 00 00 00 07 00 00 00 00 00 00 00");
+	btx_pq_free(w);
+	btx_buf_free(&m.b);
+
+	/* zero rows: a schema-only file with no row groups */
+	memset(&m, 0, sizeof(m));
+	w = btx_pq_open(cols, 2, NULL, mem_sink, &m, &err);
+	rc = btx_pq_close(w, &err);
+	check("zero-row file is framed", rc == 0 && well_framed(&m.b) && btx_pq_row_groups(w) == 0);
+	btx_pq_free(w);
+	btx_buf_free(&m.b);
+
+	/* misuse and bad data are reported as errors */
+	memset(&m, 0, sizeof(m));
+	w = btx_pq_open(cols, 2, NULL, mem_sink, &m, &err);
+	btx_pq_int64(w, 0, 1);
+	rc = btx_pq_end_row(w, &err);
+	check("missing column value -> error", rc != 0 && strcmp(err.sqlstate, "XX000") == 0 &&
+		  strstr(err.detail, "\"s\"") != NULL);
+	check("writer stays failed", btx_pq_close(w, &err) != 0);
+	btx_pq_free(w);
+
+	w = btx_pq_open(cols, 2, NULL, mem_sink, &m, &err);
+	rc = btx_pq_double(w, 0, 1.0);
+	check("wrong value type -> error", rc != 0);
+	btx_pq_free(w);
+
+	w = btx_pq_open(cols, 2, NULL, mem_sink, &m, &err);
+	btx_pq_int64(w, 0, 1);
+	rc = btx_pq_bytes(w, 1, "a\xC3(", 3);
+	btx_pq_end_row(w, &err);
+	check("invalid UTF-8 -> 22021", rc != 0 && strcmp(err.sqlstate, "22021") == 0);
+	btx_pq_free(w);
+
+	w = btx_pq_open(cols, 2, NULL, mem_sink, &m, &err);
+	btx_pq_int64(w, 0, 1);
+	btx_pq_int64(w, 0, 2);
+	rc = btx_pq_end_row(w, &err);
+	check("two values for one column -> error", rc != 0);
+	btx_pq_free(w);
+
+	{
+		btx_pq_column dup[2] = {{"x", BTX_PQ_INT64, 0}, {"x", BTX_PQ_STRING, 0}};
+
+		w = btx_pq_open(dup, 2, NULL, mem_sink, &m, &err);
+		check("duplicate column names -> 42701", w == NULL && strcmp(err.sqlstate, "42701") == 0);
+		btx_pq_options_init(&opt);
+		opt.codec = BTX_PQ_CODEC_ZSTD;
+		opt.level = 99;
+		w = btx_pq_open(cols, 2, &opt, mem_sink, &m, &err);
+		check("bad zstd level -> 22023", w == NULL && strcmp(err.sqlstate, "22023") == 0);
+	}
+	btx_buf_free(&m.b);
+
+	/* a failing sink aborts the writer with 58030 */
+	memset(&m, 0, sizeof(m));
+	m.fail_after = 2;
+	btx_pq_options_init(&opt);
+	opt.row_group_rows = 10;
+	w = btx_pq_open(cols, 2, &opt, mem_sink, &m, &err);
+	rc = 0;
+	for (i = 0; i < 100 && rc == 0; i++)
+	{
+		btx_pq_int64(w, 0, i);
+		btx_pq_bytes(w, 1, "abc", 3);
+		rc = btx_pq_end_row(w, &err);
+	}
+	check("sink failure -> 58030", rc != 0 && strcmp(err.sqlstate, "58030") == 0);
+	check("no write after sink failure", m.calls == 2);
+	btx_pq_free(w);
+	btx_buf_free(&m.b);
+
+	/* memory stays bounded by the row group: 200k rows, 64 KiB row groups */
+	memset(&m, 0, sizeof(m));
+	btx_pq_options_init(&opt);
+	opt.row_group_bytes = 64 * 1024;
+	w = btx_pq_open(cols, 2, &opt, mem_sink, &m, &err);
+	{
+		size_t		peak = 0;
+		char		s[32];
+
+		for (i = 0; i < 200000; i++)
+		{
+			int			n = snprintf(s, sizeof(s), "value-%d", i);
+
+			btx_pq_int64(w, 0, i);
+			btx_pq_bytes(w, 1, s, n);
+			if (btx_pq_end_row(w, &err) != 0)
+				break;
+			if (btx_pq_buffered_bytes(w) > peak)
+				peak = btx_pq_buffered_bytes(w);
+			btx_buf_reset(&m.b);	/* a streaming sink keeps nothing */
+		}
+		rc = btx_pq_close(w, &err);
+		printf("     200k rows: %lld row groups, peak buffered %zu bytes\n",
+			   (long long) btx_pq_row_groups(w), peak);
+		check("streaming: many row groups", rc == 0 && btx_pq_row_groups(w) > 20);
+		check("streaming: buffered memory bounded (< 2 MiB)", peak < 2 * 1024 * 1024);
+	}
+	btx_pq_free(w);
+	btx_buf_free(&m.b);
+}
+
+/* ---------- compressing sinks ---------- */
+
+static void
+fill_lines(btx_buf *b, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		btx_buf_appendf(b, "{\"id\":%d,\"name\":\"span-%d\",\"x\":%u}\n", i, i % 37,
+						(unsigned) (i * 2654435761u));
+}
+
+static void
+test_zsink_codec(btx_zcodec codec, const char *name)
+{
+	btx_buf		raw;
+	memsink		m;
+	btx_zsink  *z;
+	btx_error	err;
+	size_t		off = 0;
+	int			rc = 0;
+	char		label[128];
+	unsigned char *back;
+	size_t		backlen = 0;
+
+	btx_buf_init(&raw);
+	fill_lines(&raw, 100000);	/* ~5 MB, larger than the output buffer */
+	memset(&m, 0, sizeof(m));
+	z = btx_zsink_open(codec, 0, mem_sink, &m, &err);
+	/* feed in uneven pieces, including empty ones */
+	while (off < raw.len && rc == 0)
+	{
+		size_t		n = (off * 7 + 13) % 70001;
+
+		if (n > raw.len - off)
+			n = raw.len - off;
+		rc = btx_zsink_write(z, raw.data + off, n);
+		off += n;
+	}
+	rc |= btx_zsink_finish(z, &err);
+	snprintf(label, sizeof(label), "%s sink: finish ok, counts", name);
+	check(label, rc == 0 && btx_zsink_raw_bytes(z) == raw.len && btx_zsink_out_bytes(z) == m.b.len &&
+		  m.b.len < raw.len / 2);
+	printf("     %s: %zu raw -> %zu bytes in %d writes\n", name, raw.len, m.b.len, m.calls);
+
+	back = malloc(raw.len + 1);
+	if (codec == BTX_ZSINK_GZIP)
+	{
+		z_stream	s;
+
+		memset(&s, 0, sizeof(s));
+		snprintf(label, sizeof(label), "%s sink: gzip magic", name);
+		check(label, m.b.len > 2 && (unsigned char) m.b.data[0] == 0x1F &&
+			  (unsigned char) m.b.data[1] == 0x8B);
+		inflateInit2(&s, 15 + 16);	/* gzip only */
+		s.next_in = (Bytef *) m.b.data;
+		s.avail_in = (uInt) m.b.len;
+		s.next_out = back;
+		s.avail_out = (uInt) raw.len + 1;
+		rc = inflate(&s, Z_FINISH);
+		backlen = raw.len + 1 - s.avail_out;
+		snprintf(label, sizeof(label), "%s sink: one complete gzip member", name);
+		check(label, rc == Z_STREAM_END && s.avail_in == 0);
+		inflateEnd(&s);
+	}
+	else
+	{
+		ZSTD_DCtx  *d = ZSTD_createDCtx();
+		ZSTD_inBuffer in = {m.b.data, m.b.len, 0};
+		ZSTD_outBuffer out = {back, raw.len + 1, 0};
+		size_t		r = ZSTD_decompressStream(d, &out, &in);
+
+		snprintf(label, sizeof(label), "%s sink: one complete zstd frame", name);
+		check(label, r == 0 && in.pos == in.size &&
+			  ZSTD_findFrameCompressedSize(m.b.data, m.b.len) == m.b.len);
+		backlen = out.pos;
+		ZSTD_freeDCtx(d);
+	}
+	snprintf(label, sizeof(label), "%s sink: round trip equal", name);
+	check(label, backlen == raw.len && memcmp(back, raw.data, raw.len) == 0);
+	free(back);
+	btx_zsink_free(z);
+	btx_buf_free(&m.b);
+
+	/* empty input still makes a valid (empty) stream */
+	memset(&m, 0, sizeof(m));
+	z = btx_zsink_open(codec, 1, mem_sink, &m, &err);
+	rc = btx_zsink_finish(z, &err);
+	snprintf(label, sizeof(label), "%s sink: empty stream has a trailer", name);
+	check(label, rc == 0 && m.b.len > 8);
+	btx_zsink_free(z);
+	btx_buf_free(&m.b);
+
+	/* downstream failure is reported */
+	memset(&m, 0, sizeof(m));
+	m.fail_after = 1;
+	z = btx_zsink_open(codec, 0, mem_sink, &m, &err);
+	rc = btx_zsink_write(z, raw.data, raw.len);
+	rc |= btx_zsink_finish(z, &err);
+	snprintf(label, sizeof(label), "%s sink: downstream failure -> 58030", name);
+	check(label, rc != 0 && strcmp(err.sqlstate, "58030") == 0);
+	btx_zsink_free(z);
+	btx_buf_free(&m.b);
+	btx_buf_free(&raw);
+}
+
+static void
+test_zsink(void)
+{
+	memsink		m;
+	btx_zsink  *z;
+	btx_error	err;
+
+	test_zsink_codec(BTX_ZSINK_GZIP, "gzip");
+	test_zsink_codec(BTX_ZSINK_ZSTD, "zstd");
+
+	memset(&m, 0, sizeof(m));
+	z = btx_zsink_open(BTX_ZSINK_NONE, 0, mem_sink, &m, &err);
+	btx_zsink_write(z, "abc\n", 4);
+	check("none sink passes through", btx_zsink_finish(z, &err) == 0 && m.b.len == 4 &&
+		  memcmp(m.b.data, "abc\n", 4) == 0 && btx_zsink_raw_bytes(z) == 4);
+	btx_zsink_free(z);
+	btx_buf_free(&m.b);
+	z = btx_zsink_open(BTX_ZSINK_GZIP, 10, mem_sink, &m, &err);
+	check("gzip level 10 rejected", z == NULL && strcmp(err.sqlstate, "22023") == 0);
+	check("suffixes", strcmp(btx_zsink_suffix(BTX_ZSINK_GZIP), ".gz") == 0 &&
+		  strcmp(btx_zsink_suffix(BTX_ZSINK_ZSTD), ".zst") == 0);
+}
+
 int
 main(void)
 {
 	test_thrift();
 	test_rle();
+	test_page_headers();
+	test_writer();
+	test_zsink();
 	printf("%d passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
 }
