@@ -278,24 +278,27 @@ function arrowRows() {
   const stream = table.intoFFI();
   const out = [];
   try {
-    const mem = () => new DataView(wasmMemory().buffer);
-    const u32 = (p) => mem().getUint32(p, true);
-    const i64 = (p) => Number(mem().getBigInt64(p, true));
-    const cstr = (p) => { const m = new Uint8Array(wasmMemory().buffer); let e = p; while (m[e]) e++; return new TextDecoder().decode(m.subarray(p, e)); };
+    // wasm memory does not grow while we only read it: one view for the whole decode
+    const buf = wasmMemory().buffer;
+    const dv = new DataView(buf);
+    const u8 = new Uint8Array(buf);
+    const td = new TextDecoder();
+    const u32 = (p) => dv.getUint32(p, true);
+    const i64 = (p) => Number(dv.getBigInt64(p, true));
+    const cstr = (p) => { let e = p; while (u8[e]) e++; return td.decode(u8.subarray(p, e)); };
     const schema = (p) => ({ format: cstr(u32(p)), name: cstr(u32(p + 4)), children: Array.from({ length: i64(p + 24) }, (_, i) => schema(u32(u32(p + 32) + 4 * i))) });
     const array = (p) => ({ length: i64(p), offset: i64(p + 16), buffers: Array.from({ length: i64(p + 24) }, (_, i) => u32(u32(p + 40) + 4 * i)), children: Array.from({ length: i64(p + 32) }, (_, i) => array(u32(u32(p + 44) + 4 * i))) });
     const sch = schema(stream.schemaAddr());
-    const valid = (a, i) => { const v = a.buffers[0]; if (!v) return true; const b = i + a.offset; return (new Uint8Array(wasmMemory().buffer)[v + (b >> 3)] >> (b & 7)) & 1; };
+    const valid = (a, i) => { const v = a.buffers[0]; if (!v) return true; const b = i + a.offset; return (u8[v + (b >> 3)] >> (b & 7)) & 1; };
     const decode = (s, a, i) => {
       if (!valid(a, i)) return null;
       const j = i + a.offset;
-      const dv = mem();
       switch (s.format) {
-        case 'u': { const o = a.buffers[1]; const st = dv.getInt32(o + 4 * j, true), en = dv.getInt32(o + 4 * j + 4, true); return new TextDecoder().decode(new Uint8Array(wasmMemory().buffer, a.buffers[2] + st, en - st)); }
-        case 'U': { const o = a.buffers[1]; const st = Number(dv.getBigInt64(o + 8 * j, true)), en = Number(dv.getBigInt64(o + 8 * j + 8, true)); return new TextDecoder().decode(new Uint8Array(wasmMemory().buffer, a.buffers[2] + st, en - st)); }
+        case 'u': { const o = a.buffers[1]; const st = dv.getInt32(o + 4 * j, true), en = dv.getInt32(o + 4 * j + 4, true); return td.decode(u8.subarray(a.buffers[2] + st, a.buffers[2] + en)); }
+        case 'U': { const o = a.buffers[1]; const st = Number(dv.getBigInt64(o + 8 * j, true)), en = Number(dv.getBigInt64(o + 8 * j + 8, true)); return td.decode(u8.subarray(a.buffers[2] + st, a.buffers[2] + en)); }
         case 'l': case 'tsu:UTC': case 'tsu:+00:00': return dv.getBigInt64(a.buffers[1] + 8 * j, true);
         case 'g': return dv.getFloat64(a.buffers[1] + 8 * j, true);
-        case 'b': return Boolean((new Uint8Array(wasmMemory().buffer)[a.buffers[1] + (j >> 3)] >> (j & 7)) & 1);
+        case 'b': return Boolean((u8[a.buffers[1] + (j >> 3)] >> (j & 7)) & 1);
         case '+l': { const o = a.buffers[1]; const st = dv.getInt32(o + 4 * j, true), en = dv.getInt32(o + 4 * j + 4, true); const r = []; for (let k = st; k < en; k++) r.push(decode(s.children[0], a.children[0], k - a.children[0].offset)); return r; }
         default: throw new Error('arrow format ' + s.format + ' not handled');
       }
