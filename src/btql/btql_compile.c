@@ -155,6 +155,7 @@ typedef struct comp
 } comp;
 
 static val	cx(comp *k, btx_btql_node *n, scope *s);
+static int	is_lit(comp *k, btx_btql_node *n, scope *s);
 static val	cx_as(comp *k, btx_btql_node *n, scope *s, vtype t);
 static char *coerce(comp *k, val v, vtype t, btx_btql_node *at);
 
@@ -363,6 +364,14 @@ static val
 lit_as(comp *k, btx_btql_node *n, vtype t)
 {
 	const char *txt;
+	btx_btql_node tmp;
+
+	if (n->kind == E_QSTRING)
+	{
+		tmp = *n;
+		tmp.kind = E_STRING;
+		n = &tmp;
+	}
 
 	if (n->kind == E_NULL)
 		return mkval(t == T_NULL ? "NULL" : F("NULL::%s", type_sql[t]), t);
@@ -527,7 +536,7 @@ cx_as(comp *k, btx_btql_node *n, scope *s, vtype t)
 {
 	val			v;
 
-	if (is_literal(n))
+	if (is_lit(k, n, s))
 		return lit_as(k, n, t);
 	v = cx(k, n, s);
 	if (failed(k))
@@ -551,10 +560,10 @@ unify(comp *k, btx_btql_node **ns, int n, scope *s, val *out)
 
 	for (i = 0; i < n; i++)
 	{
-		if (is_literal(ns[i]))
+		if (is_lit(k, ns[i], s))
 		{
 			if (littype == T_NULL && ns[i]->kind != E_NULL)
-				littype = ns[i]->kind == E_STRING ? T_TEXT : ns[i]->kind == E_INT ? T_INT :
+				littype = (ns[i]->kind == E_STRING || ns[i]->kind == E_QSTRING) ? T_TEXT : ns[i]->kind == E_INT ? T_INT :
 					ns[i]->kind == E_BOOL ? T_BOOL : T_NUM;
 			else if (ns[i]->kind == E_FLOAT && littype == T_INT)
 				littype = T_NUM;
@@ -587,7 +596,7 @@ unify(comp *k, btx_btql_node **ns, int n, scope *s, val *out)
 		target = T_NUM;
 	for (i = 0; i < n; i++)
 	{
-		if (is_literal(ns[i]))
+		if (is_lit(k, ns[i], s))
 			out[i] = lit_as(k, ns[i], target);
 		else
 			out[i] = mkval(coerce(k, out[i], target, ns[i]), target);
@@ -661,6 +670,24 @@ find_alias(comp *k, const char *name, btx_btql_node *at, int *ambiguous)
 			hit = i;
 		}
 	return hit;
+}
+
+/* a literal, or a double-quoted word that names no field, column or alias */
+static int
+is_lit(comp *k, btx_btql_node *n, scope *s)
+{
+	int			is_key,
+				amb;
+
+	if (is_literal(n))
+		return 1;
+	if (n->kind != E_QSTRING)
+		return 0;
+	if (row_field(s, n->str) || find_upv(k, s, n->str, &is_key))
+		return 0;
+	if (s->aliases && k->resolving == 0 && (find_alias(k, n->str, n, &amb) >= 0 || amb))
+		return 0;
+	return 1;
 }
 
 /* ---- paths ---- */
@@ -858,7 +885,7 @@ static char *
 match_words_source(comp *k, val v, btx_btql_node *at)
 {
 	if (v.t == T_JSON)
-		return F("(SELECT string_agg(w.v #>> '{}', ' ') FROM jsonb_path_query(%s, 'strict $.** ? (@.type() == \"string\")') AS w(v))",
+		return F("(SELECT string_agg(mw.v #>> '{}', ' ') FROM jsonb_path_query(%s, 'strict $.** ? (@.type() == \"string\")') AS mw(v))",
 				 v.s);
 	return coerce(k, v, T_TEXT, at);
 }
@@ -1856,6 +1883,8 @@ output_name(comp *k, outcol *oc)
 		return oc->alias;
 	if ((e->kind == E_PATH || e->kind == E_QSTRING) && e->nsegs == 1)
 		return e->segs[0].name;
+	if (oc->implicit)
+		return oc->implicit;
 	return src_text(k, e);
 }
 
