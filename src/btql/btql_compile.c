@@ -622,7 +622,17 @@ find_field(const field *tab, const char *name)
 static const field *
 row_field(scope *s, const char *name)
 {
-	return find_field(s->summary ? summary_fields : span_fields, name);
+	const field *tab = s->summary ? summary_fields : span_fields;
+	const field *f = find_field(tab, name);
+	int			i;
+
+	if (f)
+		return f;
+	/* unquoted SQL-style names are case-insensitive (ID, Created) */
+	for (i = 0; tab[i].name; i++)
+		if (strcasecmp(tab[i].name, name) == 0)
+			return &tab[i];
+	return NULL;
 }
 
 static upv *
@@ -1974,14 +1984,22 @@ build_columns(comp *k)
 				return -1;
 			}
 	/* implicit names that collide with another output name fall back to the full path */
-	for (i = 0; i < k->ncols; i++)
-		if (!k->cols[i].alias && k->cols[i].implicit)
-			for (j = 0; j < k->ncols; j++)
-				if (i != j && strcmp(k->cols[i].implicit, k->cols[j].name) == 0)
-				{
-					k->cols[i].name = src_text(k, k->cols[i].expr);
-					break;
-				}
+	{
+		char	  **orig = btx_btql_alloc(k->a, sizeof(char *) * (k->ncols + 1));
+
+		if (orig == NULL)
+			return -1;
+		for (i = 0; i < k->ncols; i++)
+			orig[i] = k->cols[i].name;
+		for (i = 0; i < k->ncols; i++)
+			if (!k->cols[i].alias && k->cols[i].implicit)
+				for (j = 0; j < k->ncols; j++)
+					if (i != j && strcmp(k->cols[i].implicit, orig[j]) == 0)
+					{
+						k->cols[i].name = src_text(k, k->cols[i].expr);
+						break;
+					}
+	}
 	return 0;
 }
 

@@ -936,7 +936,8 @@ p_items(parser *p, btx_btql_item **arr, int *n, int allow_alias, int allow_pos, 
 		if (allow_pos && t->kind == TK_INT &&
 			(is_op(peek_n(p, 1), ",") || peek_n(p, 1)->kind == TK_EOF || is_kw(peek_n(p, 1), "having") ||
 			 is_kw(peek_n(p, 1), "order") || is_kw(peek_n(p, 1), "limit") || is_kw(peek_n(p, 1), "pivot") ||
-			 is_kw(peek_n(p, 1), "offset") || is_op(peek_n(p, 1), ";")))
+			 is_kw(peek_n(p, 1), "offset") || is_op(peek_n(p, 1), ";") || (sort && (is_kw(peek_n(p, 1), "asc") ||
+																					 is_kw(peek_n(p, 1), "desc")))))
 		{
 			int64_t		v = 0;
 
