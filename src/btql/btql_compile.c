@@ -1738,7 +1738,7 @@ check_grouped(comp *k, btx_btql_node *n, scope *s)
 		}
 		err_at(k, n, "42803", NULL,
 			   "Add the expression to GROUP BY (dimensions:) or wrap it in an aggregate such as any_value().",
-			   "\"%s\" must appear in the group by clause or be used in an aggregate", src_text(k, n));
+			   "column \"%s\" must appear in the GROUP BY clause or be used in an aggregate function", src_text(k, n));
 		return -1;
 	}
 	if (check_grouped(k, n->left, s) || check_grouped(k, n->right, s))
