@@ -3,6 +3,9 @@
  *
  *   btqlc sql [--export] [--clause|--sql] < query
  *       print the compiled SQL, parameters and columns (or the error)
+ *   btqlc docs page.md case-file ...
+ *       check that every ```sql / ```btql block of the page is, verbatim, the
+ *       query of one of the cases (so the documented examples are tested)
  *   btqlc run '<conninfo>' case-file ...
  *       run differential cases: compile each query, execute its SQL with the
  *       bind parameters, execute the hand-written reference SQL, and compare
@@ -425,9 +428,109 @@ run_file(PGconn *conn, const char *path, int *passed, int *failed)
 	return 0;
 }
 
+/* does any case of the files have exactly this query? */
+static int
+query_in_cases(const char *q, int nfiles, char **files)
+{
+	int			i;
+
+	for (i = 0; i < nfiles; i++)
+	{
+		FILE	   *f = fopen(files[i], "r");
+		char	   *text,
+				   *p;
+
+		if (f == NULL)
+			continue;
+		text = read_all(f);
+		fclose(f);
+		for (p = strstr(text, "### "); p; p = strstr(p + 1, "\n### "))
+		{
+			char	   *body = strchr(p + 1, '\n'),
+					   *sec;
+			char	   *cq;
+
+			if (body == NULL)
+				break;
+			sec = strstr(body, "\n=== ");
+			if (sec == NULL)
+				break;
+			cq = trim_dup(body + 1, sec - body);
+			if (strcmp(cq, q) == 0)
+			{
+				free(cq);
+				free(text);
+				return 1;
+			}
+			free(cq);
+		}
+		free(text);
+	}
+	return 0;
+}
+
+static int
+cmd_docs(int argc, char **argv)
+{
+	FILE	   *f = fopen(argv[2], "r");
+	char	   *text,
+			   *p;
+	int			passed = 0,
+				failed = 0,
+				n = 0;
+
+	if (f == NULL)
+	{
+		printf("FAIL docs: cannot open %s\n0 passed, 1 failed\n", argv[2]);
+		return 1;
+	}
+	text = read_all(f);
+	fclose(f);
+	for (p = text; (p = strstr(p, "```")) != NULL;)
+	{
+		char	   *eol = strchr(p, '\n'),
+				   *end;
+		int			is_query = strncmp(p, "```sql\n", 7) == 0 || strncmp(p, "```btql\n", 8) == 0;
+
+		if (eol == NULL)
+			break;
+		end = strstr(eol + 1, "\n```");
+		if (end == NULL)
+			break;
+		if (is_query)
+		{
+			char	   *q = trim_dup(eol + 1, end - eol);
+
+			n++;
+			if (query_in_cases(q, argc - 3, argv + 3))
+			{
+				printf("ok   docs example %d\n", n);
+				passed++;
+			}
+			else
+			{
+				printf("FAIL docs example %d is not a tested case:\n%s\n", n, q);
+				failed++;
+			}
+			free(q);
+		}
+		p = end + 4;
+	}
+	free(text);
+	if (n == 0)
+	{
+		printf("FAIL docs: no examples found\n");
+		failed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 4 && strcmp(argv[1], "docs") == 0)
+		return cmd_docs(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "sql") == 0)
 		return cmd_sql(argc, argv);
 	if (argc >= 4 && strcmp(argv[1], "run") == 0)

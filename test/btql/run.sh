@@ -41,4 +41,14 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA btexport TO btql_reader;
 SQL
 CASES=("$HERE"/cases/*.txt)
 if [ "$#" -gt 0 ]; then CASES=("$@"); fi
-ASAN_OPTIONS=detect_leaks=1 "$BUILD/btqlc" run "host=127.0.0.1 port=$PORT dbname=btql user=btql_reader" "${CASES[@]}"
+OUT="$TMP/out"
+rc=0
+ASAN_OPTIONS=detect_leaks=1 "$BUILD/btqlc" run "host=127.0.0.1 port=$PORT dbname=btql user=btql_reader" "${CASES[@]}" \
+	>"$OUT.cases" || rc=1
+# the examples of docs/btql.md must be tested cases
+ASAN_OPTIONS=detect_leaks=1 "$BUILD/btqlc" docs "$ROOT/docs/btql.md" "$HERE"/cases/*.txt >"$OUT.docs" || rc=1
+grep -v ' passed, .* failed$' "$OUT.cases" "$OUT.docs" --no-filename || true
+p=$(( $(tail -1 "$OUT.cases" | awk '{print $1}') + $(tail -1 "$OUT.docs" | awk '{print $1}') ))
+f=$(( $(tail -1 "$OUT.cases" | awk '{print $3}') + $(tail -1 "$OUT.docs" | awk '{print $3}') ))
+echo "$p passed, $f failed"
+[ "$rc" = 0 ] && [ "$f" = 0 ]
