@@ -5,6 +5,7 @@
 #include "btql_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -599,7 +600,7 @@ binop(parser *p, btx_btql_node *l, const char *op, btx_btql_node *r)
 	n->line = l->line;
 	n->col = l->col;
 	n->end = r->end;
-	strncpy(n->op, op, 4);
+	snprintf(n->op, sizeof(n->op), "%s", op);
 	n->left = l;
 	n->right = r;
 	return n;
