@@ -103,6 +103,35 @@ btx_btql_arena_free(btx_btql_arena *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* ---- UTF-8 ---- */
+
+/* length of the valid UTF-8 sequence at s (as PostgreSQL accepts it), or 0 */
+static int
+utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+
+	if (c < 0x80)
+		return c ? 1 : 0;
+	if (c >= 0xC2 && c <= 0xDF)
+		return (s[1] >= 0x80 && s[1] <= 0xBF) ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF)
+	{
+		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80,
+					hi = c == 0xED ? 0x9F : 0xBF;
+
+		return (s[1] >= lo && s[1] <= hi && s[2] >= 0x80 && s[2] <= 0xBF) ? 3 : 0;
+	}
+	if (c >= 0xF0 && c <= 0xF4)
+	{
+		unsigned char lo = c == 0xF0 ? 0x90 : 0x80,
+					hi = c == 0xF4 ? 0x8F : 0xBF;
+
+		return (s[1] >= lo && s[1] <= hi && s[2] >= 0x80 && s[2] <= 0xBF && s[3] >= 0x80 && s[3] <= 0xBF) ? 4 : 0;
+	}
+	return 0;
+}
+
 /* ---- errors ---- */
 
 static void
@@ -156,11 +185,22 @@ btx_btql_error_at(btx_btql_ctx *c, int off, const char *sqlstate,
 	lend = lstart;
 	while (c->src[lend] && c->src[lend] != '\n' && lend - lstart < 200)
 		lend++;
-	for (i = lstart; i < lend; i++)
+	for (i = lstart; i < lend;)
 	{
 		char		ch = c->src[i];
+		int			n = utf8_seq_len((const unsigned char *) c->src + i);
 
-		btx_buf_putc(&d, (ch == '\t' || ch == '\r') ? ' ' : ch);
+		if (n <= 1)
+		{
+			/* invalid bytes never reach the message: they show as "?" */
+			btx_buf_putc(&d, (ch == '\t' || ch == '\r') ? ' ' : n == 0 ? '?' : ch);
+			i++;
+		}
+		else
+		{
+			btx_buf_append(&d, c->src + i, n);
+			i += n;
+		}
 	}
 	btx_buf_putc(&d, '\n');
 	for (i = 1; i < col && i < 200; i++)
@@ -222,6 +262,20 @@ btx_btql_lex(btx_btql_ctx *c)
 
 	c->toks = NULL;
 	c->ntoks = 0;
+	/* the text becomes bind parameters: it must be valid UTF-8 */
+	for (i = 0; s[i];)
+	{
+		int			n = utf8_seq_len((const unsigned char *) s + i);
+
+		if (n == 0)
+		{
+			btx_btql_error_at(c, i, "22021", "UTF-8 text", "Write the query in UTF-8.",
+							  "invalid byte sequence for encoding \"UTF8\"");
+			return -1;
+		}
+		i += n;
+	}
+	i = 0;
 	for (;;)
 	{
 		btx_btql_token t;

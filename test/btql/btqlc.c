@@ -6,6 +6,10 @@
  *   btqlc docs page.md case-file ...
  *       check that every ```sql / ```btql block of the page is, verbatim, the
  *       query of one of the cases (so the documented examples are tested)
+ *   btqlc exec '<conninfo>' query-file ...
+ *       compile each file (normal and export mode) and execute the SQL of
+ *       those that compile; report any database error (the compiler must
+ *       never produce SQL that PostgreSQL rejects)
  *   btqlc run '<conninfo>' case-file ...
  *       run differential cases: compile each query, execute its SQL with the
  *       bind parameters, execute the hand-written reference SQL, and compare
@@ -526,9 +530,79 @@ cmd_docs(int argc, char **argv)
 	return failed ? 1 : 0;
 }
 
+static int
+cmd_exec(int argc, char **argv)
+{
+	PGconn	   *conn = PQconnectdb(argv[2]);
+	int			i,
+				mode,
+				compiled = 0,
+				bad = 0;
+
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		fprintf(stderr, "connection failed: %s", PQerrorMessage(conn));
+		return 1;
+	}
+	PQclear(PQexec(conn, "SET statement_timeout = '5s'"));
+	for (i = 3; i < argc; i++)
+	{
+		FILE	   *f = fopen(argv[i], "r");
+		char	   *text;
+
+		if (f == NULL)
+			continue;
+		text = read_all(f);
+		fclose(f);
+		for (mode = 0; mode < 2; mode++)
+		{
+			btx_btql_options opt;
+			btx_btql_query q;
+			btx_error	e;
+			const char **vals;
+			int			nvals,
+						j;
+			PGresult   *r;
+
+			memset(&opt, 0, sizeof(opt));
+			opt.export_cursor = mode;
+			if (btx_btql_compile(text, &opt, &q, &e) != 0)
+				continue;
+			compiled++;
+			nvals = q.first_param - 1 + q.nparams;
+			vals = calloc(nvals + 1, sizeof(char *));
+			if (mode)
+			{
+				vals[0] = "0";
+				vals[1] = "1000";
+			}
+			for (j = 0; j < q.nparams; j++)
+				vals[q.first_param - 1 + j] = q.params[j].value;
+			r = PQexecParams(conn, q.sql, nvals, NULL, vals, NULL, NULL, 0);
+			if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			{
+				const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+				bad++;
+				printf("ERROR %s [%s] %s--- query:\n%s\n--- sql:\n%s\n\n", argv[i], st ? st : "?",
+					   PQresultErrorMessage(r), text, q.sql);
+			}
+			PQclear(r);
+			free(vals);
+			btx_btql_query_free(&q);
+		}
+		free(text);
+	}
+	PQfinish(conn);
+	printf("%d compiled queries executed, %d database errors\n", compiled, bad);
+	return bad ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 4 && strcmp(argv[1], "exec") == 0)
+		return cmd_exec(argc, argv);
 	if (argc >= 4 && strcmp(argv[1], "docs") == 0)
 		return cmd_docs(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "sql") == 0)

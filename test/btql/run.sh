@@ -39,6 +39,12 @@ GRANT SELECT ON ALL TABLES IN SCHEMA ref TO btql_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA btexport TO btql_reader;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA btexport TO btql_reader;
 SQL
+# BTQL_EXEC_DIR=dir: instead of the cases, execute every query file of dir
+# (e.g. the fuzzer's corpus) and report SQL that PostgreSQL rejects
+if [ -n "${BTQL_EXEC_DIR:-}" ]; then
+	find "$BTQL_EXEC_DIR" -type f -print0 | xargs -0 "$BUILD/btqlc" exec "host=127.0.0.1 port=$PORT dbname=btql user=btql_reader"
+	exit $?
+fi
 CASES=("$HERE"/cases/*.txt)
 if [ "$#" -gt 0 ]; then CASES=("$@"); fi
 OUT="$TMP/out"
