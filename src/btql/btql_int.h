@@ -93,6 +93,7 @@ struct btx_btql_node
 	btx_btql_node *right;
 	btx_btql_node **args;
 	int			nargs;
+	int			depth;			/* height of the subtree (bounded, see parser) */
 };
 
 /* ---- query model ---- */

@@ -11,6 +11,8 @@
 #include <strings.h>
 
 #define MAX_DEPTH 120
+/* height of any expression tree: the compiler walks trees recursively */
+#define MAX_TREE_DEPTH 1000
 
 typedef struct parser
 {
@@ -128,6 +130,29 @@ new_node(parser *p, btx_btql_ekind kind, btx_btql_token *at)
 	return n;
 }
 
+/* height of n from its direct children; an error once it gets too deep */
+static void
+set_depth(parser *p, btx_btql_node *n)
+{
+	int			d = 0,
+				i;
+
+	if (n == NULL)
+		return;
+	if (n->left && n->left->depth > d)
+		d = n->left->depth;
+	if (n->right && n->right->depth > d)
+		d = n->right->depth;
+	for (i = 0; i < n->nargs; i++)
+		if (n->args[i] && n->args[i]->depth > d)
+			d = n->args[i]->depth;
+	n->depth = d + 1;
+	if (n->depth > MAX_TREE_DEPTH)
+		btx_btql_error_at(p->c, n->off, "54001", NULL,
+						  "Split the condition, or use IN (...) instead of a long chain of OR terms.",
+						  "expression is nested more than %d levels deep", MAX_TREE_DEPTH);
+}
+
 static void
 finish(parser *p, btx_btql_node *n)
 {
@@ -135,6 +160,7 @@ finish(parser *p, btx_btql_node *n)
 
 	if (n && e > n->end)
 		n->end = e;
+	set_depth(p, n);
 }
 
 static int
@@ -603,7 +629,8 @@ binop(parser *p, btx_btql_node *l, const char *op, btx_btql_node *r)
 	snprintf(n->op, sizeof(n->op), "%s", op);
 	n->left = l;
 	n->right = r;
-	return n;
+	set_depth(p, n);
+	return p->c->err->code ? NULL : n;
 }
 
 static btx_btql_node *
@@ -654,7 +681,8 @@ wrap(parser *p, btx_btql_ekind kind, btx_btql_node *e, int neg)
 	n->left = e;
 	n->neg = neg;
 	n->end = last_end(p);
-	return n;
+	set_depth(p, n);
+	return p->c->err->code ? NULL : n;
 }
 
 static btx_btql_node *
@@ -884,7 +912,8 @@ p_expr(parser *p)
 		n->args[0] = c;
 		n->args[1] = a;
 		n->args[2] = b;
-		c = n;
+		set_depth(p, n);
+		c = p->c->err->code ? NULL : n;
 	}
 	p->depth--;
 	return c;

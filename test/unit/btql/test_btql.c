@@ -456,13 +456,31 @@ test_api(void)
 		btx_buf_free(&b);
 		btx_buf_init(&b);
 		btx_buf_puts(&b, "select: * | from: project_logs('p') | filter: ");
-		for (i = 0; i < 2000; i++)
+		for (i = 0; i < 900; i++)
 			btx_buf_puts(&b, "is_root AND ");
 		btx_buf_puts(&b, "is_root");
 		rc = btx_btql_compile(b.data, NULL, &q, &e);
-		CHECK(rc == 0, "long AND chain compiles: %s", e.message);
+		CHECK(rc == 0, "900-term AND chain compiles: %s", e.message);
 		if (rc == 0)
 			btx_btql_query_free(&q);
+		btx_buf_free(&b);
+		/* a chain too deep for the recursive compiler fails cleanly */
+		btx_buf_init(&b);
+		btx_buf_puts(&b, "SELECT id FROM project_logs('p') WHERE ");
+		for (i = 0; i < 50000; i++)
+			btx_buf_puts(&b, "id = 'x' OR ");
+		btx_buf_puts(&b, "is_root");
+		rc = btx_btql_compile(b.data, NULL, &q, &e);
+		CHECK(rc != 0 && strcmp(e.sqlstate, "54001") == 0 &&
+			  strstr(e.message, "nested more than 1000 levels") != NULL, "50000-term OR chain rejected: %s", e.message);
+		btx_buf_free(&b);
+		btx_buf_init(&b);
+		btx_buf_puts(&b, "select: 1");
+		for (i = 0; i < 100000; i++)
+			btx_buf_puts(&b, " + 1");
+		btx_buf_puts(&b, " as x | from: project_logs('p')");
+		rc = btx_btql_compile(b.data, NULL, &q, &e);
+		CHECK(rc != 0 && strcmp(e.sqlstate, "54001") == 0, "100000-term sum rejected: %s", e.message);
 		btx_buf_free(&b);
 	}
 }
