@@ -83,6 +83,7 @@ BEGIN
 		   CASE WHEN s.type = 'tool' AND btexport._prng(seed, s.t, s.s, 'err') < 0.1
 				THEN to_jsonb('ToolError: lookup ' || s.t || '/' || s.s || ' timed out') END,
 		   CASE WHEN s.s = 0 OR s.type = 'score'
+					 OR (s.type = 'llm' AND btexport._prng(seed, s.t, s.s, 'llmscore') < 0.4)
 				THEN jsonb_build_object('Factuality', round(btexport._prng(seed, s.t, s.s, 'fact')::numeric, 3),
 										'Helpfulness', round(btexport._prng(seed, s.t, s.s, 'help')::numeric, 3)) END,
 		   jsonb_strip_nulls(jsonb_build_object(
@@ -91,7 +92,12 @@ BEGIN
 							+ (btexport._prng(seed, s.t, s.s, 'lat') * 3)::numeric, 3),
 			   'prompt_tokens', CASE WHEN s.type = 'llm' THEN 50 + (btexport._prng(seed, s.t, s.s, 'pt') * 2000)::int END,
 			   'completion_tokens', CASE WHEN s.type = 'llm' THEN 10 + (btexport._prng(seed, s.t, s.s, 'ct') * 800)::int END,
-			   'estimated_cost', CASE WHEN s.type = 'llm' THEN round((btexport._prng(seed, s.t, s.s, 'cost') * 0.05)::numeric, 6) END)),
+			   'tokens', CASE WHEN s.type = 'llm' THEN 60 + (btexport._prng(seed, s.t, s.s, 'pt') * 2000)::int
+											  + (btexport._prng(seed, s.t, s.s, 'ct') * 800)::int END,
+			   'total_tokens', CASE WHEN s.type = 'llm' THEN 60 + (btexport._prng(seed, s.t, s.s, 'pt') * 2000)::int
+											  + (btexport._prng(seed, s.t, s.s, 'ct') * 800)::int END,
+			   'estimated_cost', CASE WHEN s.type = 'llm' THEN round((btexport._prng(seed, s.t, s.s, 'cost') * 0.05)::numeric, 6) END,
+			   'total_cost', CASE WHEN s.type = 'llm' THEN round((btexport._prng(seed, s.t, s.s, 'cost') * 0.05)::numeric, 6) END)),
 		   CASE WHEN s.s = 0 THEN jsonb_build_object('environment', s.env, 'model', s.model, 'user_id', s.user_id)
 				ELSE jsonb_build_object('model', s.model) END,
 		   jsonb_build_object('name', CASE s.type WHEN 'task' THEN 'chat_request' WHEN 'llm' THEN 'llm_call'

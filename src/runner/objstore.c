@@ -44,6 +44,8 @@ struct BtxObject
 	btx_s3_upload *u;			/* malloc'd by the core */
 	bool		committing;		/* PUT/Complete sent: the object may exist */
 	bool		not_ours;		/* 412: the key belongs to an older object */
+	bool		failed;			/* a write through BtxObjectSink failed */
+	btx_error	err;			/* ... with this error */
 };
 
 static bool curl_ready = false;
@@ -408,6 +410,32 @@ BtxObjectWrite(BtxObject *o, const char *data, size_t len)
 	if (btx_s3_upload_write(o->u, data, len, &err) != 0)
 		raise_error(&err);
 	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * btx_sink_fn for the plain-C writers (Parquet, compression): never throws;
+ * BtxObjectCheck() raises what went wrong once the writer has returned.
+ */
+int
+BtxObjectSink(void *ctx, const void *data, size_t len)
+{
+	BtxObject  *o = (BtxObject *) ctx;
+
+	if (o->failed)
+		return -1;
+	if (btx_s3_upload_write(o->u, data, len, &o->err) != 0)
+	{
+		o->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+void
+BtxObjectCheck(BtxObject *o)
+{
+	if (o->failed)
+		raise_error(&o->err);
 }
 
 void

@@ -46,6 +46,8 @@ extern BtxObject *BtxObjectOpen(BtxTarget *t, const char *key, const char *conte
 								bool if_none_match);
 extern void BtxObjectWrite(BtxObject *o, const char *data, size_t len);
 extern void BtxObjectFinish(BtxObject *o, BtxObjectResult *res);
+extern int	BtxObjectSink(void *ctx, const void *data, size_t len);
+extern void BtxObjectCheck(BtxObject *o);
 extern void BtxObjectAbort(BtxObject *o);	/* never throws */
 
 /* Small-object operations for btexport.test(); they return false and fill

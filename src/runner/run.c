@@ -163,7 +163,7 @@ fileset_close_current(RunFileSet *fs)
 }
 
 static void
-fileset_open_next(RunFileSet *fs, TupleDesc tupdesc)
+fileset_open_next(RunFileSet *fs, TupleDesc tupdesc, char **colnames)
 {
 	int			n = list_length(fs->files) + 1;
 	char	   *key;
@@ -173,7 +173,7 @@ fileset_open_next(RunFileSet *fs, TupleDesc tupdesc)
 	else
 		key = psprintf("%s_part-%04d%s", fs->base_key, n, fs->ext);
 	fs->obj = BtxObjectOpen(fs->target, key, fs->content_type, true);
-	fs->fw = BtxFormatOpen(fs->a->format, tupdesc, fs->obj);
+	fs->fw = BtxFormatOpen(fs->a, tupdesc, colnames, fs->obj);
 	fs->file_rows = 0;
 }
 
@@ -227,6 +227,7 @@ BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *
 		q->sql = psprintf("SELECT * FROM %s", fn);
 	else
 		q->sql = psprintf("SELECT pg_catalog.row_to_json(e)::text FROM %s e", fn);
+	q->colnames = NULL;
 	q->nargs = 3;
 	q->argtypes = palloc(sizeof(Oid) * 3);
 	q->values = palloc(sizeof(Datum) * 3);
@@ -263,8 +264,8 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 	fs.target_size = a->target_file_size > 0 ? (uint64) a->target_file_size :
 		(uint64) settings->target_file_size_kb * 1024;
 	fs.keep = keep;
-	fs.ext = typed ? ".parquet" : ".jsonl";
-	fs.content_type = typed ? "application/vnd.apache.parquet" : "application/x-ndjson";
+	fs.ext = BtxFormatExtension(a);
+	fs.content_type = BtxFormatContentType(a);
 
 	PG_TRY();
 	{
@@ -295,7 +296,7 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 			for (i = 0; i < SPI_processed; i++)
 			{
 				if (fs.fw == NULL)
-					fileset_open_next(&fs, SPI_tuptable->tupdesc);
+					fileset_open_next(&fs, SPI_tuptable->tupdesc, q.colnames);
 				BtxFormatRow(fs.fw, SPI_tuptable->vals[i]);
 				fs.file_rows++;
 				fs.total_rows++;

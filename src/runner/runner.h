@@ -58,6 +58,7 @@ typedef struct BtxExportQuery
 	Oid		   *argtypes;
 	Datum	   *values;
 	char	   *nulls;
+	char	  **colnames;		/* user-visible names of typed columns, or NULL */
 } BtxExportQuery;
 
 /* settings a run takes from the session that triggered it */
@@ -93,7 +94,9 @@ extern void BtxBuildBtqlExportQuery(BtxAutomation *a, bool typed, const char *fr
 /* format.c: rows of a result set → bytes of one file, streamed into an object */
 typedef struct BtxFormatWriter BtxFormatWriter;
 
-extern BtxFormatWriter *BtxFormatOpen(const char *format, TupleDesc tupdesc, BtxObject *obj);
+extern BtxFormatWriter *BtxFormatOpen(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *obj);
+extern const char *BtxFormatExtension(BtxAutomation *a);
+extern const char *BtxFormatContentType(BtxAutomation *a);
 extern void BtxFormatRow(BtxFormatWriter *w, HeapTuple tuple);
 extern uint64 BtxFormatBytes(BtxFormatWriter *w);
 extern void BtxFormatFinish(BtxFormatWriter *w);
