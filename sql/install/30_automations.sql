@@ -82,6 +82,7 @@ CREATE TABLE btexport.runs (
 	pid					integer,
 	request_token		text,
 	base_key			text,
+	manifest_key		text,
 	cleaned				boolean NOT NULL DEFAULT false,
 	error_sqlstate		text,
 	error_message		text,

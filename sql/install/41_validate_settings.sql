@@ -67,7 +67,9 @@ BEGIN
 			USING ERRCODE = '22023', HINT = 'Use a size such as ''16MB'' or ''128MB''.';
 	END;
 	IF b < lo OR b > hi THEN
-		RAISE EXCEPTION '% must be between % and %', what, pg_size_pretty(lo), pg_size_pretty(hi)
+		RAISE EXCEPTION '% must be between % and %', what,
+			CASE lo WHEN 5242880 THEN '5MB' WHEN 1048576 THEN '1MB' ELSE lo::text || ' bytes' END,
+			CASE hi WHEN 5368709120 THEN '5GB' WHEN 5497558138880 THEN '5TB' ELSE hi::text || ' bytes' END
 			USING ERRCODE = '22023', DETAIL = format('%s was %s.', what, size),
 				  HINT = CASE WHEN what = 'part_size' THEN 'S3 parts are at least 5 MB and at most 5 GB.'
 							  ELSE 'Snowflake loads files of 100-250 MB best; the default is 128MB.' END;
@@ -99,7 +101,7 @@ BEGIN
 	END IF;
 	IF trace_idle < '0'::interval OR trace_idle > '7 days'::interval THEN
 		RAISE EXCEPTION 'trace_idle must be between 0 and 7 days'
-			USING ERRCODE = '22023', DETAIL = format('trace_idle was %s.', trace_idle),
+			USING ERRCODE = '22023', DETAIL = format('trace_idle was %s seconds.', extract(epoch FROM trace_idle)),
 				  HINT = 'A trace is exported once none of its spans changed for this long; the default is 30 seconds.';
 	END IF;
 	RETURN trace_idle;

@@ -21,3 +21,21 @@ CREATE VIEW btexport.status WITH (security_barrier) AS
 	 WHERE pg_catalog.pg_has_role(CURRENT_USER, a.owner::oid, 'USAGE');
 COMMENT ON VIEW btexport.status IS 'per automation: schedule, last run, last success, consecutive failures, cursor';
 GRANT SELECT ON btexport.status TO btexport_user;
+
+-- running runs: rows and bytes so far, rate, current object (from the worker's activity)
+CREATE FUNCTION btexport._progress()
+RETURNS TABLE (run_id bigint, automation text, pid integer, started_at timestamptz, rows bigint, bytes bigint,
+			   rows_per_second numeric, current_object text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT r.id, a.name, r.pid, r.started_at, m[2]::bigint, m[3]::bigint,
+		   round(m[2]::numeric / GREATEST(extract(epoch FROM clock_timestamp() - r.started_at), 0.001), 1),
+		   NULLIF(m[4], 's3://' || a.bucket || '/')
+	  FROM btexport.runs r
+	  JOIN btexport.automations a ON a.id = r.automation_id
+	  JOIN pg_stat_activity s ON s.pid = r.pid AND s.backend_type = 'btexport run'
+	  LEFT JOIN LATERAL regexp_match(s.query, '^btexport run (\d+): (\d+) rows, (\d+) bytes, object (.*)$') m ON true
+	 WHERE r.status = 'running' AND pg_has_role(btexport._invoker(), r.owner::oid, 'USAGE')
+$$;
+CREATE VIEW btexport.progress AS SELECT * FROM btexport._progress();
+COMMENT ON VIEW btexport.progress IS 'each running run: rows and bytes so far, rate, current object';
+GRANT SELECT ON btexport.progress TO btexport_user;

@@ -14,6 +14,7 @@ extern int	btx_connect_timeout_ms;
 extern int	btx_target_file_size_kb;
 extern int	btx_part_size_kb;
 extern int	btx_max_workers;
+extern int	btx_run_retention_days;
 extern void BtxDefineGucs(void);
 
 #endif

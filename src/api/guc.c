@@ -14,6 +14,7 @@ int			btx_connect_timeout_ms = 10000;
 int			btx_target_file_size_kb = 128 * 1024;
 int			btx_part_size_kb = 16 * 1024;
 int			btx_max_workers = 4;
+int			btx_run_retention_days = 30;
 
 void
 BtxDefineGucs(void)
@@ -52,5 +53,9 @@ BtxDefineGucs(void)
 							"Maximum number of export runs at once.",
 							"Further runs wait for a free slot; each run also needs a max_worker_processes slot.",
 							&btx_max_workers, 4, 1, 64, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("btexport.run_retention",
+							"How long run history is kept.",
+							"In days; runs that finished earlier are deleted when their automation runs next.",
+							&btx_run_retention_days, 30, 1, 36500, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("btexport");
 }

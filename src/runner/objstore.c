@@ -582,6 +582,16 @@ BtxCleanupOrphans(BtxAutomation *a, BtxTarget *t)
 			btx_s3_object_list_free(&objs);
 		} while (token != NULL);
 
+		/* the run's manifest, if it got that far */
+		{
+			btx_s3_response r2;
+			btx_error	e2;
+
+			btx_s3_response_init(&r2);
+			if (btx_s3_delete_object(c, t->bucket, BtxManifestKey(a->prefix, bases[i]), &r2, &e2) != 0)
+				ok = false;
+			btx_s3_response_free(&r2);
+		}
 		if (ok)
 		{
 			rc = SPI_execute_with_args("UPDATE btexport.runs SET cleaned = true WHERE id = $1::bigint",

@@ -20,6 +20,8 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/json.h"
+#include "pgstat.h"
 #include "utils/typcache.h"
 
 #include "btexport.h"
@@ -239,6 +241,86 @@ BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *
 }
 
 /*
+ * The manifest's key: beside the data prefix, never under it, so a loader's
+ * pattern on the data never matches it:
+ *   exports/spans/2026/01/15/export_<ts>  ->  exports/spans.manifests/2026/01/15/export_<ts>.manifest.json
+ * (a bucket-root prefix puts manifests under _btexport_manifests/).
+ */
+char *
+BtxManifestKey(const char *prefix, const char *base_key)
+{
+	size_t		plen = strlen(prefix);
+	const char *rest = base_key + (strncmp(base_key, prefix, plen) == 0 ? plen : 0);
+
+	if (plen == 0)
+		return psprintf("_btexport_manifests/%s.manifest.json", rest);
+	return psprintf("%.*s.manifests/%s.manifest.json", (int) (plen - 1), prefix, rest);
+}
+
+/*
+ * The run's manifest: every object with its rows, bytes and checksum, the
+ * format and the cursor window.  Written after the data objects and before
+ * the ledger commits: a run without a manifest did not happen.
+ */
+static char *
+write_manifest(BtxTarget *t, BtxAutomation *a, int64 run_id, const char *base_key, const char *from,
+			   const char *to, RunFileSet *fs)
+{
+	StringInfoData j;
+	ListCell   *lc;
+	char	   *key = BtxManifestKey(a->prefix, base_key);
+	BtxObject  *o;
+	BtxObjectResult res;
+	bool		first = true;
+
+	initStringInfo(&j);
+	appendStringInfo(&j, "{\"manifest_version\": 1, \"schema_version\": 1, \"run_id\": " INT64_FORMAT
+					 ", \"automation\": {\"id\": " INT64_FORMAT ", \"name\": ", run_id, a->id);
+	escape_json(&j, a->name);
+	appendStringInfoString(&j, "}, \"project_id\": ");
+	escape_json(&j, a->project_id);
+	appendStringInfoString(&j, ", \"export_type\": ");
+	escape_json(&j, a->export_type);
+	appendStringInfoString(&j, ", \"format\": ");
+	escape_json(&j, a->format);
+	appendStringInfoString(&j, ", \"compression\": ");
+	escape_json(&j, a->compression ? a->compression : "none");
+	appendStringInfo(&j, ", \"cursor\": {\"from\": \"%s\", \"to\": \"%s\"}", from, to);
+	appendStringInfo(&j, ", \"rows\": " UINT64_FORMAT ", \"bytes\": " UINT64_FORMAT ", \"created\": ",
+					 fs->total_rows, fs->total_bytes);
+	escape_json(&j, timestamptz_to_str(GetCurrentTimestamp()));
+	appendStringInfoString(&j, ", \"bucket\": ");
+	escape_json(&j, a->bucket);
+	appendStringInfoString(&j, ", \"files\": [");
+	foreach(lc, fs->files)
+	{
+		RunFile    *f = lfirst(lc);
+
+		appendStringInfo(&j, "%s{\"key\": ", first ? "" : ", ");
+		escape_json(&j, f->key);
+		appendStringInfo(&j, ", \"rows\": " UINT64_FORMAT ", \"bytes\": " UINT64_FORMAT ", \"sha256\": \"%s\", \"etag\": ",
+						 f->rows, f->res.bytes, f->res.sha256);
+		escape_json(&j, f->res.etag);
+		appendStringInfoChar(&j, '}');
+		first = false;
+	}
+	appendStringInfoString(&j, "]}\n");
+	o = BtxObjectOpen(t, key, "application/json", true);
+	PG_TRY();
+	{
+		BtxObjectWrite(o, j.data, j.len);
+		BtxObjectFinish(o, &res);
+	}
+	PG_CATCH();
+	{
+		BtxObjectAbort(o);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return key;
+}
+
+/*
  * Export [from, to) for automation a into S3 as run run_id.  Throws on
  * failure after aborting the open upload and deleting the objects this run
  * already completed (what a crash leaves behind, BtxCleanupOrphans removes).
@@ -304,6 +386,12 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 					fileset_close_current(&fs);
 			}
 			SPI_freetuptable(SPI_tuptable);
+			/* progress, for btexport.progress */
+			pgstat_report_activity(STATE_RUNNING,
+								   psprintf("btexport run " INT64_FORMAT ": " UINT64_FORMAT " rows, " UINT64_FORMAT
+											" bytes, object s3://%s/%s", run_id, fs.total_rows,
+											fs.total_bytes + (fs.fw ? BtxFormatBytes(fs.fw) : 0),
+											a->bucket, fs.obj ? BtxObjectKey(fs.obj) : ""));
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_cursor_close(portal);
@@ -311,6 +399,14 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 		AtEOXact_GUC(true, nestlevel);
 
 		fileset_close_current(&fs);
+		if (fs.files != NIL)
+		{
+			char	   *mkey = write_manifest(&target, a, run_id, base_key, from, to, &fs);
+			MemoryContext old = MemoryContextSwitchTo(keep);
+
+			stats->manifest_key = pstrdup(mkey);
+			MemoryContextSwitchTo(old);
+		}
 	}
 	PG_CATCH();
 	{

@@ -48,6 +48,7 @@ typedef struct BtxRunStats
 	uint64		rows;
 	uint64		bytes;
 	List	   *files;
+	char	   *manifest_key;	/* NULL when the run wrote no file */
 } BtxRunStats;
 
 /* an export query with its bind parameters */
@@ -85,6 +86,7 @@ extern void BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key
 							BtxRunStats *stats);
 extern void BtxRecordFiles(BtxAutomation *a, int64 run_id, List *files);
 extern void BtxCleanupOrphans(BtxAutomation *a, BtxTarget *t);
+extern char *BtxManifestKey(const char *prefix, const char *base_key);
 extern void BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t);
 extern void BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *to,
 								BtxExportQuery *q);

@@ -290,6 +290,15 @@ run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first
 								   (Datum[]) {Int64GetDatum(args->automation_id), Int64GetDatum(run_id)}, NULL, false, 0);
 		if (rc != SPI_OK_UPDATE)
 			elog(ERROR, "could not clean up interrupted runs");
+		/* run history retention (btexport.run_retention); failed runs stay until their objects are gone */
+		rc = SPI_execute_with_args("DELETE FROM btexport.runs WHERE automation_id = $1 AND id <> $2"
+								   " AND finished_at < now() - pg_catalog.make_interval(days => $3)"
+								   " AND (status = 'succeeded' OR cleaned OR base_key IS NULL)",
+								   3, (Oid[]) {INT8OID, INT8OID, INT4OID},
+								   (Datum[]) {Int64GetDatum(args->automation_id), Int64GetDatum(run_id),
+								   Int32GetDatum(btx_run_retention_days)}, NULL, false, 0);
+		if (rc != SPI_OK_DELETE)
+			elog(ERROR, "could not apply run history retention");
 		BtxLoadAutomation(args->automation_id, &a, false);
 		ap = &a;
 		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'running', started_at = clock_timestamp(),"
@@ -332,11 +341,12 @@ run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first
 				BtxExportWindow(&a, run_id, base_key, from, to, &args->settings, keep, &stats);
 			BtxRecordFiles(&a, run_id, stats.files);
 			rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'succeeded', finished_at = clock_timestamp(),"
-									   " rows = $2, bytes = $3, files = $4 WHERE id = $1",
-									   4, (Oid[]) {INT8OID, INT8OID, INT8OID, INT4OID},
+									   " rows = $2, bytes = $3, files = $4, manifest_key = $5 WHERE id = $1",
+									   5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID},
 									   (Datum[]) {Int64GetDatum(run_id), Int64GetDatum((int64) stats.rows),
-									   Int64GetDatum((int64) stats.bytes), Int32GetDatum(list_length(stats.files))},
-									   NULL, false, 0);
+										   Int64GetDatum((int64) stats.bytes), Int32GetDatum(list_length(stats.files)),
+									   stats.manifest_key ? CStringGetTextDatum(stats.manifest_key) : (Datum) 0},
+									   stats.manifest_key ? "     " : "    n", false, 0);
 			if (rc != SPI_OK_UPDATE)
 				elog(ERROR, "could not record the run's result");
 			/* the cursor moves only from where this run started */
