@@ -41,10 +41,10 @@ sql "SELECT id, name, export_type, format, s3_path, \"interval\", schedule
 sql "SELECT jobname, schedule, command FROM cron.job"
 sql "SELECT id, status, rows, bytes, files, started_at, finished_at FROM btexport.run('Daily Data Export to S3')"
 
-step "A trace-level export too"
-sql "SELECT id, name, export_type FROM btexport.create_automation(name => 'Traces for dashboards',
+step "A trace-level export too, as Parquet (trace_idle 0: export traces without waiting for them to go quiet)"
+sql "SELECT id, name, export_type, format FROM btexport.create_automation(name => 'Traces for dashboards',
        project => 'support-bot', s3_path => 's3://your-bucket-name/traces/', export_type => 'logs_traces',
-       endpoint => '$MOTO_ENDPOINT', credential => 'local-s3')"
+       format => 'parquet', trace_idle => '0 seconds', endpoint => '$MOTO_ENDPOINT', credential => 'local-s3')"
 sql "SELECT id, status, rows, bytes, files FROM btexport.run('Traces for dashboards')"
 
 step "New spans arrive; the next run exports only those"
@@ -56,8 +56,17 @@ step "The objects in S3 (read with the AWS CLI)"
 echo "\$ aws s3 ls --recursive s3://your-bucket-name/"
 moto_aws s3 ls --recursive s3://your-bucket-name/
 KEY=$(moto_aws s3 ls --recursive s3://your-bucket-name/braintrust-exports/ | awk 'NR==1{print $4}')
-echo "\$ aws s3 cp s3://your-bucket-name/$KEY - | head -c 600"
-moto_aws s3 cp "s3://your-bucket-name/$KEY" - | head -1 | head -c 600; echo
+echo "\$ aws s3 cp s3://your-bucket-name/$KEY first.jsonl; head -c 600 first.jsonl"
+moto_aws s3 cp "s3://your-bucket-name/$KEY" "$DEMO/first.jsonl" --only-show-errors
+head -c 600 "$DEMO/first.jsonl"; echo " ..."
+MKEY=$(moto_aws s3 ls --recursive s3://your-bucket-name/braintrust-exports.manifests/ | awk 'NR==1{print $4}')
+echo "\$ aws s3 cp s3://your-bucket-name/$MKEY manifest.json   # the run's manifest"
+moto_aws s3 cp "s3://your-bucket-name/$MKEY" "$DEMO/manifest.json" --only-show-errors
+cat "$DEMO/manifest.json"
+PKEY=$(moto_aws s3 ls --recursive s3://your-bucket-name/traces/ | awk 'NR==1{print $4}')
+moto_aws s3 cp "s3://your-bucket-name/$PKEY" "$DEMO/traces.parquet" --only-show-errors
+echo "\$ duckdb: SELECT id, span_count, metrics->>'total_tokens', scores FROM 'traces.parquet' LIMIT 3"
+(cd test && node harness/duckq.mjs "SELECT id, span_count, metrics->>'total_tokens' AS total_tokens, scores::VARCHAR AS scores FROM read_parquet('$DEMO/traces.parquet') LIMIT 3")
 
 step "Run history: did last night's export run, how many rows, which files"
 sql "SELECT r.id, a.name, r.trigger, r.status, r.rows, r.bytes, r.files, r.error_message

@@ -94,7 +94,19 @@ check("run_files bytes and ETag match S3", ledger[0]["bytes"] == head["ContentLe
       f"{ledger[0]['bytes']}/{ledger[0]['etag']} vs {head['ContentLength']}/{head['ETag']}")
 check("runs.bytes and runs.files agree with the ledger", r1["bytes"] == ledger[0]["bytes"] and r1["files"] == 1)
 
-raw = b""
+import hashlib
+from lib import get_object
+body = get_object("test-bucket", keys[0])
+check("run_files.sha256 is the SHA-256 of the object read back", ledger[0]["sha256"] == hashlib.sha256(body).hexdigest())
+mkey = want_key.replace("exports/spans/", "exports/spans.manifests/").replace(".jsonl", ".manifest.json")
+check("the run's manifest sits beside the data prefix, not under it", r1.get("manifest_key") == mkey
+      and mkey in list_keys("test-bucket", "exports/spans.manifests/"), f"{r1.get('manifest_key')} vs {mkey}")
+man = json.loads(get_object("test-bucket", mkey))
+check("the manifest lists every object with rows, bytes and checksum, and the cursor window",
+      man["run_id"] == r1["id"] and man["rows"] == n_spans and man["format"] == "jsonl"
+      and [(f["key"], f["rows"], f["bytes"], f["sha256"]) for f in man["files"]]
+      == [(f["key"], f["rows"], f["bytes"], f["sha256"]) for f in ledger]
+      and man["cursor"] == {"from": r1["cursor_from"], "to": r1["cursor_to"]}, json.dumps(man)[:400])
 rows = read_jsonl_objects("test-bucket", keys)
 src = source_spans()
 check("every exported line is one span; ids equal the source ids",
@@ -238,6 +250,14 @@ check("part keys follow the layout with a part suffix",
 prows = read_jsonl_objects("test-bucket", pkeys)
 check("the parts together hold every span exactly once",
       sorted(r["id"] for r in prows) == sorted(source_spans()), f"{len(prows)} rows")
+
+# ---- server-side encryption is requested and echoed ---------------------------
+psql(f"""SELECT btexport.create_automation('sse', 'support-bot', 's3://test-bucket/exports/sse/',
+         endpoint => '{EP}', credential => 'moto', sse => 'AES256', max_rows_per_run => 1000000)""")
+rs = run("sse")
+skeys = list_keys("test-bucket", "exports/sse/")
+sh = json.loads(aws("s3api", "head-object", "--bucket", "test-bucket", "--key", skeys[0], "--output", "json")) if skeys else {}
+check("sse => 'AES256': the object is stored encrypted (echoed by S3)", sh.get("ServerSideEncryption") == "AES256", json.dumps(sh)[:300])
 
 # ---- failures are explained and change nothing -------------------------------
 psql(f"""SELECT btexport.create_automation('badkey', 'support-bot', 's3://test-bucket/exports/badkey/',
