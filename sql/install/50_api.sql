@@ -151,8 +151,8 @@ END
 $$;
 REVOKE ALL ON FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer) FROM PUBLIC;
 
--- pg_cron wiring: one job per scheduled automation, named btexport:<id>, whose command is
--- only "SELECT btexport.run(<id>)" (an integer, never user text).
+-- pg_cron wiring: one job per scheduled automation, named btexport:<id>, whose command holds
+-- only the automation's id (an integer, never user text) and only enqueues a run.
 CREATE FUNCTION btexport._sync_schedule(a btexport.automations)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -166,7 +166,12 @@ BEGIN
 					  HINT = 'Run CREATE EXTENSION pg_cron in this database (it must be cron.database_name), or leave interval out and call btexport.run() yourself.';
 		END IF;
 		EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid
-			USING 'btexport:' || a.id, a.schedule, 'SELECT btexport.run(' || a.id::text || '::bigint, trigger => ''schedule'')';
+			USING 'btexport:' || a.id, a.schedule,
+				  -- only integers in the command; after DROP EXTENSION the job removes itself
+				  format('DO $btx$BEGIN IF pg_catalog.to_regnamespace(''btexport'') IS NULL THEN '
+						 'PERFORM cron.unschedule(''btexport:%s''); ELSE '
+						 'PERFORM btexport.run(%s::bigint, trigger => ''schedule''); END IF; END$btx$',
+						 a.id, a.id);
 		RETURN jobid;
 	END IF;
 	IF has_cron THEN

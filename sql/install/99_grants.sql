@@ -1,0 +1,25 @@
+-- ---------------------------------------------------------------------------
+-- Privileges: the API is for btexport_user (and superusers); nothing else is
+-- executable by PUBLIC except the pure helpers export queries and the span
+-- store use while running as an automation's owner or as the writing role.
+-- ---------------------------------------------------------------------------
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA btexport FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+	btexport._num(jsonb, text),
+	btexport._span_metrics(jsonb),
+	btexport._export_spans(uuid, xid8, xid8),
+	btexport._export_traces(uuid, xid8, xid8),
+	btexport.btql_try_jsonb(text),
+	btexport._stamp_xact_id(),
+	btexport._prng(integer, bigint, integer, text),
+	btexport._pid(integer, bigint, integer, text)
+TO PUBLIC;
+
+-- internal entry points the SECURITY DEFINER API calls as the extension owner stay revoked;
+-- the API itself:
+GRANT EXECUTE ON FUNCTION
+	btexport._check_query(text, uuid),
+	btexport._resolve_project(text),
+	btexport._progress()
+TO btexport_user;
