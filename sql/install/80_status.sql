@@ -1,9 +1,40 @@
 -- ---------------------------------------------------------------------------
 -- Monitoring: one row per automation.
 -- ---------------------------------------------------------------------------
+-- next firing of the schedules btexport writes (UTC, pg_cron's default cron.timezone); NULL otherwise
+CREATE FUNCTION btexport._next_run(schedule text, after timestamptz)
+RETURNS timestamptz LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m text[];
+	t timestamp := after AT TIME ZONE 'UTC';
+BEGIN
+	IF schedule IS NULL THEN
+		RETURN NULL;
+	ELSIF schedule = '* * * * *' THEN
+		RETURN (date_trunc('minute', t) + interval '1 minute') AT TIME ZONE 'UTC';
+	ELSIF schedule = '0 * * * *' THEN
+		RETURN (date_trunc('hour', t) + interval '1 hour') AT TIME ZONE 'UTC';
+	ELSIF schedule = '0 0 * * *' THEN
+		RETURN (date_trunc('day', t) + interval '1 day') AT TIME ZONE 'UTC';
+	ELSIF schedule = '0 0 * * 0' THEN
+		RETURN (date_trunc('day', t) + make_interval(days => 7 - extract(dow FROM t)::int)) AT TIME ZONE 'UTC';
+	END IF;
+	m := regexp_match(schedule, '^\*/([0-9]+) \* \* \* \*$');
+	IF m IS NOT NULL THEN
+		RETURN (date_trunc('hour', t) + make_interval(mins => ((extract(minute FROM t)::int / m[1]::int) + 1) * m[1]::int)) AT TIME ZONE 'UTC';
+	END IF;
+	m := regexp_match(schedule, '^0 \*/([0-9]+) \* \* \*$');
+	IF m IS NOT NULL THEN
+		RETURN (date_trunc('day', t) + make_interval(hours => ((extract(hour FROM t)::int / m[1]::int) + 1) * m[1]::int)) AT TIME ZONE 'UTC';
+	END IF;
+	RETURN NULL;
+END
+$$;
+
 CREATE VIEW btexport.status WITH (security_barrier) AS
 	SELECT a.id, a.name, a.owner, p.name AS project, a.export_type, a.format, a.s3_path, a.status,
 		   a.paused_reason, a."interval", a.schedule,
+		   CASE WHEN a.status = 'active' THEN btexport._next_run(a.schedule, now()) END AS next_run,
 		   last.id AS last_run_id, last.status AS last_run_status, last.started_at AS last_run_started,
 		   last.finished_at AS last_run_finished, last.rows AS last_run_rows, last.files AS last_run_files,
 		   last.error_message AS last_error,
@@ -13,11 +44,19 @@ CREATE VIEW btexport.status WITH (security_barrier) AS
 			 WHERE r.automation_id = a.id AND r.status = 'failed'
 			   AND r.id > COALESCE((SELECT max(s.id) FROM btexport.runs s
 									 WHERE s.automation_id = a.id AND s.status = 'succeeded'), 0)) AS consecutive_failures,
-		   a.cursor
+		   a.cursor,
+		   lag.rows AS lag_rows,
+		   lag.seconds AS lag_seconds
 	  FROM btexport.automations a
 	  JOIN btexport.projects p ON p.id = a.project_id
 	  LEFT JOIN LATERAL (SELECT r.* FROM btexport.runs r WHERE r.automation_id = a.id
 						 ORDER BY r.id DESC LIMIT 1) last ON true
+	  -- cursor lag: span versions not exported yet (counted up to a million), and how old the oldest is
+	  LEFT JOIN LATERAL (SELECT count(*) AS rows,
+								round(extract(epoch FROM now() - min(w._updated))::numeric, 1) AS seconds
+						   FROM (SELECT l._updated FROM btexport.logs l
+								  WHERE l.project_id = a.project_id AND l._xact_id >= a.cursor
+								  LIMIT 1000000) w) lag ON true
 	 WHERE pg_catalog.pg_has_role(CURRENT_USER, a.owner::oid, 'USAGE');
 COMMENT ON VIEW btexport.status IS 'per automation: schedule, last run, last success, consecutive failures, cursor';
 GRANT SELECT ON btexport.status TO btexport_user;

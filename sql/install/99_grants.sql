@@ -13,7 +13,8 @@ GRANT EXECUTE ON FUNCTION
 	btexport.btql_try_jsonb(text),
 	btexport._stamp_xact_id(),
 	btexport._prng(integer, bigint, integer, text),
-	btexport._pid(integer, bigint, integer, text)
+	btexport._pid(integer, bigint, integer, text),
+	btexport._next_run(text, timestamptz)
 TO PUBLIC;
 
 -- internal entry points the SECURITY DEFINER API calls as the extension owner stay revoked;
