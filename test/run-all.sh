@@ -44,9 +44,11 @@ tally() {	# name logfile exitcode
 suite() {	# name command...
 	local name="$1"; shift
 	local log="$WORK/$(echo "$name" | tr ' /' '__').log"
+	local t0=$SECONDS
 	echo "--- $name"
 	( "$@" ) >"$log" 2>&1
 	tally "$name" "$log" $?
+	echo "    ($((SECONDS - t0)) s)"
 }
 
 # 1. C unit tests of the plain-C cores, under ASan/UBSan
