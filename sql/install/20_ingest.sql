@@ -21,13 +21,14 @@ RETURNS btexport._ingest_prepared
 AS 'MODULE_PATHNAME', 'btexport_ingest_prepare' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION btexport._ingest_prepare(jsonb) IS 'internal: validate and normalise one log event';
 
-CREATE FUNCTION btexport._ingest_fold_step(state jsonb, doc jsonb, is_merge boolean)
+CREATE FUNCTION btexport._ingest_fold_step(state jsonb, doc jsonb, is_merge boolean, now jsonb)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'btexport_ingest_fold_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION btexport._ingest_fold_step(jsonb, jsonb, boolean) IS 'internal: apply one event (replace or deep merge) to a row document';
+COMMENT ON FUNCTION btexport._ingest_fold_step(jsonb, jsonb, boolean, jsonb) IS 'internal: apply one event (replace or deep merge) to a row document';
 
--- fold the events of one row id, in order, onto the stored row (if any)
-CREATE AGGREGATE btexport._ingest_fold(jsonb, boolean) (
+-- fold the events of one row id, in order, onto the stored row (if any);
+-- the last argument is the created value for a new row whose first event has none
+CREATE AGGREGATE btexport._ingest_fold(jsonb, boolean, jsonb) (
 	SFUNC = btexport._ingest_fold_step,
 	STYPE = jsonb
 );
@@ -131,6 +132,7 @@ DECLARE
 	rej			btexport.log_result;
 	nrej		integer;
 	nwarn		integer := 0;
+	now_json	jsonb := to_jsonb(now());
 BEGIN
 	IF on_error IS NULL OR on_error NOT IN ('error', 'skip') THEN
 		RAISE EXCEPTION 'invalid on_error value "%"', on_error
@@ -175,7 +177,7 @@ BEGIN
 			   FOR UPDATE OF l
 		),
 		folded AS MATERIALIZED (
-			SELECT s.id, btexport._ingest_fold(s.doc, s.is_merge ORDER BY s.ord) AS doc,
+			SELECT s.id, btexport._ingest_fold(s.doc, s.is_merge, now_json ORDER BY s.ord) AS doc,
 				   bool_or(s.ord = 0) AS had_base
 			  FROM (SELECT b.id, 0 AS ord, b.doc, false AS is_merge FROM base b
 					UNION ALL
@@ -187,7 +189,7 @@ BEGIN
 				   COALESCE(f.doc ->> 'span_id', btexport._ingest_random_hex(16)) AS span_id,
 				   COALESCE(f.doc ->> 'root_span_id', btexport._ingest_random_hex(32)) AS root_span_id,
 				   btexport._ingest_text_array(f.doc -> 'span_parents') AS span_parents,
-				   COALESCE((f.doc ->> 'created')::timestamptz, now()) AS created,
+				   (f.doc ->> 'created')::timestamptz AS created,
 				   f.doc -> 'input' AS input,
 				   f.doc -> 'output' AS output,
 				   f.doc -> 'expected' AS expected,

@@ -798,8 +798,41 @@ replace_row(JsonbContainer *state, JsonbContainer *doc)
 }
 
 /*
- * btexport._ingest_fold_step(state jsonb, doc jsonb, is_merge boolean) RETURNS jsonb
- * Not strict: a NULL state is "no row yet", and then the document is the row.
+ * A new row's first document: the event, plus "created" = now_value (the
+ * caller's now(), as a jsonb string) when the event has no "created".
+ */
+static Jsonb *
+first_write(Jsonb *doc, Jsonb *now_value)
+{
+	JsonbParseState *ps = NULL;
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	if (now_value == NULL || !JB_ROOT_IS_SCALAR(now_value) ||
+		getKeyJsonValueFromContainer(&doc->root, "created", 7, &v) != NULL)
+		return doc;
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	it = JsonbIteratorInit(&doc->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &v, true);
+		pushJsonbValue(&ps, WJB_KEY, &k);
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+	}
+	push_key(&ps, "created");
+	JsonbExtractScalar(&now_value->root, &v);
+	pushJsonbValue(&ps, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&ps, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * btexport._ingest_fold_step(state jsonb, doc jsonb, is_merge boolean, now jsonb) RETURNS jsonb
+ * Not strict: a NULL state is "no row yet", and then the document is the row
+ * (with created = now when it has none: the first write decides created).
  */
 Datum
 btexport_ingest_fold_step(PG_FUNCTION_ARGS)
@@ -815,12 +848,16 @@ btexport_ingest_fold_step(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	if (PG_ARGISNULL(0))
-		PG_RETURN_DATUM(PG_GETARG_DATUM(1));
-	state = PG_GETARG_JSONB_P(0);
 	doc = PG_GETARG_JSONB_P(1);
+	if (!JB_ROOT_IS_OBJECT(doc))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("row documents must be JSON objects")));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_JSONB_P(first_write(doc, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3)));
+	state = PG_GETARG_JSONB_P(0);
 	is_merge = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
-	if (!JB_ROOT_IS_OBJECT(state) || !JB_ROOT_IS_OBJECT(doc))
+	if (!JB_ROOT_IS_OBJECT(state))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("row documents must be JSON objects")));
