@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Differential test of btexport.log / btexport.log_text against an independent
+# Python model (test/ingest/check.py).  Starts its own cluster with the harness.
+# The shared test data is <repo root>/../shared (override: SHARED_DIR=...).
+# usage: test/ingest/run.sh      (needs btexport installed: make && make install)
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED=${SHARED_DIR:-$ROOT/../shared}
+if [ ! -f "$SHARED/testdata/sdk-events/events.jsonl" ]; then
+	echo "FAIL - shared test data not found at $SHARED/testdata/sdk-events/events.jsonl (set SHARED_DIR)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+# shellcheck source=../harness/pg.sh
+source "$ROOT/test/harness/pg.sh"
+DIR=$(mktemp -d /tmp/btx-ingest.XXXXXX)
+cleanup() { pg_stop; rm -rf "$DIR"; }
+trap cleanup EXIT
+if ! pg_start "$DIR" ${INGEST_PGPORT:-} >/dev/null; then
+	echo "FAIL - could not start a PostgreSQL cluster"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+if ! psql_q -c "CREATE EXTENSION btexport" >/dev/null; then
+	echo "FAIL - CREATE EXTENSION btexport (is it installed?)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+python3 "$ROOT/test/ingest/check.py" --shared "$SHARED"
