@@ -12,7 +12,9 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/pmsignal.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -54,6 +56,9 @@ static bool in_cleanup = false;	/* aborting after an error: ignore interrupts */
 static int
 interrupt_cb(void *arg)
 {
+	/* a cancel, a shutdown request, or the postmaster gone: stop the transfer */
+	if (!PostmasterIsAlive())
+		return 1;
 	return (InterruptPending && !in_cleanup) ? 1 : 0;
 }
 
@@ -129,6 +134,8 @@ raise_error(const btx_error *e)
 
 	if (e->sqlstate[0] == '\0')
 		code = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+	if (!PostmasterIsAlive())
+		proc_exit(1);			/* the server is gone: nothing to record */
 	CHECK_FOR_INTERRUPTS();		/* a cancel wins over the aborted transfer */
 	ereport(ERROR,
 			(errcode(code),
