@@ -28,6 +28,8 @@
 #include "objstore.h"
 #include "runner.h"
 
+#define FETCH_BYTES (8 * 1024 * 1024)
+
 /* the rotating set of output files of one run */
 typedef struct RunFileSet
 {
@@ -337,6 +339,7 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 	int			nestlevel;
 	Portal		portal;
 	bool		typed = strcmp(a->format, "parquet") == 0;
+	volatile long fetch = Min(a->batch_size, 100);
 
 	memset(&fs, 0, sizeof(fs));
 	BtxTargetFromAutomation(a, &target);
@@ -371,12 +374,18 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 		for (;;)
 		{
 			uint64		i;
+			uint64		batch_bytes = 0;
 
-			SPI_cursor_fetch(portal, true, a->batch_size);
+			/*
+			 * batch_size rows per fetch, fewer when rows are large: a fetch
+			 * is held in memory, so aim at about FETCH_BYTES per batch.
+			 */
+			SPI_cursor_fetch(portal, true, fetch);
 			if (SPI_processed == 0)
 				break;
 			for (i = 0; i < SPI_processed; i++)
 			{
+				batch_bytes += SPI_tuptable->vals[i]->t_len;
 				if (fs.fw == NULL)
 					fileset_open_next(&fs, SPI_tuptable->tupdesc, q.colnames);
 				BtxFormatRow(fs.fw, SPI_tuptable->vals[i]);
@@ -385,6 +394,8 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 				if (BtxFormatBytes(fs.fw) >= fs.target_size)
 					fileset_close_current(&fs);
 			}
+			fetch = (long) Max(1, Min((uint64) a->batch_size,
+									  (uint64) FETCH_BYTES * SPI_processed / Max(batch_bytes, 1)));
 			SPI_freetuptable(SPI_tuptable);
 			/* progress, for btexport.progress */
 			pgstat_report_activity(STATE_RUNNING,
