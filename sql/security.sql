@@ -12,8 +12,8 @@ CREATE ROLE regress_btx_bob LOGIN IN ROLE btexport_user;
 CREATE ROLE regress_btx_nobody LOGIN;
 SET btexport.allow_http = on;
 SELECT btexport.create_project('shared-app') IS NOT NULL AS ok;
-ALTER SYSTEM SET btexport.allowed_endpoints = 'http://127.0.0.1:9';
-SELECT pg_reload_conf();
+-- superuser-only setting, set for this session (SET ROLE keeps it)
+SET btexport.allowed_endpoints = 'http://127.0.0.1:9';
 
 SET ROLE regress_btx_alice;
 SELECT btexport.create_credential('alice-key', 'AKIAIOSFODNN7EXAMPLE', 'secret-of-alice');
@@ -49,7 +49,6 @@ SELECT count(*) FROM btexport.automations;
 
 RESET ROLE;
 SELECT name, owner, batch_size, status FROM btexport.automations ORDER BY name;
-ALTER SYSTEM RESET btexport.allowed_endpoints;
-SELECT pg_reload_conf();
+RESET btexport.allowed_endpoints;
 SELECT btexport.drop_automation('alice-export');
 SELECT btexport.drop_credential('alice-key');

@@ -15,6 +15,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "btexport.h"
@@ -49,6 +50,7 @@ struct BtxFormatWriter
 	btx_pq_writer *pq;
 	PqKind	   *kinds;
 	FmgrInfo   *out;			/* output functions for K_OTHER */
+	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
 };
 
 static const char *
@@ -165,6 +167,8 @@ BtxFormatOpen(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *o
 
 		w->kinds = palloc(sizeof(PqKind) * n);
 		w->out = palloc0(sizeof(FmgrInfo) * n);
+		w->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport parquet row",
+										  ALLOCSET_DEFAULT_SIZES);
 		for (i = 0; i < n; i++)
 		{
 			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
@@ -320,7 +324,15 @@ BtxFormatRow(BtxFormatWriter *w, HeapTuple tuple)
 	{
 		int			i;
 		btx_error	err;
+		MemoryContext old;
 
+		/*
+		 * Detoasted copies, JsonbToCString's strings and output-function
+		 * results are garbage once the writer has copied the bytes: without
+		 * a per-row context they pile up in the SPI procedure context until
+		 * the run ends (~10 KB a row, gigabytes for a million spans).
+		 */
+		old = MemoryContextSwitchTo(w->rowcxt);
 		for (i = 0; i < w->tupdesc->natts; i++)
 		{
 			bool		isnull;
@@ -331,6 +343,8 @@ BtxFormatRow(BtxFormatWriter *w, HeapTuple tuple)
 			else
 				(void) pq_value(w, i, d);	/* a failure surfaces at end_row */
 		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(w->rowcxt);
 		if (btx_pq_end_row(w->pq, &err) != 0)
 		{
 			BtxObjectCheck(w->obj);
@@ -396,6 +410,10 @@ BtxFormatFree(BtxFormatWriter *w)
 	if (w->pq)
 		btx_pq_free(w->pq);
 	w->pq = NULL;
+	/* after an error thrown inside a row the context may still be current: its parent frees it */
+	if (w->rowcxt && CurrentMemoryContext != w->rowcxt)
+		MemoryContextDelete(w->rowcxt);
+	w->rowcxt = NULL;
 	if (w->z)
 		btx_zsink_free(w->z);
 	w->z = NULL;

@@ -110,7 +110,7 @@ ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\
 STORED = ["input", "output", "expected", "error", "scores", "metrics", "metadata", "span_attributes",
           "context", "origin", "comment"]
 NULLABLE = STORED + ["span_parents", "tags", "audit_source", "audit_metadata", "org_id"]
-IGNORED = {"project_id", "org_id", "_xact_id", "_pagination_key", "is_root"}
+IGNORED = {"project_id", "org_id", "_xact_id", "_updated", "_pagination_key", "is_root"}
 
 
 def normalise(ev):
@@ -525,7 +525,7 @@ def main():
         for rid, r in ref.items():
             o = other.get(rid)
             for col in r:
-                if col in ("project_id", "_xact_id"):
+                if col in ("project_id", "_xact_id", "_updated"):
                     continue
                 if rid == next(x["id"] for x in parsed if "comment" in x) and col in ("span_id", "root_span_id"):
                     continue                       # generated: random per delivery

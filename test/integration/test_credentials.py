@@ -2,6 +2,7 @@
 and the gate on the server's own credentials."""
 import json
 import os
+import time
 
 from lib import check, finish, fresh_db, psql, psql_json, list_keys, read_jsonl_objects, setup_credential
 
@@ -61,7 +62,6 @@ rc, out, err = psql(f"""SELECT btexport.create_automation('creds_alice-ambient',
 check("a non-superuser may not use an endpoint outside btexport.allowed_endpoints",
       rc != 0 and "allowed_endpoints" in err, err)
 psql(f"ALTER SYSTEM SET btexport.allowed_endpoints = '{EP}'; SELECT pg_reload_conf()")
-import time
 for _ in range(50):
     if EP in psql("SHOW btexport.allowed_endpoints", user="creds_alice"):
         break
@@ -73,4 +73,40 @@ cred = [s for s in steps if s["step"] == "credentials"][0]
 check("without btexport_s3_writer the server's own credentials are refused, with a hint",
       not cred["ok"] and "btexport_s3_writer" in (cred["hint"] or ""), json.dumps(cred))
 psql("ALTER SYSTEM RESET btexport.allowed_endpoints; SELECT pg_reload_conf()")
+
+# an automation exports only what its owner may SELECT: row-level security applies ...
+psql(f"SELECT btexport.create_credential('alice-moto', '{os.environ['BTX_AKID']}', '{os.environ['BTX_SECRET']}')",
+     user="creds_alice")
+psql(f"ALTER SYSTEM SET btexport.allowed_endpoints = '{EP}'; SELECT pg_reload_conf()")
+for _ in range(50):
+    if EP in psql("SHOW btexport.allowed_endpoints", user="creds_alice"):
+        break
+    time.sleep(0.1)
+psql(f"""SELECT btexport.create_automation('alice-rls', 'app', 's3://test-bucket/alice-rls/', endpoint => '{EP}',
+         credential => 'alice-moto')""", user="creds_alice")
+psql("ALTER TABLE btexport.logs ENABLE ROW LEVEL SECURITY;"
+     " CREATE POLICY alice_roots ON btexport.logs FOR SELECT TO creds_alice USING (is_root)")
+r = psql_json("SELECT row_to_json(r) FROM btexport.run('alice-rls') r", user="creds_alice")[-1]
+rows = read_jsonl_objects("test-bucket", list_keys("test-bucket", "alice-rls/"))
+roots = set(psql("SELECT l.id FROM btexport.logs l JOIN btexport.projects p ON p.id = l.project_id"
+                 " WHERE p.name = 'app' AND l.is_root").split())
+check("row-level security on the span store applies to the owner's export (only the rows she may see)",
+      r["status"] == "succeeded" and {x["id"] for x in rows} == roots and len(rows) < n, f"{r['rows']} rows")
+psql("DROP POLICY alice_roots ON btexport.logs; ALTER TABLE btexport.logs DISABLE ROW LEVEL SECURITY")
+# ... and without SELECT on the span store the run fails, exporting nothing
+psql("SELECT btexport.generate_sample_data('app', traces => 2, seed => 77, first_trace => 5000)")
+psql("REVOKE SELECT ON btexport.logs FROM btexport_user, creds_alice")
+r = psql_json("SELECT row_to_json(r) FROM btexport.run('alice-rls') r", user="creds_alice")[-1]
+check("without SELECT on btexport.logs the owner's run fails with permission denied",
+      r["status"] == "failed" and "permission denied" in (r["error_message"] or ""), json.dumps(r)[:300])
+psql("GRANT SELECT ON btexport.logs TO btexport_user")
+psql("ALTER SYSTEM RESET btexport.allowed_endpoints; SELECT pg_reload_conf()")
+
+# max_failures: failing runs in a row pause the automation with the reason
+psql("SELECT btexport.update_automation('role-bad', max_failures => 2)")
+r = run("role-bad")
+st = psql_json("SELECT row_to_json(a) FROM btexport.automations a WHERE name = 'role-bad'")[0]
+check("after max_failures failed runs in a row the automation pauses itself, saying why",
+      r["status"] == "failed" and st["status"] == "paused" and "2 consecutive failed runs" in (st["paused_reason"] or ""),
+      json.dumps(st)[:300])
 finish()

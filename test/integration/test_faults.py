@@ -20,7 +20,7 @@ port = s.getsockname()[1]
 s.close()
 moto_port = int(os.environ["MOTO_ENDPOINT"].rsplit(":", 1)[1])
 proxy = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "harness", "faultproxy.py"), str(port), str(moto_port),
-                          "0.2", "42", "0.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          "0.2", "42", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 assert proxy.stdout.readline().strip() == "ready"
 EP = f"http://127.0.0.1:{port}"
 psql("SELECT btexport.create_project('app-f')")
@@ -29,7 +29,7 @@ psql(f"""SELECT btexport.create_automation('faulty', 'app-f', 's3://test-bucket/
 statuses = []
 for i in range(20):
     # new spans between runs; every fourth run is large enough for multipart uploads and several files
-    traces = 900 if i % 4 == 0 else 15
+    traces = 400 if i % 4 == 0 else 15
     psql(f"SELECT btexport.generate_sample_data('app-f', traces => {traces}, seed => 31, first_trace => {i * 1000})")
     r = psql_json("SELECT row_to_json(r) FROM btexport.run('faulty') r")[-1]
     statuses.append((r["status"], r["rows"], r.get("error_message")))

@@ -124,7 +124,7 @@ check("NOTIFY btexport sends JSON for the run's state changes", "queued" in mine
       and "succeeded" in mine, f"{mine} / {out[:300]}")
 
 # ---- cancel and kill -9 mid-upload: no partial object, the next run completes -------------
-psql("SELECT btexport.generate_sample_data('app', traces => 6000, seed => 25, first_trace => 200000)")
+psql("SELECT btexport.generate_sample_data('app', traces => 3000, seed => 25, first_trace => 200000)")
 
 
 def start_big(name):
