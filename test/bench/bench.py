@@ -196,9 +196,16 @@ def setup(args):
     for db in ("bench", "bench_empty"):
         t, _ = timed(psql, "SELECT bench.prepare()", db=db)
     say(f"word and paragraph pools in {t:.1f} s")
+    import hashlib
+    with open(os.environ["BTX_SO"], "rb") as f:
+        so_md5 = hashlib.md5(f.read()).hexdigest()
+    libdir = psql("SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'")
+    if os.path.realpath(os.path.join(libdir, "btexport.so")) != os.path.realpath(os.environ["BTX_SO"]):
+        fail(f"the cluster loads btexport from {libdir}, not the private build {os.environ['BTX_SO']}")
     FIGURES["versions"] = {
         "postgresql": psql("SHOW server_version"),
         "btexport": psql("SELECT extversion FROM pg_extension WHERE extname = 'btexport'"),
+        "btexport_so_md5": so_md5,
     }
 
 
@@ -401,7 +408,8 @@ def incremental(store_n, reps, new=1000):
             if r["status"] != "succeeded" or r["rows"] != new:
                 fail(f"incremental run on the {which} store: {r}")
             out[which].append({"wall_s": wall, "existing": existing})
-            say(f"  incremental, {which} store ({existing} existing spans): {wall * 1000:.0f} ms")
+            say(f"  incremental, {'large' if which == 'store' else 'empty'} store ({existing:,} spans already there):"
+                f" {wall * 1000:.0f} ms")
     return out
 
 
@@ -454,7 +462,7 @@ def report(args, res):
         return "ok" if ok else "MISSED"
 
     w(f"btexport benchmark — {res['when']}  mode: {'quick' if args.quick else 'full'}  "
-      f"commit {res['commit']}  PostgreSQL {res['versions']['postgresql']}")
+      f"commit {res['commit']} (btexport.so md5 {res['versions']['btexport_so_md5'][:12]})  PostgreSQL {res['versions']['postgresql']}")
     w(f"machine: {res['machine']}; local S3: s3rver 5 ({ENDPOINT}); rows ~{res['row_bytes']:.0f} B of JSON each")
     w("wall = median over repetitions; MB/s = JSON Lines bytes of the rows / wall; ratio = btexport wall / peer wall")
     w("")
