@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# btexport benchmark: btexport against `\copy` + `aws s3 cp` and against DuckDB, on the same rows
+# and the same local S3 (s3rver 5).  Prints a table and writes it to test/bench/results/.
+#   sudo bash test/bench/run.sh            full run: exports of 100k and 1M spans, incremental run on a 5M store
+#   sudo bash test/bench/run.sh --quick    the same with a 1M store for the incremental run
+#   sudo bash test/bench/run.sh --smoke    tiny sizes: every pipeline and check, in a minute (figures meaningless)
+# Environment: KEEP=1 leaves the cluster, s3rver and the work directory in place; BENCH_PGPORT picks the
+# cluster's port (default: a free one); BENCH_SKIP_SETUP=1 skips test/setup.sh (build, install, npm).
+# Run by test/run-all.sh (BTX_ROOT set, no arguments) it runs --smoke.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+ARGS=("$@")
+if [ ${#ARGS[@]} = 0 ] && [ -n "${BTX_ROOT:-}" ]; then ARGS=(--smoke); fi
+[ "$(id -u)" = 0 ] || { echo "run as root (the cluster runs as user postgres)" >&2; exit 1; }
+if [ "${BENCH_SKIP_SETUP:-0}" != 1 ]; then bash test/setup.sh; fi
+command -v node >/dev/null || { echo "FATAL: node not found" >&2; exit 1; }
+[ -x /usr/bin/aws ] || { echo "FATAL: /usr/bin/aws (Debian awscli) not found" >&2; exit 1; }
+[ -d test/node_modules/@20minutes/s3rver ] && [ -d test/node_modules/@duckdb/node-api ] \
+	|| { echo "FATAL: test/node_modules lacks s3rver or DuckDB (run test/setup.sh)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/btexport-bench.XXXXXX)
+chmod 755 "$WORK"
+mkdir -p test/bench/results "$WORK/s3"
+OUT="test/bench/results/bench-$(date -u +%Y%m%d-%H%M%S).txt"
+
+# a private installation of this tree's build: the cluster runs copies of the server binaries from
+# $WORK/inst, which find their share and lib directories relative to themselves, so the figures are
+# this tree's, whatever else gets installed system-wide meanwhile (everything but btexport is symlinked)
+make -s >/dev/null
+INST="$WORK/inst"
+make -s install DESTDIR="$INST" >/dev/null
+PGBIN_SYS=$(pg_config --bindir)
+PG_BIN="$INST$PGBIN_SYS"
+LIBDIR="$INST$(pg_config --pkglibdir)"
+SHARE="$INST$(pg_config --sharedir)"
+mkdir -p "$PG_BIN" "$LIBDIR" "$SHARE/extension"
+for f in initdb pg_ctl postgres; do cp "$PGBIN_SYS/$f" "$PG_BIN/"; done
+for f in "$(pg_config --pkglibdir)"/*; do [ -e "$LIBDIR/${f##*/}" ] || ln -s "$f" "$LIBDIR/${f##*/}"; done
+for f in "$(pg_config --sharedir)"/*; do [ "${f##*/}" = extension ] || ln -s "$f" "$SHARE/${f##*/}"; done
+for f in "$(pg_config --sharedir)"/extension/*; do [ -e "$SHARE/extension/${f##*/}" ] || ln -s "$f" "$SHARE/extension/${f##*/}"; done
+chmod -R a+rX "$INST"
+export PG_BIN BTX_SO="$LIBDIR/btexport.so"
+
+source test/harness/pg.sh
+source test/harness/moto.sh		# free_port
+S3_PID=
+cleanup() {
+	[ -n "$S3_PID" ] && kill "$S3_PID" 2>/dev/null && wait "$S3_PID" 2>/dev/null
+	pg_stop
+	rm -rf "$WORK"
+}
+if [ "${KEEP:-0}" = 1 ]; then
+	trap 'echo "kept: PGHOST=$PGHOST PGPORT=$PGPORT, s3rver pid $S3_PID at $S3_ENDPOINT, $WORK"' EXIT
+else
+	trap cleanup EXIT
+fi
+
+# fewer checkpoints while millions of rows load (a checkpoint in the middle of a timed export is noise)
+PG_EXTRA_CONF="max_wal_size = '8GB'
+checkpoint_timeout = '30min'" pg_start "$WORK/pg" "${BENCH_PGPORT:-}" >/dev/null
+export PGDIR
+
+export AKID=AKIABENCHMARK0000001 SECRET=bench/secret+key=1 S3_BUCKET=bench S3_DIR="$WORK/s3"
+S3_PORT=$(free_port)
+S3_KEYS="$AKID:$SECRET" node test/harness/start-s3rver5.js "$S3_DIR" "$S3_PORT" "$S3_BUCKET" >"$WORK/s3rver.log" 2>&1 &
+S3_PID=$!
+for _ in $(seq 1 400); do
+	grep -q listening "$WORK/s3rver.log" && break
+	kill -0 "$S3_PID" 2>/dev/null || { cat "$WORK/s3rver.log" >&2; echo "FATAL: s3rver exited" >&2; exit 1; }
+	sleep 0.05
+done
+grep -q listening "$WORK/s3rver.log" || { echo "FATAL: s3rver did not start" >&2; exit 1; }
+export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" WORK
+
+echo "bench: PostgreSQL on port $PGPORT, s3rver 5 on $S3_PORT, work directory $WORK"
+python3 test/bench/bench.py --out "$OUT" "${ARGS[@]}"
