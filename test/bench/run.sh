@@ -46,9 +46,12 @@ source test/harness/pg.sh
 source test/harness/moto.sh		# free_port
 S3_PID=
 cleanup() {
+	local rc=$?
+	set +e			# s3rver's own exit status (143 after the kill) is not the benchmark's
 	[ -n "$S3_PID" ] && kill "$S3_PID" 2>/dev/null && wait "$S3_PID" 2>/dev/null
 	pg_stop
 	rm -rf "$WORK"
+	exit $rc
 }
 if [ "${KEEP:-0}" = 1 ]; then
 	trap 'echo "kept: PGHOST=$PGHOST PGPORT=$PGPORT, s3rver pid $S3_PID at $S3_ENDPOINT, $WORK"' EXIT
