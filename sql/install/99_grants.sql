@@ -24,3 +24,17 @@ GRANT EXECUTE ON FUNCTION
 	btexport._resolve_project(text),
 	btexport._progress()
 TO btexport_user;
+
+-- ingestion runs as the writing role (not SECURITY DEFINER): btexport_user needs its helpers too
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+			  WHERE p.pronamespace OPERATOR(pg_catalog.=) 'btexport'::regnamespace
+				AND (p.proname OPERATOR(pg_catalog.~~) '\_ingest%' OR p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['log', 'log_text']))
+	LOOP
+		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO btexport_user', f);
+	END LOOP;
+END
+$$;
