@@ -53,6 +53,57 @@ struct BtxObject
 static bool curl_ready = false;
 static bool in_cleanup = false;	/* aborting after an error: ignore interrupts */
 
+/*
+ * Uploads open in this process.  A part may be in flight on the upload's
+ * helper thread (src/s3/upload.c); before the process exits (FATAL, which
+ * skips PG_CATCH) the thread is stopped and joined, so that nothing runs
+ * while libraries clean up at exit.  The multipart upload it leaves is
+ * removed by the automation's next run (BtxCleanupOrphans).
+ */
+#define MAX_LIVE_UPLOADS 8
+static btx_s3_upload *live_uploads[MAX_LIVE_UPLOADS];
+static bool live_hook = false;
+
+static void
+stop_live_uploads(int code, Datum arg)
+{
+	int			i;
+
+	for (i = 0; i < MAX_LIVE_UPLOADS; i++)
+		if (live_uploads[i])
+			btx_s3_upload_cancel(live_uploads[i]);
+}
+
+static void
+live_add(btx_s3_upload *u)
+{
+	int			i;
+
+	if (!live_hook)
+	{
+		before_shmem_exit(stop_live_uploads, (Datum) 0);
+		live_hook = true;
+	}
+	for (i = 0; i < MAX_LIVE_UPLOADS; i++)
+		if (live_uploads[i] == NULL)
+		{
+			live_uploads[i] = u;
+			return;
+		}
+	elog(ERROR, "too many S3 uploads open at once");
+}
+
+static void
+live_free(btx_s3_upload *u)
+{
+	int			i;
+
+	for (i = 0; i < MAX_LIVE_UPLOADS; i++)
+		if (live_uploads[i] == u)
+			live_uploads[i] = NULL;
+	btx_s3_upload_free(u);
+}
+
 static int
 interrupt_cb(void *arg)
 {
@@ -400,6 +451,16 @@ BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type, bool if_n
 	o->u = btx_s3_upload_open(client_of(t), t->bucket, key, &opt, &err);
 	if (o->u == NULL)
 		raise_error(&err);
+	PG_TRY();
+	{
+		live_add(o->u);
+	}
+	PG_CATCH();
+	{
+		btx_s3_upload_free(o->u);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	return o;
 }
 
@@ -462,7 +523,7 @@ BtxObjectFinish(BtxObject *o, BtxObjectResult *res)
 	strlcpy(res->sha256, r.sha256_hex, sizeof(res->sha256));
 	res->bytes = r.bytes;
 	res->parts = r.parts;
-	btx_s3_upload_free(o->u);
+	live_free(o->u);
 	o->u = NULL;
 }
 
@@ -477,7 +538,7 @@ BtxObjectAbort(BtxObject *o)
 	if (o->u)
 	{
 		(void) btx_s3_upload_abort(o->u, &err);
-		btx_s3_upload_free(o->u);
+		live_free(o->u);
 		o->u = NULL;
 	}
 	if (o->committing && !o->not_ours && h && h->client)

@@ -31,6 +31,8 @@ struct btx_s3_client
 	unsigned int rng;
 	int			aborted;		/* set by the progress callback */
 	int			no_interrupt;	/* btx_s3_client_suppress_interrupt */
+	int			detached;		/* btx_s3_client_set_detached */
+	int			detached_cancel;	/* atomic: btx_s3_client_cancel_detached */
 };
 
 /* ---------------------------------------------------------------- creds */
@@ -475,7 +477,57 @@ client_now(btx_s3_client *c)
 static int
 interrupted(btx_s3_client *c)
 {
+	if (c->detached)
+		return __atomic_load_n(&c->detached_cancel, __ATOMIC_ACQUIRE);
 	return !c->no_interrupt && c->cfg.interrupt && c->cfg.interrupt(c->cfg.callback_arg);
+}
+
+int
+btx_s3_client_interrupted(btx_s3_client *c)
+{
+	/* the owner's view: its callback, even while a detached request runs */
+	return !c->no_interrupt && c->cfg.interrupt && c->cfg.interrupt(c->cfg.callback_arg);
+}
+
+void
+btx_s3_client_set_detached(btx_s3_client *c, int on)
+{
+	c->detached = on ? 1 : 0;
+	__atomic_store_n(&c->detached_cancel, 0, __ATOMIC_RELEASE);
+}
+
+void
+btx_s3_client_cancel_detached(btx_s3_client *c)
+{
+	__atomic_store_n(&c->detached_cancel, 1, __ATOMIC_RELEASE);
+}
+
+/* retry sleep: the config's callback, or (detached) short naps that watch the cancel flag */
+static int
+client_sleep(btx_s3_client *c, long ms)
+{
+	if (!c->detached)
+		return c->cfg.sleep_ms(c->cfg.callback_arg, ms);
+	while (ms > 0)
+	{
+		long		step = ms > 20 ? 20 : ms;
+
+		if (interrupted(c))
+			return 1;
+		(void) default_sleep(NULL, step);
+		ms -= step;
+	}
+	return interrupted(c);
+}
+
+/* detached: credentials that need a refresh fail the call; the owner refreshes */
+static int
+detached_refresh_needed(btx_s3_client *c, btx_s3_response *resp, btx_error *err)
+{
+	resp->klass = BTX_S3_EXPIRED_CREDENTIALS;
+	btx_error_set(err, 1, "38000", "the S3 credentials need a refresh");
+	btx_error_detail(err, "The request ran on the upload thread, which does not refresh credentials.");
+	return -1;
 }
 
 void
@@ -1254,6 +1306,8 @@ btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *
 		{
 			btx_s3_credentials fresh;
 
+			if (c->detached)
+				return detached_refresh_needed(c, resp, err);
 			memset(&fresh, 0, sizeof(fresh));
 			if (c->cfg.refresh_credentials(c->cfg.callback_arg, &fresh, err) != 0)
 			{
@@ -1278,6 +1332,8 @@ btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *
 		{
 			btx_s3_credentials fresh;
 
+			if (c->detached)
+				return detached_refresh_needed(c, resp, err);
 			memset(&fresh, 0, sizeof(fresh));
 			refreshed = 1;
 			if (c->cfg.refresh_credentials(c->cfg.callback_arg, &fresh, err) != 0)
@@ -1301,8 +1357,8 @@ btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *
 		}
 		if (resp->klass != BTX_S3_TRANSIENT || attempt >= c->cfg.retry_max_attempts)
 			break;
-		if (c->cfg.sleep_ms(c->cfg.callback_arg,
-							btx_s3_backoff_ms(attempt, c->cfg.retry_base_ms, c->cfg.retry_cap_ms,
+		if (client_sleep(c,
+						 btx_s3_backoff_ms(attempt, c->cfg.retry_base_ms, c->cfg.retry_cap_ms,
 											  next_random(c))) != 0)
 		{
 			resp->klass = BTX_S3_CANCELED;

@@ -188,6 +188,24 @@ extern const btx_s3_config *btx_s3_client_config(const btx_s3_client *c);
  * (AbortMultipartUpload after a cancel), which timeouts still bound.
  */
 extern void btx_s3_client_suppress_interrupt(btx_s3_client *c, int on);
+/*
+ * Detached mode, for a request the owner runs on another thread (upload.c
+ * overlaps part uploads with the caller's work).  While on, the client calls
+ * none of the interrupt, sleep and refresh callbacks, which belong to the
+ * owner's thread: the interrupt is btx_s3_client_cancel_detached(), retry
+ * sleeps are short naps that watch it, and credentials that need a refresh
+ * (expiring, or ExpiredToken) fail the call with class
+ * BTX_S3_EXPIRED_CREDENTIALS so that the owner can repeat it attached.  The
+ * random, now and transport callbacks are still called and must be
+ * thread-safe.  The owner must not use the client while a detached request
+ * runs; set_detached (which also clears the cancel flag) is called by the
+ * owner before the other thread starts and after it has been joined.
+ */
+extern void btx_s3_client_set_detached(btx_s3_client *c, int on);
+/* async-safe: make the detached request in flight stop as soon as it can */
+extern void btx_s3_client_cancel_detached(btx_s3_client *c);
+/* for the owner's thread: its interrupt callback's verdict now (0 while suppressed) */
+extern int	btx_s3_client_interrupted(btx_s3_client *c);
 /* seconds added to the local clock when signing (after RequestTimeTooSkewed) */
 extern long btx_s3_client_clock_offset(const btx_s3_client *c);
 

@@ -6,10 +6,20 @@
  *   btx_s3_upload_finish(u, &result, &err);   or btx_s3_upload_abort(u, &err)
  *   btx_s3_upload_free(u);
  *
- * Memory: one buffer of part_size bytes.  An object that fits in one part
+ * Memory: two buffers of part_size bytes.  An object that fits in one part
  * (<= part_size) goes as a single PutObject; a larger one as a multipart
- * upload whose parts go out as the buffer fills (the last part may be
- * smaller).  Every request gets the client's retries (transient errors,
+ * upload whose parts go out as a buffer fills (the last part may be
+ * smaller).  A full part is uploaded on a helper thread while the caller
+ * fills the other buffer, so producing the object and uploading it overlap;
+ * at most one part is in flight, and the caller waits only when the next
+ * part is full before the previous one is through.  The helper thread runs
+ * with every signal blocked and calls none of the client's interrupt, sleep
+ * or refresh callbacks (the client is detached, see s3client.h): while the
+ * caller waits for a part, it polls the interrupt callback itself every
+ * 20 ms and cancels the part when it fires; a part that needs fresh
+ * credentials is uploaded again on the caller's thread.  The caller must not
+ * use the client between a write that started a part and the next call on
+ * the upload.  Every request gets the client's retries (transient errors,
  * expired credentials).  Any failure — including a cancel through the
  * client's interrupt callback — aborts the multipart upload
  * (AbortMultipartUpload, with the interrupt callback suppressed), so no
@@ -42,6 +52,7 @@ typedef struct btx_s3_upload_options
 	int			if_none_match;	/* write-once key */
 	int			max_parts;		/* 0 = 10000 */
 	size_t		min_part_size;	/* 0 = 5 MiB; lower only for tests */
+	int			sync_parts;		/* upload parts on the caller's thread (no overlap) */
 } btx_s3_upload_options;
 
 typedef struct btx_s3_upload_result
@@ -50,7 +61,6 @@ typedef struct btx_s3_upload_result
 	unsigned long long bytes;
 	int			parts;			/* 0 for a single PutObject */
 	char		sha256_hex[65]; /* of the whole object */
-	char		md5_hex[33];	/* of the whole object */
 	char		sse[32];		/* server-side encryption echoed by S3 */
 	char		request_id[128];
 } btx_s3_upload_result;
@@ -61,6 +71,11 @@ extern btx_s3_upload *btx_s3_upload_open(btx_s3_client *c, const char *bucket, c
 										 const btx_s3_upload_options *opt, btx_error *err);
 extern int	btx_s3_upload_write(btx_s3_upload *u, const void *data, size_t len, btx_error *err);
 extern int	btx_s3_upload_finish(btx_s3_upload *u, btx_s3_upload_result *res, btx_error *err);
+/*
+ * Stop the part in flight, if any, and wait for its thread; no request is
+ * made (for process exit: the multipart upload is left to orphan clean-up).
+ */
+extern void btx_s3_upload_cancel(btx_s3_upload *u);
 /* abort a started multipart upload; 0 when nothing is left behind */
 extern int	btx_s3_upload_abort(btx_s3_upload *u, btx_error *err);
 extern void btx_s3_upload_free(btx_s3_upload *u);

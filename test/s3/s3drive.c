@@ -313,8 +313,8 @@ main(int argc, char **argv)
 		else if (btx_s3_upload_finish(u, &res, &err) != 0)
 			rc = report(btx_s3_upload_failure_class(u), NULL, &err);
 		else
-			printf("ok etag=%s bytes=%llu parts=%d sha256=%s md5=%s sse=%s\n", res.etag, res.bytes,
-				   res.parts, res.sha256_hex, res.md5_hex, res.sse);
+			printf("ok etag=%s bytes=%llu parts=%d sha256=%s sse=%s\n", res.etag, res.bytes,
+				   res.parts, res.sha256_hex, res.sse);
 		btx_s3_upload_free(u);
 	}
 	else if (strcmp(cmd, "list-uploads") == 0 && (argc == 1 || argc == 2))
