@@ -42,8 +42,9 @@ COMMENT ON TABLE btexport.logs IS 'span store in Braintrust''s project_logs sche
 COMMENT ON COLUMN btexport.logs._xact_id IS 'id of the transaction that last wrote the row (set by trigger)';
 COMMENT ON COLUMN btexport.logs._updated IS 'start time of the transaction that last wrote the row (set by trigger)';
 
--- "spans of project P changed since cursor C" and "all spans of trace T"
-CREATE INDEX logs_project_xact_idx ON btexport.logs (project_id, _xact_id);
+-- "spans of project P changed since cursor C", in the export's order (_xact_id, id): a run
+-- streams its window from this index without sorting it; and "all spans of trace T"
+CREATE INDEX logs_project_xact_idx ON btexport.logs (project_id, _xact_id, id);
 CREATE INDEX logs_project_trace_idx ON btexport.logs (project_id, root_span_id);
 
 -- Every insert and update stamps the writing transaction, whatever the client sent.
