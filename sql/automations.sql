@@ -85,13 +85,14 @@ SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', max_rows_per_run => 0)$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', max_failures => -1)$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', trace_idle => '-1 second')$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', layout => 'monthly')$$);
 SELECT name, compression, sse, kms_key_id, part_size, target_file_size, max_rows_per_run, trace_idle, max_failures,
        bucket_owner_full_control
   FROM btexport.create_automation('settings', 'support-bot', 's3://b-1/settings/', format => 'parquet',
        compression => 'ZSTD', sse => 'aws:kms', kms_key_id => 'alias/exports', part_size => '8MB',
        target_file_size => '256MB', max_rows_per_run => 5000, trace_idle => '1 minute', max_failures => 3,
        bucket_owner_full_control => true);
-SELECT name, format, compression FROM btexport.create_automation('gz', 'support-bot', 's3://b-1/gz/', compression => 'gz');
+SELECT name, format, compression, layout FROM btexport.create_automation('gz', 'support-bot', 's3://b-1/gz/', compression => 'gz', layout => ' Hive ');
 
 -- nothing changed by the rejected calls
 SELECT count(*) AS automations_after FROM btexport.automations;

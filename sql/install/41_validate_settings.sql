@@ -108,6 +108,25 @@ BEGIN
 END
 $$;
 
+-- key layout under the prefix: date = YYYY/MM/DD/ (the original guide's), hive = date=YYYY-MM-DD/hour=HH/
+CREATE FUNCTION btexport._check_layout(layout text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	l text := lower(btrim(layout));
+BEGIN
+	IF layout IS NULL THEN
+		RETURN 'date';
+	END IF;
+	IF l NOT IN ('date', 'hive') THEN
+		RAISE EXCEPTION 'unknown layout "%"', layout
+			USING ERRCODE = '22023',
+				  DETAIL = 'Layout date writes keys under <prefix>YYYY/MM/DD/, layout hive under <prefix>date=YYYY-MM-DD/hour=HH/.',
+				  HINT = 'Use layout => ''date'' (the default) or layout => ''hive'' (Hive-style partitions for Athena, Spark and Snowflake external tables).';
+	END IF;
+	RETURN l;
+END
+$$;
+
 -- the cursor a new automation starts from: everything, or what was written since start_from
 CREATE FUNCTION btexport._cursor_since(project uuid, since timestamptz)
 RETURNS xid8 LANGUAGE sql STABLE AS $$

@@ -80,7 +80,8 @@ CREATE FUNCTION btexport._build_automation(
 	compression text DEFAULT NULL, sse text DEFAULT NULL, kms_key_id text DEFAULT NULL,
 	bucket_owner_full_control boolean DEFAULT NULL, part_size text DEFAULT NULL,
 	target_file_size text DEFAULT NULL, max_rows_per_run bigint DEFAULT NULL,
-	trace_idle interval DEFAULT NULL, start_from timestamptz DEFAULT NULL, max_failures integer DEFAULT NULL)
+	trace_idle interval DEFAULT NULL, start_from timestamptz DEFAULT NULL, max_failures integer DEFAULT NULL,
+	layout text DEFAULT NULL)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations;
@@ -130,6 +131,7 @@ BEGIN
 	a.trace_idle := btexport._check_trace_idle(trace_idle);
 	a.start_from := start_from;
 	a.max_failures := btexport._check_positive('max_failures', max_failures, 5);
+	a.layout := btexport._check_layout(layout);
 	IF credential IS NOT NULL THEN
 		SELECT * INTO cred FROM btexport.credentials c WHERE c.name = credential;
 		IF NOT FOUND OR NOT pg_has_role(a.owner::oid, cred.owner::oid, 'USAGE') THEN
@@ -149,7 +151,7 @@ BEGIN
 	RETURN a;
 END
 $$;
-REVOKE ALL ON FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text) FROM PUBLIC;
 
 -- pg_cron wiring: one job per scheduled automation, named btexport:<id>, whose command holds
 -- only the automation's id (an integer, never user text) and only enqueues a run.
@@ -208,7 +210,8 @@ CREATE FUNCTION btexport.create_automation(
 	max_rows_per_run bigint DEFAULT 100000,
 	trace_idle interval DEFAULT '30 seconds',
 	start_from timestamptz DEFAULT NULL,
-	max_failures integer DEFAULT 5)
+	max_failures integer DEFAULT 5,
+	layout text DEFAULT 'date')
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations;
@@ -217,7 +220,7 @@ BEGIN
 									role_arn, external_id, region, endpoint, format, "interval", batch_size,
 									credential, compression, sse, kms_key_id, bucket_owner_full_control,
 									part_size, target_file_size, max_rows_per_run, trace_idle, start_from,
-									max_failures);
+									max_failures, layout);
 	IF EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
 			USING ERRCODE = '42710', HINT = 'Choose another name, or change the existing one with btexport.update_automation.';
@@ -226,19 +229,19 @@ BEGIN
 	INSERT INTO btexport.automations (name, description, owner, project_id, event_type, export_type, query,
 		s3_path, bucket, prefix, role_arn, external_id, region, endpoint, credential, format, "interval",
 		schedule, batch_size, cursor, max_failures, compression, sse, kms_key_id, bucket_owner_full_control,
-		part_size, target_file_size, max_rows_per_run, trace_idle, start_from)
+		part_size, target_file_size, max_rows_per_run, trace_idle, start_from, layout)
 	VALUES (a.name, a.description, a.owner, a.project_id, a.event_type, a.export_type, a.query,
 		a.s3_path, a.bucket, a.prefix, a.role_arn, a.external_id, a.region, a.endpoint, a.credential, a.format,
 		a."interval", a.schedule, a.batch_size, a.cursor, a.max_failures, a.compression, a.sse, a.kms_key_id,
 		a.bucket_owner_full_control, a.part_size, a.target_file_size, a.max_rows_per_run, a.trace_idle,
-		a.start_from)
+		a.start_from, a.layout)
 	RETURNING * INTO a;
 	a.cron_jobid := btexport._sync_schedule(a);
 	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
 	RETURN a;
 END
 $$;
-COMMENT ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer)
+COMMENT ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text)
 	IS 'create an S3 export automation (validated; scheduled through pg_cron when interval is given)';
 
 -- change settings; NULL leaves a setting as it is.  The S3 path is immutable.
@@ -265,7 +268,8 @@ CREATE FUNCTION btexport.update_automation(
 	target_file_size text DEFAULT NULL,
 	max_rows_per_run bigint DEFAULT NULL,
 	trace_idle interval DEFAULT NULL,
-	max_failures integer DEFAULT NULL)
+	max_failures integer DEFAULT NULL,
+	layout text DEFAULT NULL)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	cur btexport.automations := btexport._automation_for_caller(automation);
@@ -299,7 +303,7 @@ BEGIN
 		coalesce(bucket_owner_full_control, cur.bucket_owner_full_control),
 		coalesce(part_size, cur.part_size::text), coalesce(target_file_size, cur.target_file_size::text),
 		coalesce(max_rows_per_run, cur.max_rows_per_run), coalesce(trace_idle, cur.trace_idle),
-		cur.start_from, coalesce(max_failures, cur.max_failures));
+		cur.start_from, coalesce(max_failures, cur.max_failures), coalesce(layout, cur.layout));
 	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
 			USING ERRCODE = '42710', HINT = 'Choose another name.';
@@ -314,7 +318,7 @@ BEGIN
 		   credential = a.credential, compression = a.compression, sse = a.sse, kms_key_id = a.kms_key_id,
 		   bucket_owner_full_control = a.bucket_owner_full_control, part_size = a.part_size,
 		   target_file_size = a.target_file_size, max_rows_per_run = a.max_rows_per_run,
-		   trace_idle = a.trace_idle, max_failures = a.max_failures, updated = now()
+		   trace_idle = a.trace_idle, max_failures = a.max_failures, layout = a.layout, updated = now()
 	 WHERE x.id = cur.id
 	RETURNING * INTO a;
 	a.cron_jobid := btexport._sync_schedule(a);
@@ -373,8 +377,8 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer) TO btexport_user;
-GRANT EXECUTE ON FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, integer) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, integer, text) TO btexport_user;
 GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.pause(text, text), btexport.resume(text),
 	btexport.unschedule(text), btexport.create_credential(text, text, text, text), btexport.drop_credential(text),
 	btexport.create_project(text, uuid) TO btexport_user;

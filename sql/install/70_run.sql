@@ -106,7 +106,8 @@ CREATE FUNCTION btexport.test(
 	max_rows_per_run bigint DEFAULT 100000,
 	trace_idle interval DEFAULT '30 seconds',
 	start_from timestamptz DEFAULT NULL,
-	max_failures integer DEFAULT 5)
+	max_failures integer DEFAULT 5,
+	layout text DEFAULT 'date')
 RETURNS TABLE (step text, ok boolean, detail text, hint text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -116,10 +117,10 @@ BEGIN
 									role_arn, external_id, region, endpoint, format, "interval", batch_size,
 									credential, compression, sse, kms_key_id, bucket_owner_full_control,
 									part_size, target_file_size, max_rows_per_run, trace_idle, start_from,
-									max_failures);
+									max_failures, layout);
 	a.id := 0;
 	RETURN QUERY SELECT * FROM btexport._test(a);
 END
 $$;
 GRANT EXECUTE ON FUNCTION btexport.test(text) TO btexport_user;
-GRANT EXECUTE ON FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text) TO btexport_user;

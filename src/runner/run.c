@@ -98,6 +98,8 @@ BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
 	v = COL("max_rows_per_run");
 	a->max_rows_per_run = v ? strtoll(v, NULL, 10) : 100000;
 	a->trace_idle = COL("trace_idle");
+	v = COL("layout");
+	a->hive = v && strcmp(v, "hive") == 0;
 #undef COL
 	ReleaseTupleDesc(desc);
 }
@@ -196,11 +198,18 @@ BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started)
 	Datum		values[2];
 	int			rc;
 
-	base = psprintf("%s%04d/%02d/%02d/export_%04d-%02d-%02d_%02d-%02d-%02d",
-					a->prefix,
-					tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-					tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-					tm->tm_hour, tm->tm_min, tm->tm_sec);
+	if (a->hive)
+		base = psprintf("%sdate=%04d-%02d-%02d/hour=%02d/export_%04d-%02d-%02d_%02d-%02d-%02d",
+						a->prefix,
+						tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour,
+						tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+						tm->tm_hour, tm->tm_min, tm->tm_sec);
+	else
+		base = psprintf("%s%04d/%02d/%02d/export_%04d-%02d-%02d_%02d-%02d-%02d",
+						a->prefix,
+						tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+						tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+						tm->tm_hour, tm->tm_min, tm->tm_sec);
 	values[0] = CStringGetTextDatum(a->bucket);
 	values[1] = CStringGetTextDatum(base);
 	rc = SPI_execute_with_args("SELECT 1 FROM btexport.run_files WHERE bucket = $1 AND starts_with(key, $2) LIMIT 1",

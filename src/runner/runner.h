@@ -34,6 +34,7 @@ typedef struct BtxAutomation
 	char	   *status;
 	char	   *cursor;			/* xid8 as text */
 	char	   *compression;	/* none | gzip | zstd | snappy */
+	bool		hive;			/* layout: date=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
 	char	   *sse;			/* NULL | AES256 | aws:kms */
 	char	   *kms_key_id;
 	bool		bucket_owner_full_control;
