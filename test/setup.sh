@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS="postgresql-15 postgresql-server-dev-15 postgresql-15-cron libcurl4-openssl-dev libssl-dev
-libjansson-dev libxml2-dev libzstd-dev libsnappy-dev zlib1g-dev libipc-run-perl awscli clang
+libjansson-dev libxml2-dev libzstd-dev libsnappy-dev zlib1g-dev libdeflate-dev libipc-run-perl awscli clang
 libclang-rt-14-dev libpq-dev
 make gcc curl"
 missing=""

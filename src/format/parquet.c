@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include <snappy-c.h>
-#include <zlib.h>
+#include <libdeflate.h>
 #include <zstd.h>
 
 #include "format/rle.h"
@@ -130,8 +130,7 @@ struct btx_pq_writer
 	btx_buf		comp;			/* scratch: compressed body */
 	btx_buf		hdr;			/* scratch: page header */
 	ZSTD_CCtx  *zctx;
-	z_stream	gz;
-	int			gz_ready;
+	struct libdeflate_compressor *gz;	/* GZIP pages (libdeflate: whole buffers) */
 
 	int			failed;
 	btx_error	err;
@@ -553,20 +552,15 @@ compress_body(btx_pq_writer *w, const btx_buf *in, const btx_buf **out)
 			}
 		case BTX_PQ_CODEC_GZIP:
 			{
-				size_t		cap;
+				size_t		cap = libdeflate_gzip_compress_bound(w->gz, in->len);
+				size_t		r;
 
-				if (deflateReset(&w->gz) != Z_OK)
-					break;
-				cap = deflateBound(&w->gz, in->len);
 				if (btx_buf_reserve(o, cap) != 0)
 					return fail_oom(w);
-				w->gz.next_in = (Bytef *) in->data;
-				w->gz.avail_in = (uInt) in->len;
-				w->gz.next_out = (Bytef *) o->data;
-				w->gz.avail_out = (uInt) cap;
-				if (deflate(&w->gz, Z_FINISH) != Z_STREAM_END)
+				r = libdeflate_gzip_compress(w->gz, in->data, in->len, o->data, cap);
+				if (r == 0)
 					break;
-				o->len = cap - w->gz.avail_out;
+				o->len = r;
 				*out = o;
 				return 0;
 			}
@@ -1192,8 +1186,8 @@ btx_pq_free(btx_pq_writer *w)
 	btx_buf_free(&w->hdr);
 	if (w->zctx)
 		ZSTD_freeCCtx(w->zctx);
-	if (w->gz_ready)
-		deflateEnd(&w->gz);
+	if (w->gz)
+		libdeflate_free_compressor(w->gz);
 	free(w);
 }
 
@@ -1273,18 +1267,17 @@ btx_pq_open(const btx_pq_column *cols, int ncols, const btx_pq_options *opt,
 			break;
 		case BTX_PQ_CODEC_GZIP:
 			if (w->opt.level == 0)
-				w->opt.level = 6;
+				w->opt.level = BTX_PQ_GZIP_DEFAULT_LEVEL;
 			if (w->opt.level < 1 || w->opt.level > 9)
 			{
 				snprintf(detail, sizeof(detail), "GZIP levels run from 1 to 9; got %d.",
 						 w->opt.level);
 				return open_fail(w, err, "22023", "invalid Parquet compression level", detail);
 			}
-			/* windowBits 15 + 16: a gzip member (RFC 1952), not a zlib stream */
-			if (deflateInit2(&w->gz, w->opt.level, Z_DEFLATED, 15 + 16, 8,
-							 Z_DEFAULT_STRATEGY) != Z_OK)
+			/* a gzip member (RFC 1952) per page, as the Parquet spec's GZIP codec asks */
+			w->gz = libdeflate_alloc_compressor(w->opt.level);
+			if (w->gz == NULL)
 				return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
-			w->gz_ready = 1;
 			break;
 		default:
 			snprintf(detail, sizeof(detail), "Codec number %d is not one of NONE, SNAPPY, GZIP, ZSTD.",

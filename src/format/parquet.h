@@ -70,11 +70,18 @@ typedef struct btx_pq_kv
 #define BTX_PQ_DEFAULT_DICT_BYTES		(1024 * 1024)
 #define BTX_PQ_STATS_TRUNCATE			64
 #define BTX_PQ_DEFAULT_CREATED_BY		"btexport version 1.0.0"
+/*
+ * GZIP pages are compressed with libdeflate (whole buffers, about twice
+ * zlib's speed at the same level).  Level 4 writes files within about 2 % of
+ * zlib's default level 6 at about three times its speed.
+ */
+#define BTX_PQ_GZIP_DEFAULT_LEVEL		4
 
 typedef struct btx_pq_options
 {
 	btx_pq_codec codec;			/* default SNAPPY */
-	int			level;			/* ZSTD 1..22 (default 3), GZIP 1..9 (default 6); 0 = default */
+	int			level;			/* ZSTD 1..22 (default 3), GZIP 1..9 (default
+								 * BTX_PQ_GZIP_DEFAULT_LEVEL); 0 = default */
 	size_t		page_bytes;		/* cut a page at this many encoded bytes */
 	int			page_rows;		/* ... or at this many rows */
 	/*
