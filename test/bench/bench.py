@@ -368,7 +368,8 @@ CORRUPTIONS = {
     # a space before the input JSON's last character (for an object: equal parsed, different text)
     "json text": ("input", lambda v: (v[:-1] + " " + v[-1]) if v else "{}", "column input"),
     "timestamp + 1 us": ("created", lambda v: str(int(v) + 1) if v else "0", "column created"),
-    "tags: empty list -> null": ("tags", lambda v: None if v == [] else [], "column tags"),
+    # null and empty lists are distinct (the bench rows' tags are null or non-empty lists)
+    "tags: null list <-> empty list": ("tags", lambda v: [] if v is None else None, "column tags"),
     "row dropped": (None, "drop", "the files hold rows that the source does not"),
     "row repeated": (None, "dup", "the files miss 1 source rows"),
 }
@@ -496,7 +497,7 @@ def measure_size(n, project, reps, single_run_extra):
             say(f"  {summary['rows']} rows in {len(summary['files'])} files: " + ", ".join(
                 f"{r} {'equal' if v['equal'] else 'DIFFERENT (%d)' % v['mismatches']} ({v['s']:.2f} s, {v['s'] * per_m:.0f} s/1M rows)"
                 for r, v in rd.items()) + f"; source {summary['source_s']:.2f} s, compare {summary['compare_s']:.2f} s,"
-                f" wall {summary['wall_s']:.2f} s")
+                f" wall {summary['wall_s']:.2f} s, node peak RSS {summary['max_rss_mb']:.0f} MB")
         if not ok:
             failed.append(f"Parquet {codec} at N={n}: not read back equal to the source:\n{problems}")
         elif SMOKE[0] and codec == "snappy":
@@ -654,7 +655,7 @@ def report(args, res):
               + " / ".join("✓" if v["equal"] else "✗" for v in rb["readers"].values())
               + f" ({rb['rows']:,} rows, {len(rb['files'])} files; reader s per 1M rows "
               + " / ".join(f"{v['s'] * per_m:.0f}" for v in rb["readers"].values())
-              + f"; check's wall {rb['wall_s']:.1f} s) (target: all equal: "
+              + f"; check's wall {rb['wall_s']:.1f} s, peak RSS {rb['max_rss_mb']:.0f} MB) (target: all equal: "
               + verdict(f"Parquet {codec} read back = source by 3 readers @ {n}",
                         sum(v["equal"] for v in rb["readers"].values()), ">=", 3) + ")")
         w(f"  source rows for the read-back: dumped by psql in {s['source_dump']['s']:.2f} s ({s['source_dump']['bytes'] / 1e6:.0f} MB)")

@@ -198,11 +198,10 @@ class DuckFile {
     // file_row_number: the order is checked, not assumed (preserve_insertion_order is on)
     this.res = await con.stream(`SELECT file_row_number, ${exprs.join(', ')} FROM read_parquet(${q(file)}, file_row_number = true)`);
     this.pending = Array.from({ length: cols.length + 1 }, () => []);
-    this.at = 0;                      // rows of `pending` already handed out
     this.done = false;
   }
   async take(n) {                     // columns of the next n rows (fewer at the end)
-    while (!this.done && this.pending[0].length - this.at < n) {
+    while (!this.done && this.pending[0].length < n) {
       const chunk = await this.res.fetchChunk();
       if (!chunk || chunk.rowCount === 0) { this.done = true; break; }
       const cs = chunk.getColumns();
@@ -211,12 +210,9 @@ class DuckFile {
         for (let r = 0; r < src.length; r++) dst.push(src[r]);
       }
     }
-    const out = this.pending.map((p) => p.slice(this.at, this.at + n));
-    this.at += out[0].length;
-    if (this.at > 1 << 20 || this.at === this.pending[0].length) {
-      this.pending = this.pending.map((p) => p.slice(this.at));
-      this.at = 0;
-    }
+    // hand out n rows; keep only the rest of the last chunk (less than 2,048 rows)
+    const out = this.pending.map((p) => (p.length > n ? p.slice(0, n) : p));
+    this.pending = this.pending.map((p) => (p.length > n ? p.slice(n) : []));
     return out;
   }
 }
@@ -413,6 +409,7 @@ const summary = {
   codec, rows: total, files: fileInfo,
   readers: Object.fromEntries(READERS.map((r) => [r, { s: secs[r], mismatches: mismatches[r], equal: mismatches[r] === 0 && general.length === 0 }])),
   general_problems: general.length, source_s: sourceSecs, compare_s: compareSecs, wall_s: wall,
+  max_rss_mb: process.resourceUsage().maxRSS / 1024,
 };
 console.log(JSON.stringify(summary));
 if (problems.length) {
