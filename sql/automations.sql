@@ -54,7 +54,8 @@ SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', batch_size => 0)$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', batch_size => -5)$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', "interval" => 'fortnightly')$$);
-SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', "interval" => '7 minutes')$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', "interval" => '30 seconds')$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', "interval" => '31 days')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', "interval" => '* * *')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'no-such-project', 's3://b-1/p/')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', NULL, 's3://b-1/p/')$$);
@@ -100,6 +101,9 @@ SELECT count(*) AS automations_after FROM btexport.automations;
 -- schedules: presets, cron expressions and periods map to cron
 SELECT i, btexport._schedule_for(i) FROM unnest(ARRAY['hourly', 'daily', 'weekly', '*/10 * * * *',
 	'15 minutes', '1 minute', '2 hours', '1 day', '1 week', '0 3 * * 1-5']) i;
+-- periods cron cannot express: a job every minute, a run once the period has passed (start to start)
+SELECT i, btexport._schedule_for(i), btexport._period_for(i)
+  FROM unnest(ARRAY['7 minutes', '90 minutes', '36 hours', '3600', '2592000', '* * * * *', '1 minute', 'hourly']) i;
 
 -- the S3 path is immutable
 SELECT pg_temp.try($$SELECT btexport.update_automation('spans-export', s3_path => 's3://elsewhere/x/')$$);

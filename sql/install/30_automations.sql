@@ -43,6 +43,7 @@ CREATE TABLE btexport.automations (
 	format				text NOT NULL CHECK (format IN ('jsonl', 'parquet')),
 	"interval"			text,
 	schedule			text,
+	period				interval,		-- start-to-start cadence when cron cannot express the interval
 	batch_size			integer NOT NULL CHECK (batch_size > 0),
 	status				text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
 	paused_reason		text,

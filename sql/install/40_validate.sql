@@ -203,14 +203,50 @@ BEGIN
 			RETURN '0 */' || (mins / 60)::int || ' * * *';
 		ELSIF mins = 1440 THEN RETURN '0 0 * * *';
 		ELSIF mins = 10080 THEN RETURN '0 0 * * 0';
+		ELSIF mins >= 1 AND mins <= 43200 THEN
+			-- any other period up to 30 days: the job ticks every minute and a run starts once
+			-- the period has passed since the last scheduled start (btexport._period_for)
+			RETURN '* * * * *';
 		END IF;
 	END IF;
 	RAISE EXCEPTION 'invalid interval "%"', intv
 		USING ERRCODE = '22023',
-			  DETAIL = 'The interval must be hourly, daily, weekly, a five-field cron expression, or a period that divides an hour or a day evenly (such as ''15 minutes'' or ''6 hours'').',
-			  HINT = 'Use e.g. ''hourly'', ''*/10 * * * *'' or ''15 minutes''.';
+			  DETAIL = 'The interval must be hourly, daily, weekly, a five-field cron expression, or a period between 1 minute and 30 days (pg_cron starts jobs at whole minutes).',
+			  HINT = 'Use e.g. ''hourly'', ''*/10 * * * *'', ''15 minutes'' or ''36 hours''.';
 END
 $$;
+
+-- the start-to-start period of an interval that cron cannot express exactly (NULL otherwise):
+-- its pg_cron job ticks every minute and btexport.run(id, trigger => 'schedule') starts a run
+-- only when the period has passed since the last scheduled start
+CREATE FUNCTION btexport._period_for(intv text)
+RETURNS interval LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	s text := btexport._schedule_for(intv);
+	iv interval;
+BEGIN
+	IF s IS DISTINCT FROM '* * * * *' OR lower(btrim(intv)) ~ '^[*]' THEN
+		RETURN NULL;
+	END IF;
+	iv := lower(btrim(intv))::interval;
+	IF extract(epoch FROM iv) = 60 THEN
+		RETURN NULL;			-- every minute is exactly what cron does
+	END IF;
+	RETURN iv;
+END
+$$;
+
+-- a scheduled run of a period automation is due once the period has passed since the last
+-- scheduled start (30 seconds early at most: pg_cron ticks at whole minutes)
+CREATE FUNCTION btexport._period_due(automation_id bigint, period interval)
+RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT period IS NULL OR coalesce(
+		(SELECT max(r.queued_at) FROM btexport.runs r
+		  WHERE r.automation_id = _period_due.automation_id AND r.trigger = 'schedule')
+		OPERATOR(pg_catalog.+) period OPERATOR(pg_catalog.-) interval '30 seconds'
+		OPERATOR(pg_catalog.<=) now(), true)
+$$;
+REVOKE ALL ON FUNCTION btexport._period_due(bigint, interval) FROM PUBLIC;
 
 -- no two automations may write into overlapping prefixes of the same bucket
 CREATE FUNCTION btexport._check_overlap(bucket text, prefix text, endpoint text, exclude_id bigint)

@@ -120,6 +120,7 @@ BEGIN
 	a.format := btexport._check_format(format);
 	a."interval" := "interval";
 	a.schedule := btexport._schedule_for("interval");
+	a.period := btexport._period_for("interval");
 	a.batch_size := btexport._check_batch_size(batch_size);
 	a.compression := btexport._check_compression(a.format, compression);
 	a.sse := btexport._check_sse(sse, kms_key_id);
@@ -228,11 +229,11 @@ BEGIN
 	PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, NULL);
 	INSERT INTO btexport.automations (name, description, owner, project_id, event_type, export_type, query,
 		s3_path, bucket, prefix, role_arn, external_id, region, endpoint, credential, format, "interval",
-		schedule, batch_size, cursor, max_failures, compression, sse, kms_key_id, bucket_owner_full_control,
+		schedule, period, batch_size, cursor, max_failures, compression, sse, kms_key_id, bucket_owner_full_control,
 		part_size, target_file_size, max_rows_per_run, trace_idle, start_from, layout)
 	VALUES (a.name, a.description, a.owner, a.project_id, a.event_type, a.export_type, a.query,
 		a.s3_path, a.bucket, a.prefix, a.role_arn, a.external_id, a.region, a.endpoint, a.credential, a.format,
-		a."interval", a.schedule, a.batch_size, a.cursor, a.max_failures, a.compression, a.sse, a.kms_key_id,
+		a."interval", a.schedule, a.period, a.batch_size, a.cursor, a.max_failures, a.compression, a.sse, a.kms_key_id,
 		a.bucket_owner_full_control, a.part_size, a.target_file_size, a.max_rows_per_run, a.trace_idle,
 		a.start_from, a.layout)
 	RETURNING * INTO a;
@@ -314,7 +315,7 @@ BEGIN
 	UPDATE btexport.automations x
 	   SET name = a.name, description = a.description, export_type = a.export_type, query = a.query,
 		   role_arn = a.role_arn, external_id = a.external_id, region = a.region, endpoint = a.endpoint,
-		   format = a.format, "interval" = a."interval", schedule = a.schedule, batch_size = a.batch_size,
+		   format = a.format, "interval" = a."interval", schedule = a.schedule, period = a.period, batch_size = a.batch_size,
 		   credential = a.credential, compression = a.compression, sse = a.sse, kms_key_id = a.kms_key_id,
 		   bucket_owner_full_control = a.bucket_owner_full_control, part_size = a.part_size,
 		   target_file_size = a.target_file_size, max_rows_per_run = a.max_rows_per_run,
@@ -333,7 +334,7 @@ RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path =
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
-	UPDATE btexport.automations x SET "interval" = NULL, schedule = NULL, cron_jobid = NULL, updated = now()
+	UPDATE btexport.automations x SET "interval" = NULL, schedule = NULL, period = NULL, cron_jobid = NULL, updated = now()
 	 WHERE x.id = a.id RETURNING * INTO a;
 	PERFORM btexport._sync_schedule(a);
 	RETURN a;

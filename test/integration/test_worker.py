@@ -210,11 +210,31 @@ psql(f"""SELECT btexport.create_automation('cron', 'cron-app', 's3://test-bucket
          credential => 'moto', "interval" => '1 minute')""", db="postgres")
 check("the schedule is a pg_cron job btexport:<id>",
       psql("SELECT count(*) FROM cron.job WHERE jobname LIKE 'btexport:%' AND schedule = '* * * * *'", db="postgres").strip() == "1")
-wait_for(lambda: psql("SELECT count(*) FROM btexport.runs r JOIN btexport.automations a ON a.id = r.automation_id"
-                      " WHERE a.name = 'cron' AND r.trigger = 'schedule' AND r.status = 'succeeded'", db="postgres").strip() != "0",
-         100, "the scheduled run")
+# an interval cron cannot express: the job ticks every minute, a run starts once 90 minutes have
+# passed since the last scheduled start (the first tick finds none, so it runs at once)
+psql(f"""SELECT btexport.create_automation('period', 'cron-app', 's3://test-bucket/w/period/', endpoint => '{EP}',
+         credential => 'moto', "interval" => '90 minutes')""", db="postgres")
+check("a 90-minute interval is a per-minute pg_cron job with a start-to-start period",
+      psql("SELECT a.schedule || '|' || extract(epoch FROM a.period) FROM btexport.automations a"
+           " JOIN cron.job j ON j.jobname = 'btexport:' || a.id WHERE a.name = 'period'", db="postgres").strip()
+      == "* * * * *|5400.000000")
+sched_ok = lambda name: ("SELECT count(*) FROM btexport.runs r JOIN btexport.automations a ON a.id = r.automation_id"
+                         f" WHERE a.name = '{name}' AND r.trigger = 'schedule' AND r.status = 'succeeded'")
+wait_for(lambda: psql(sched_ok("cron"), db="postgres").strip() != "0"
+         and psql(sched_ok("period"), db="postgres").strip() != "0", 100, "the scheduled runs")
 check("a pg_cron-scheduled automation runs by itself and its run appears in history",
       len(list_keys("test-bucket", "w/cron/")) >= 1)
+check("the period automation's first tick ran it", len(list_keys("test-bucket", "w/period/")) >= 1)
+again = psql("SELECT (btexport.run(a.id, trigger => 'schedule')).id IS NULL FROM btexport.automations a"
+             " WHERE a.name = 'period'", db="postgres").strip()
+check("before 90 minutes have passed a scheduled tick starts nothing", again == "t", again)
+nxt = psql("SELECT round(extract(epoch FROM s.next_run - r.queued_at) / 60) FROM btexport.status s"
+           " JOIN btexport.runs r ON r.automation_id = s.id AND r.trigger = 'schedule' WHERE s.name = 'period'",
+           db="postgres").strip()
+check("btexport.status shows the next start about 90 minutes after the last", nxt in ("90", "91"), nxt)
+check("one scheduled run of the period automation", psql(sched_ok("period").replace(" AND r.status = 'succeeded'", ""),
+                                                         db="postgres").strip() == "1")
+psql("SELECT btexport.drop_automation('period')", db="postgres")
 psql("SELECT btexport.pause('cron')", db="postgres")
 check("pause removes the cron job", psql("SELECT count(*) FROM cron.job WHERE jobname LIKE 'btexport:%'", db="postgres").strip() == "0")
 psql("SELECT btexport.resume('cron')", db="postgres")
