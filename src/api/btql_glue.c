@@ -41,7 +41,7 @@ typedef struct Compiled
 } Compiled;
 
 static void
-compile(const char *text, bool export_mode, Compiled *c)
+compile(const char *text, bool export_mode, int tz_offset, Compiled *c)
 {
 	btx_btql_options opt;
 	btx_btql_query q;
@@ -50,6 +50,13 @@ compile(const char *text, bool export_mode, Compiled *c)
 
 	memset(&opt, 0, sizeof(opt));
 	opt.export_cursor = export_mode ? 1 : 0;
+	if (tz_offset < -840 || tz_offset > 840)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tz_offset must be between -840 and 840 minutes"),
+				 errdetail("tz_offset was %d.", tz_offset),
+				 errhint("Pass minutes with JavaScript's getTimezoneOffset() sign: 480 for UTC-8, -60 for UTC+1.")));
+	opt.tz_offset_minutes = tz_offset;
 	if (btx_btql_compile(text, &opt, &q, &err) != 0)
 		ereport(ERROR,
 				(errcode(MAKE_SQLSTATE(err.sqlstate[0], err.sqlstate[1], err.sqlstate[2], err.sqlstate[3], err.sqlstate[4])),
@@ -188,7 +195,7 @@ BtxBuildBtqlExportQuery(BtxAutomation *a, bool typed, const char *from, const ch
 {
 	Compiled	c;
 
-	compile(a->query, true, &c);
+	compile(a->query, true, 0, &c);
 	check_projects(&c, a->project_id);
 	if (typed)
 	{
@@ -222,7 +229,7 @@ btexport_check_query(PG_FUNCTION_ARGS)
 	qtext = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	project = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(1)));
 	SPI_connect();
-	compile(qtext, true, &c);
+	compile(qtext, true, 0, &c);
 	check_projects(&c, project);
 	/* the generated SQL must plan: catches type errors now, not at the first run */
 	q.sql = json_row_sql(&c, 3 + c.nparams, false);
@@ -235,7 +242,7 @@ btexport_check_query(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* btexport.query(btql text) RETURNS SETOF jsonb: the query run as the caller */
+/* btexport.query(btql text, tz_offset integer) RETURNS SETOF jsonb: the query run as the caller */
 Datum
 btexport_query(PG_FUNCTION_ARGS)
 {
@@ -246,7 +253,7 @@ btexport_query(PG_FUNCTION_ARGS)
 	Portal		portal;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	compile(qtext, false, &c);
+	compile(qtext, false, PG_NARGS() > 1 ? PG_GETARG_INT32(1) : 0, &c);
 	if (c.unbounded)
 		ereport(WARNING,
 				(errmsg("the query has no condition on created, _xact_id, id or root_span_id"),
@@ -280,7 +287,7 @@ btexport_query(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* btexport.explain(btql text, export boolean) RETURNS text: the generated SQL and its parameters */
+/* btexport.explain(btql text, export boolean, tz_offset integer) RETURNS text: the generated SQL and its parameters */
 Datum
 btexport_explain(PG_FUNCTION_ARGS)
 {
@@ -290,7 +297,7 @@ btexport_explain(PG_FUNCTION_ARGS)
 	StringInfoData s;
 	int			i;
 
-	compile(qtext, export_mode, &c);
+	compile(qtext, export_mode, PG_NARGS() > 2 ? PG_GETARG_INT32(2) : 0, &c);
 	initStringInfo(&s);
 	appendStringInfo(&s, "%s\n", c.sql);
 	if (export_mode)

@@ -42,6 +42,13 @@ typedef struct btx_btql_options
 	 */
 	int			export_cursor;
 	btx_btql_syntax syntax;		/* AUTO detects from the text */
+	/*
+	 * The request's tz_offset (btql.md 11): minutes, with JavaScript's
+	 * getTimezoneOffset() sign (480 = UTC-8).  Day and hour boundaries of
+	 * the date functions, and timestamp <-> date conversions, follow it.
+	 * 0 = UTC.  The caller checks the range (-840 .. 840).
+	 */
+	int			tz_offset_minutes;
 } btx_btql_options;
 
 typedef struct btx_btql_param

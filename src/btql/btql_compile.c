@@ -241,6 +241,22 @@ param(comp *k, const char *value, const char *type)
 	return F("$%d::%s", k->first_param + k->nparams - 1, type);
 }
 
+/*
+ * The request's time zone for day and hour boundaries: 'UTC', or (tz_offset)
+ * a POSIX zone bound as a parameter, whose sign is JavaScript's: BTX+08:00 is
+ * 8 hours west of UTC.
+ */
+static char *
+tz(comp *k)
+{
+	int			m = k->opt ? k->opt->tz_offset_minutes : 0;
+	int			a = m < 0 ? -m : m;
+
+	if (m == 0)
+		return "'UTC'";
+	return param(k, F("BTX%c%02d:%02d", m > 0 ? '+' : '-', a / 60, a % 60), "text");
+}
+
 /* ---- literal validation ---- */
 
 static int
@@ -502,7 +518,7 @@ coerce(comp *k, val v, vtype t, btx_btql_node *at)
 			break;
 		case T_TS:
 			if (v.t == T_DATE)
-				return F("((%s)::timestamp AT TIME ZONE 'UTC')", x);
+				return F("((%s)::timestamp AT TIME ZONE %s)", x, tz(k));
 			if (v.t == T_TEXT)
 				return F("(CASE WHEN (%s) ~ " RX_TS " THEN (%s)::timestamptz END)", x, x);
 			if (v.t == T_JSON)
@@ -510,7 +526,7 @@ coerce(comp *k, val v, vtype t, btx_btql_node *at)
 			break;
 		case T_DATE:
 			if (v.t == T_TS)
-				return F("((%s) AT TIME ZONE 'UTC')::date", x);
+				return F("((%s) AT TIME ZONE %s)::date", x, tz(k));
 			if (v.t == T_TEXT || v.t == T_JSON)
 				return F("(%s)::date", coerce(k, v, T_TS, at));
 			break;
@@ -1133,7 +1149,7 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 		if (arity(k, n, 1, 1, F("%s(created)", unit)) != 0)
 			return bad();
 		v = cx_as(k, n->args[0], s, T_TS);
-		return mkval(F("date_trunc('%s', %s, 'UTC')", unit, v.s), T_TS);
+		return mkval(F("date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
 	}
 	if (strcasecmp(name, "date_trunc") == 0)
 	{
@@ -1144,7 +1160,7 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 						  "Write the unit as a string literal, as in date_trunc('day', created).",
 						  "invalid date_trunc unit");
 		v = cx_as(k, n->args[1], s, T_TS);
-		return mkval(F("date_trunc('%s', %s, 'UTC')", unit, v.s), T_TS);
+		return mkval(F("date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
 	}
 	if (strcasecmp(name, "now") == 0 || strcasecmp(name, "current_timestamp") == 0)
 	{
@@ -1156,7 +1172,7 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 	{
 		if (arity(k, n, 0, 0, "current_date()") != 0)
 			return bad();
-		return mkval("(now() AT TIME ZONE 'UTC')::date", T_DATE);
+		return mkval(F("(now() AT TIME ZONE %s)::date", tz(k)), T_DATE);
 	}
 	if (strcasecmp(name, "lower") == 0 || strcasecmp(name, "upper") == 0)
 	{
