@@ -474,19 +474,20 @@ client_now(btx_s3_client *c)
 	return c->cfg.now ? c->cfg.now(c->cfg.callback_arg) : time(NULL);
 }
 
-static int
-interrupted(btx_s3_client *c)
-{
-	if (c->detached)
-		return __atomic_load_n(&c->detached_cancel, __ATOMIC_ACQUIRE);
-	return !c->no_interrupt && c->cfg.interrupt && c->cfg.interrupt(c->cfg.callback_arg);
-}
-
 int
 btx_s3_client_interrupted(btx_s3_client *c)
 {
 	/* the owner's view: its callback, even while a detached request runs */
 	return !c->no_interrupt && c->cfg.interrupt && c->cfg.interrupt(c->cfg.callback_arg);
+}
+
+/* the request's view: the cancel flag while detached, else the owner's callback */
+static int
+interrupted(btx_s3_client *c)
+{
+	if (c->detached)
+		return __atomic_load_n(&c->detached_cancel, __ATOMIC_ACQUIRE);
+	return btx_s3_client_interrupted(c);
 }
 
 void

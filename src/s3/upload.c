@@ -3,7 +3,6 @@
  */
 #include "upload.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -171,13 +170,6 @@ abort_remote(btx_s3_upload *u, btx_error *err)
 	btx_s3_response_free(&resp);
 }
 
-/* the caller's interrupt callback (called on the caller's thread only) */
-static int
-interrupt_now(btx_s3_upload *u)
-{
-	return btx_s3_client_interrupted(u->client);
-}
-
 static void
 cond_init_monotonic(pthread_cond_t *c)
 {
@@ -329,9 +321,9 @@ wait_part(btx_s3_upload *u, int cancel, btx_error *err)
 		{
 			int			stop;
 
-			/* the callback is the caller's: never call it holding the lock */
+			/* the callback is the caller's (this thread's): never call it holding the lock */
 			pthread_mutex_unlock(&j->lock);
-			stop = interrupt_now(u);
+			stop = btx_s3_client_interrupted(u->client);
 			if (stop)
 			{
 				btx_s3_client_cancel_detached(u->client);
@@ -386,49 +378,36 @@ flush_part(btx_s3_upload *u, btx_error *err)
 		abort_remote(u, err);
 		return -1;
 	}
-	if (u->sync_parts)
-	{
-		if (upload_part_here(u, n, u->buf, u->fill, 0, err) != 0)
-			return -1;
-		u->fill = 0;
-		return 0;
-	}
-	if (u->bufs[1] == NULL)
-	{
+	if (!u->sync_parts && u->bufs[1] == NULL)
 		u->bufs[1] = malloc(u->part_size);
-		if (u->bufs[1] == NULL)
+	if (!u->sync_parts && u->bufs[1] != NULL)
+	{
+		memset(j, 0, sizeof(*j));
+		j->u = u;
+		j->number = n;
+		j->data = u->buf;
+		j->len = u->fill;
+		pthread_mutex_init(&j->lock, NULL);
+		cond_init_monotonic(&j->cond);
+		btx_s3_client_set_detached(u->client, 1);
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&j->thread, NULL, part_thread, j);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc == 0)
 		{
-			/* no second buffer: upload on this thread */
-			if (upload_part_here(u, n, u->buf, u->fill, 0, err) != 0)
-				return -1;
+			u->busy = 1;
+			u->buf = u->buf == u->bufs[0] ? u->bufs[1] : u->bufs[0];
 			u->fill = 0;
 			return 0;
 		}
-	}
-	memset(j, 0, sizeof(*j));
-	j->u = u;
-	j->number = n;
-	j->data = u->buf;
-	j->len = u->fill;
-	pthread_mutex_init(&j->lock, NULL);
-	cond_init_monotonic(&j->cond);
-	btx_s3_client_set_detached(u->client, 1);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&j->thread, NULL, part_thread, j);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
-	{
 		btx_s3_client_set_detached(u->client, 0);
 		pthread_cond_destroy(&j->cond);
 		pthread_mutex_destroy(&j->lock);
-		if (upload_part_here(u, n, u->buf, u->fill, 0, err) != 0)
-			return -1;
-		u->fill = 0;
-		return 0;
 	}
-	u->busy = 1;
-	u->buf = u->buf == u->bufs[0] ? u->bufs[1] : u->bufs[0];
+	/* sync_parts, no second buffer, or no thread: upload on this thread */
+	if (upload_part_here(u, n, u->buf, u->fill, 0, err) != 0)
+		return -1;
 	u->fill = 0;
 	return 0;
 }
