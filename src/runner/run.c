@@ -193,23 +193,20 @@ BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started)
 {
 	pg_time_t	t = timestamptz_to_time_t(started);
 	struct pg_tm *tm = pg_gmtime(&t);
+	char	   *folder;
 	char	   *base;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
 	int			rc;
 
-	if (a->hive)
-		base = psprintf("%sdate=%04d-%02d-%02d/hour=%02d/export_%04d-%02d-%02d_%02d-%02d-%02d",
-						a->prefix,
-						tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour,
-						tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-						tm->tm_hour, tm->tm_min, tm->tm_sec);
-	else
-		base = psprintf("%s%04d/%02d/%02d/export_%04d-%02d-%02d_%02d-%02d-%02d",
-						a->prefix,
-						tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-						tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-						tm->tm_hour, tm->tm_min, tm->tm_sec);
+	/* the folder of the run's day (and hour): layout date or hive */
+	folder = a->hive ?
+		psprintf("date=%04d-%02d-%02d/hour=%02d/", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+				 tm->tm_hour) :
+		psprintf("%04d/%02d/%02d/", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
+	base = psprintf("%s%sexport_%04d-%02d-%02d_%02d-%02d-%02d", a->prefix, folder,
+					tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+					tm->tm_hour, tm->tm_min, tm->tm_sec);
 	values[0] = CStringGetTextDatum(a->bucket);
 	values[1] = CStringGetTextDatum(base);
 	rc = SPI_execute_with_args("SELECT 1 FROM btexport.run_files WHERE bucket = $1 AND starts_with(key, $2) LIMIT 1",
