@@ -236,17 +236,15 @@ BEGIN
 END
 $$;
 
--- a scheduled run of a period automation is due once the period has passed since the last
--- scheduled start (30 seconds early at most: pg_cron ticks at whole minutes)
-CREATE FUNCTION btexport._period_due(automation_id bigint, period interval)
-RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT period IS NULL OR coalesce(
-		(SELECT max(r.queued_at) FROM btexport.runs r
-		  WHERE r.automation_id = _period_due.automation_id AND r.trigger = 'schedule')
-		OPERATOR(pg_catalog.+) period OPERATOR(pg_catalog.-) interval '30 seconds'
-		OPERATOR(pg_catalog.<=) now(), true)
+-- when the next scheduled run of a period automation is due: the period after the last
+-- scheduled start, 30 seconds early at most (pg_cron ticks at whole minutes); NULL when it
+-- has no period or no scheduled run yet (due at once).  btexport.run and btexport.status use it.
+CREATE FUNCTION btexport._period_due_at(automation_id bigint, period interval)
+RETURNS timestamptz LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT max(r.queued_at) OPERATOR(pg_catalog.+) period OPERATOR(pg_catalog.-) interval '30 seconds'
+	  FROM btexport.runs r
+	 WHERE r.automation_id OPERATOR(pg_catalog.=) _period_due_at.automation_id AND r.trigger OPERATOR(pg_catalog.=) 'schedule'
 $$;
-REVOKE ALL ON FUNCTION btexport._period_due(bigint, interval) FROM PUBLIC;
 
 -- no two automations may write into overlapping prefixes of the same bucket
 CREATE FUNCTION btexport._check_overlap(bucket text, prefix text, endpoint text, exclude_id bigint)

@@ -36,7 +36,7 @@ RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_cat
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation_id::text);
 BEGIN
-	IF trigger = 'schedule' AND (a.status = 'paused' OR NOT btexport._period_due(a.id, a.period)) THEN
+	IF trigger = 'schedule' AND (a.status = 'paused' OR btexport._period_due_at(a.id, a.period) > now()) THEN
 		RETURN NULL;
 	END IF;
 	RETURN btexport._run(a.id, btexport._check_trigger(trigger), coalesce(wait, trigger <> 'schedule'));

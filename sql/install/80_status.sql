@@ -31,21 +31,13 @@ BEGIN
 END
 $$;
 
--- next start of a period automation: the first minute tick once the period has passed since
--- the last scheduled start (btexport._period_due)
-CREATE FUNCTION btexport._next_period_run(automation_id bigint, period interval)
-RETURNS timestamptz LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT date_trunc('minute', greatest(now(),
-				(SELECT max(r.queued_at) FROM btexport.runs r
-				  WHERE r.automation_id = _next_period_run.automation_id AND r.trigger = 'schedule')
-				+ period - interval '30 seconds')) + interval '1 minute'
-$$;
-
 CREATE VIEW btexport.status WITH (security_barrier) AS
 	SELECT a.id, a.name, a.owner, p.name AS project, a.export_type, a.format, a.s3_path, a.status,
 		   a.paused_reason, a."interval", a.schedule,
 		   CASE WHEN a.status <> 'active' THEN NULL
-				WHEN a.period IS NOT NULL THEN btexport._next_period_run(a.id, a.period)
+				-- a period automation: the first minute tick once it is due
+				WHEN a.period IS NOT NULL THEN
+					date_trunc('minute', greatest(now(), btexport._period_due_at(a.id, a.period))) + interval '1 minute'
 				ELSE btexport._next_run(a.schedule, now()) END AS next_run,
 		   last.id AS last_run_id, last.status AS last_run_status, last.started_at AS last_run_started,
 		   last.finished_at AS last_run_finished, last.rows AS last_run_rows, last.files AS last_run_files,
