@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # btexport: run every test suite and print one summary line "N passed, N failed".
 #   bash test/run-all.sh            (as root on Debian 12: installs what is missing first)
+#   BTX_SKIP_SETUP=1 skips test/setup.sh; BTX_ONLY='<regex>' runs only the suites whose name matches
+#   (e.g. BTX_ONLY='pg_regress|integration test_export').
 # Suites: C unit tests of the cores (ASan/UBSan), bounded fuzzing of every parser,
 # pg_regress (SQL API and validation), integration tests against PostgreSQL 15 + pg_cron +
 # moto (S3/STS/IAM with signature checks) + s3rver, Parquet readers (DuckDB, arrow-rs, hyparquet).
@@ -21,6 +23,9 @@ fi
 
 WORK=$(mktemp -d /tmp/btx-tests.XXXXXX)
 chmod 755 "$WORK"
+# every cluster of the run loads this tree's build, installed privately under $WORK/inst
+source test/harness/install.sh
+btx_private_install "$WORK/inst" "$ROOT" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 # count "N passed, N failed" of a suite's output; a suite without it counts as one failure
 tally() {	# name logfile exitcode
 	local name="$1" log="$2" rc="$3" line p f
@@ -41,8 +46,9 @@ tally() {	# name logfile exitcode
 		echo "=== $name: $p passed"
 	fi
 }
-suite() {	# name command...
+suite() {	# name command...   (BTX_ONLY=<extended regex>: run only the suites whose name matches)
 	local name="$1"; shift
+	if [ -n "${BTX_ONLY:-}" ] && ! [[ "$name" =~ $BTX_ONLY ]]; then return 0; fi
 	local log="$WORK/$(echo "$name" | tr ' /' '__').log"
 	local t0=$SECONDS
 	echo "--- $name"

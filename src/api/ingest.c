@@ -1,5 +1,5 @@
 /*
- * ingest.c — per-event helpers behind btexport.log() (sql/install/20_ingest.sql).
+ * ingest.c — per-event helpers behind btexport.log() (sql/install/code/20_ingest.sql).
  *
  * The set-based SQL does the ordering, grouping, locking and writing; these
  * functions do the per-value work that would be slow or awkward in SQL:

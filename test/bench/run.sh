@@ -24,23 +24,10 @@ chmod 755 "$WORK"
 mkdir -p test/bench/results "$WORK/s3"
 OUT="test/bench/results/bench-$(date -u +%Y%m%d-%H%M%S).txt"
 
-# a private installation of this tree's build: the cluster runs copies of the server binaries from
-# $WORK/inst, which find their share and lib directories relative to themselves, so the figures are
-# this tree's, whatever else gets installed system-wide meanwhile (everything but btexport is symlinked)
-make -s >/dev/null
-INST="$WORK/inst"
-make -s install DESTDIR="$INST" >/dev/null
-PGBIN_SYS=$(pg_config --bindir)
-PG_BIN="$INST$PGBIN_SYS"
-LIBDIR="$INST$(pg_config --pkglibdir)"
-SHARE="$INST$(pg_config --sharedir)"
-mkdir -p "$PG_BIN" "$LIBDIR" "$SHARE/extension"
-for f in initdb pg_ctl postgres; do cp "$PGBIN_SYS/$f" "$PG_BIN/"; done
-for f in "$(pg_config --pkglibdir)"/*; do [ -e "$LIBDIR/${f##*/}" ] || ln -s "$f" "$LIBDIR/${f##*/}"; done
-for f in "$(pg_config --sharedir)"/*; do [ "${f##*/}" = extension ] || ln -s "$f" "$SHARE/${f##*/}"; done
-for f in "$(pg_config --sharedir)"/extension/*; do [ -e "$SHARE/extension/${f##*/}" ] || ln -s "$f" "$SHARE/extension/${f##*/}"; done
-chmod -R a+rX "$INST"
-export PG_BIN BTX_SO="$LIBDIR/btexport.so"
+# a private installation of this tree's build (test/harness/install.sh), so the figures are this
+# tree's, whatever else gets installed system-wide meanwhile
+source test/harness/install.sh
+btx_private_install "$WORK/inst"
 
 source test/harness/pg.sh
 source test/harness/moto.sh		# free_port

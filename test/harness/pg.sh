@@ -40,3 +40,9 @@ psql_q() {	# psql_q "sql" -> unaligned, tuples only, stops on error
 pg_stop() {
 	[ -n "${PGDIR:-}" ] && [ -d "$PGDIR/data" ] && _pg_as "$PG_BIN/pg_ctl -D $PGDIR/data -m fast stop >/dev/null 2>&1"
 }
+
+pg_restart() {	# stop the cluster and start it again on the same data directory, with $PG_BIN's binaries
+	_pg_as "$PG_BIN/pg_ctl -D $PGDIR/data -m fast stop >/dev/null 2>&1"
+	_pg_as "$PG_BIN/pg_ctl -D $PGDIR/data -l $PGDIR/server.log -w start >/dev/null" \
+		|| { tail -50 "$PGDIR/server.log" >&2; return 1; }
+}

@@ -4,7 +4,7 @@
 -- behind the API; they act for btexport._invoker(), the calling role.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION btexport.create_credential(name text, access_key_id text, secret_access_key text,
+CREATE OR REPLACE FUNCTION btexport.create_credential(name text, access_key_id text, secret_access_key text,
 										   session_token text DEFAULT NULL)
 RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -32,7 +32,7 @@ END
 $$;
 COMMENT ON FUNCTION btexport.create_credential(text, text, text, text) IS 'store named static AWS keys; the secret can never be read back';
 
-CREATE FUNCTION btexport.drop_credential(name text)
+CREATE OR REPLACE FUNCTION btexport.drop_credential(name text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	c btexport.credentials;
@@ -53,7 +53,7 @@ END
 $$;
 
 -- the automation a caller may act on: by name, owned by the caller (or a superuser)
-CREATE FUNCTION btexport._automation_for_caller(automation text)
+CREATE OR REPLACE FUNCTION btexport._automation_for_caller(automation text)
 RETURNS btexport.automations LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations;
@@ -73,7 +73,7 @@ REVOKE ALL ON FUNCTION btexport._automation_for_caller(text) FROM PUBLIC;
 
 -- Validate a full configuration and return it as an automations row (id NULL).
 -- Used by create_automation, update_automation and test().
-CREATE FUNCTION btexport._build_automation(
+CREATE OR REPLACE FUNCTION btexport._build_automation(
 	name text, description text, project text, event_type text, export_type text, query text,
 	s3_path text, role_arn text, external_id text, region text, endpoint text, format text,
 	"interval" text, batch_size integer, credential text,
@@ -156,7 +156,7 @@ REVOKE ALL ON FUNCTION btexport._build_automation(text, text, text, text, text, 
 
 -- pg_cron wiring: one job per scheduled automation, named btexport:<id>, whose command holds
 -- only the automation's id (an integer, never user text) and only enqueues a run.
-CREATE FUNCTION btexport._sync_schedule(a btexport.automations)
+CREATE OR REPLACE FUNCTION btexport._sync_schedule(a btexport.automations)
 RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	jobid bigint;
@@ -186,7 +186,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION btexport._sync_schedule(btexport.automations) FROM PUBLIC;
 
-CREATE FUNCTION btexport.create_automation(
+CREATE OR REPLACE FUNCTION btexport.create_automation(
 	name text,
 	project text,
 	s3_path text,
@@ -246,7 +246,7 @@ COMMENT ON FUNCTION btexport.create_automation(text, text, text, text, text, tex
 	IS 'create an S3 export automation (validated; scheduled through pg_cron when interval is given)';
 
 -- change settings; NULL leaves a setting as it is.  The S3 path is immutable.
-CREATE FUNCTION btexport.update_automation(
+CREATE OR REPLACE FUNCTION btexport.update_automation(
 	automation text,
 	name text DEFAULT NULL,
 	description text DEFAULT NULL,
@@ -329,7 +329,7 @@ END
 $$;
 
 -- clear the schedule of an automation (interval => NULL cannot express it)
-CREATE FUNCTION btexport.unschedule(automation text)
+CREATE OR REPLACE FUNCTION btexport.unschedule(automation text)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
@@ -341,7 +341,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport.drop_automation(automation text)
+CREATE OR REPLACE FUNCTION btexport.drop_automation(automation text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
@@ -352,7 +352,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport.pause(automation text, reason text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION btexport.pause(automation text, reason text DEFAULT NULL)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
@@ -365,7 +365,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport.resume(automation text)
+CREATE OR REPLACE FUNCTION btexport.resume(automation text)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
@@ -385,7 +385,7 @@ GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.pause(text, t
 	btexport.create_project(text, uuid) TO btexport_user;
 
 -- move the cursor back for a deliberate re-export of what was written since `to`
-CREATE FUNCTION btexport.rewind(automation text, "to" timestamptz)
+CREATE OR REPLACE FUNCTION btexport.rewind(automation text, "to" timestamptz)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);

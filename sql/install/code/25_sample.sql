@@ -3,7 +3,7 @@
 -- ---------------------------------------------------------------------------
 
 -- a pseudo-random number in [0, 1) from (seed, a, b, salt); independent of plan and order
-CREATE FUNCTION btexport._prng(seed integer, a bigint, b integer, salt text) RETURNS float8
+CREATE OR REPLACE FUNCTION btexport._prng(seed integer, a bigint, b integer, salt text) RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT (('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5(
 				seed::text OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) a::text OPERATOR(pg_catalog.||) ':'
@@ -12,7 +12,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- a uuid-shaped id from (seed, a, b, salt)
-CREATE FUNCTION btexport._pid(seed integer, a bigint, b integer, salt text) RETURNS text
+CREATE OR REPLACE FUNCTION btexport._pid(seed integer, a bigint, b integer, salt text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT pg_catalog.md5(seed::text OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) a::text
 			 OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) b::text OPERATOR(pg_catalog.||) '/'
@@ -27,7 +27,7 @@ $$;
  * (traces, seed, first_trace) always produces the same rows.  Returns the
  * number of spans written.
  */
-CREATE FUNCTION btexport.generate_sample_data(project text, traces integer DEFAULT 100,
+CREATE OR REPLACE FUNCTION btexport.generate_sample_data(project text, traces integer DEFAULT 100,
 											  seed integer DEFAULT 42, first_trace bigint DEFAULT 0,
 											  start_time timestamptz DEFAULT '2024-01-15 00:00:00+00')
 RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

@@ -3,7 +3,7 @@
 -- ---------------------------------------------------------------------------
 
 -- compression: JSON Lines none|gzip|zstd (default none); Parquet snappy|zstd|gzip|none (default snappy)
-CREATE FUNCTION btexport._check_compression(format text, compression text)
+CREATE OR REPLACE FUNCTION btexport._check_compression(format text, compression text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	c text := lower(btrim(compression));
@@ -24,7 +24,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport._check_sse(sse text, kms_key_id text)
+CREATE OR REPLACE FUNCTION btexport._check_sse(sse text, kms_key_id text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v text := btrim(sse);
@@ -52,7 +52,7 @@ END
 $$;
 
 -- a size such as '16MB' -> bytes, within [lo, hi]
-CREATE FUNCTION btexport._check_size(what text, size text, lo bigint, hi bigint)
+CREATE OR REPLACE FUNCTION btexport._check_size(what text, size text, lo bigint, hi bigint)
 RETURNS bigint LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	b bigint;
@@ -78,7 +78,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport._check_positive(what text, v bigint, dflt bigint)
+CREATE OR REPLACE FUNCTION btexport._check_positive(what text, v bigint, dflt bigint)
 RETURNS bigint LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF v IS NULL THEN
@@ -93,7 +93,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport._check_trace_idle(trace_idle interval)
+CREATE OR REPLACE FUNCTION btexport._check_trace_idle(trace_idle interval)
 RETURNS interval LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF trace_idle IS NULL THEN
@@ -109,7 +109,7 @@ END
 $$;
 
 -- key layout under the prefix: date = YYYY/MM/DD/ (the original guide's), hive = date=YYYY-MM-DD/hour=HH/
-CREATE FUNCTION btexport._check_layout(layout text)
+CREATE OR REPLACE FUNCTION btexport._check_layout(layout text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	l text := lower(btrim(layout));
@@ -128,7 +128,7 @@ END
 $$;
 
 -- the cursor a new automation starts from: everything, or what was written since start_from
-CREATE FUNCTION btexport._cursor_since(project uuid, since timestamptz)
+CREATE OR REPLACE FUNCTION btexport._cursor_since(project uuid, since timestamptz)
 RETURNS xid8 LANGUAGE sql STABLE AS $$
 	SELECT CASE WHEN since IS NULL THEN '0'::xid8
 		ELSE COALESCE((SELECT pg_catalog.min(l._xact_id) FROM btexport.logs l

@@ -47,58 +47,5 @@ COMMENT ON COLUMN btexport.logs._updated IS 'start time of the transaction that 
 CREATE INDEX logs_project_xact_idx ON btexport.logs (project_id, _xact_id, id);
 CREATE INDEX logs_project_trace_idx ON btexport.logs (project_id, root_span_id);
 
--- Every insert and update stamps the writing transaction, whatever the client sent.
-CREATE FUNCTION btexport._stamp_xact_id() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-	NEW._xact_id := pg_catalog.pg_current_xact_id();
-	NEW._updated := pg_catalog.now();
-	RETURN NEW;
-END
-$$;
-CREATE TRIGGER logs_stamp_xact_id BEFORE INSERT OR UPDATE ON btexport.logs
-	FOR EACH ROW EXECUTE FUNCTION btexport._stamp_xact_id();
-
 GRANT SELECT, INSERT, UPDATE, DELETE ON btexport.logs TO btexport_user;
 GRANT SELECT, INSERT, UPDATE ON btexport.projects TO btexport_user;
-
--- create (or find) a project by name
-CREATE FUNCTION btexport.create_project(name text, org_id uuid DEFAULT NULL)
-RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	pid uuid;
-BEGIN
-	IF name IS NULL OR name = '' THEN
-		RAISE EXCEPTION 'project name must not be empty'
-			USING ERRCODE = '22023', HINT = 'Pass a non-empty project name.';
-	END IF;
-	SELECT p.id INTO pid FROM btexport.projects p WHERE p.name = create_project.name;
-	IF pid IS NULL THEN
-		INSERT INTO btexport.projects (name, org_id) VALUES (create_project.name, create_project.org_id)
-		RETURNING id INTO pid;
-	END IF;
-	RETURN pid;
-END
-$$;
-COMMENT ON FUNCTION btexport.create_project(text, uuid) IS 'create a project (or return the id of the existing one with that name)';
-
--- resolve a project given by id or name; raises 42704 with a hint when unknown
-CREATE FUNCTION btexport._resolve_project(project text)
-RETURNS uuid LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	pid uuid;
-BEGIN
-	IF project IS NULL OR project = '' THEN
-		RAISE EXCEPTION 'project must be given'
-			USING ERRCODE = '22004', HINT = 'Pass the project''s name or id, e.g. project => ''my-app''.';
-	END IF;
-	SELECT p.id INTO pid FROM btexport.projects p
-	 WHERE p.name = project OR p.id::text = pg_catalog.lower(project);
-	IF pid IS NULL THEN
-		RAISE EXCEPTION 'project "%" does not exist', project
-			USING ERRCODE = '42704',
-				  HINT = 'Create it with btexport.create_project(name), or check btexport.projects for the name or id.';
-	END IF;
-	RETURN pid;
-END
-$$;

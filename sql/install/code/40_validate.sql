@@ -4,7 +4,7 @@
 -- ---------------------------------------------------------------------------
 
 -- s3://bucket/prefix/ -> (bucket, prefix with trailing slash or '')
-CREATE FUNCTION btexport._parse_s3_path(s3_path text, OUT bucket text, OUT prefix text)
+CREATE OR REPLACE FUNCTION btexport._parse_s3_path(s3_path text, OUT bucket text, OUT prefix text)
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m text[];
@@ -40,7 +40,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport._check_role(role_arn text, external_id text)
+CREATE OR REPLACE FUNCTION btexport._check_role(role_arn text, external_id text)
 RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF role_arn IS NOT NULL AND role_arn !~ '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$' THEN
@@ -64,7 +64,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport._check_region(region text)
+CREATE OR REPLACE FUNCTION btexport._check_region(region text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF region IS NULL OR region = '' THEN
@@ -78,7 +78,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport._check_endpoint(endpoint text)
+CREATE OR REPLACE FUNCTION btexport._check_endpoint(endpoint text)
 RETURNS text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	allowed text[];
@@ -111,7 +111,7 @@ END
 $$;
 
 -- export type: canonical name (accepts Braintrust's REST spellings too)
-CREATE FUNCTION btexport._check_export_type(export_type text, query text)
+CREATE OR REPLACE FUNCTION btexport._check_export_type(export_type text, query text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	t text := lower(btrim(coalesce(export_type, 'logs_spans')));
@@ -137,7 +137,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport._check_format(format text)
+CREATE OR REPLACE FUNCTION btexport._check_format(format text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	f text := lower(btrim(coalesce(format, 'jsonl')));
@@ -152,7 +152,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport._check_batch_size(batch_size integer)
+CREATE OR REPLACE FUNCTION btexport._check_batch_size(batch_size integer)
 RETURNS integer LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF batch_size IS NULL THEN
@@ -168,7 +168,7 @@ END
 $$;
 
 -- interval -> cron schedule: hourly | daily | weekly | a cron expression | '15 minutes'
-CREATE FUNCTION btexport._schedule_for(intv text)
+CREATE OR REPLACE FUNCTION btexport._schedule_for(intv text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	t text := lower(btrim(intv));
@@ -219,7 +219,7 @@ $$;
 -- the start-to-start period of an interval that cron cannot express exactly (NULL otherwise):
 -- its pg_cron job ticks every minute and btexport.run(id, trigger => 'schedule') starts a run
 -- only when the period has passed since the last scheduled start
-CREATE FUNCTION btexport._period_for(intv text)
+CREATE OR REPLACE FUNCTION btexport._period_for(intv text)
 RETURNS interval LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	s text := btexport._schedule_for(intv);
@@ -239,7 +239,7 @@ $$;
 -- when the next scheduled run of a period automation is due: the period after the last
 -- scheduled start, 30 seconds early at most (pg_cron ticks at whole minutes); NULL when it
 -- has no period or no scheduled run yet (due at once).  btexport.run and btexport.status use it.
-CREATE FUNCTION btexport._period_due_at(automation_id bigint, period interval)
+CREATE OR REPLACE FUNCTION btexport._period_due_at(automation_id bigint, period interval)
 RETURNS timestamptz LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT max(r.queued_at) OPERATOR(pg_catalog.+) period OPERATOR(pg_catalog.-) interval '30 seconds'
 	  FROM btexport.runs r
@@ -247,7 +247,7 @@ RETURNS timestamptz LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS
 $$;
 
 -- no two automations may write into overlapping prefixes of the same bucket
-CREATE FUNCTION btexport._check_overlap(bucket text, prefix text, endpoint text, exclude_id bigint)
+CREATE OR REPLACE FUNCTION btexport._check_overlap(bucket text, prefix text, endpoint text, exclude_id bigint)
 RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	other text;

@@ -2,11 +2,11 @@
 -- Runs: btexport.run (manual or scheduled trigger) and btexport.test.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION btexport._run(automation_id bigint, trigger text, wait boolean)
+CREATE OR REPLACE FUNCTION btexport._run(automation_id bigint, trigger text, wait boolean)
 RETURNS btexport.runs LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'btexport_run_launch';
 REVOKE ALL ON FUNCTION btexport._run(bigint, text, boolean) FROM PUBLIC;
 
-CREATE FUNCTION btexport._check_trigger(trigger text) RETURNS text
+CREATE OR REPLACE FUNCTION btexport._check_trigger(trigger text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF trigger IS NULL OR trigger NOT IN ('manual', 'schedule') THEN
@@ -19,7 +19,7 @@ $$;
 
 -- Run an automation now: exports what it has not exported yet.  With wait => true (the
 -- default) returns the finished run; with wait => false returns it queued.
-CREATE FUNCTION btexport.run(automation text, trigger text DEFAULT 'manual', wait boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION btexport.run(automation text, trigger text DEFAULT 'manual', wait boolean DEFAULT true)
 RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
@@ -31,7 +31,7 @@ COMMENT ON FUNCTION btexport.run(text, text, boolean) IS 'export the new rows of
 
 -- the form pg_cron jobs call: SELECT btexport.run(<id>::bigint, trigger => 'schedule')
 -- (only enqueues: the export runs in a background worker, not in pg_cron's connection)
-CREATE FUNCTION btexport.run(automation_id bigint, trigger text DEFAULT 'manual', wait boolean DEFAULT NULL)
+CREATE OR REPLACE FUNCTION btexport.run(automation_id bigint, trigger text DEFAULT 'manual', wait boolean DEFAULT NULL)
 RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation_id::text);
@@ -44,7 +44,7 @@ END
 $$;
 
 -- stop a queued or running run cleanly (its uploads are aborted, nothing is committed)
-CREATE FUNCTION btexport.cancel(run_id bigint)
+CREATE OR REPLACE FUNCTION btexport.cancel(run_id bigint)
 RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	r btexport.runs;
@@ -65,13 +65,13 @@ GRANT EXECUTE ON FUNCTION btexport.run(text, text, boolean), btexport.run(bigint
 	btexport.cancel(bigint) TO btexport_user;
 
 
-CREATE FUNCTION btexport._test(a btexport.automations)
+CREATE OR REPLACE FUNCTION btexport._test(a btexport.automations)
 RETURNS TABLE (step text, ok boolean, detail text, hint text)
 LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'btexport_test_internal';
 REVOKE ALL ON FUNCTION btexport._test(btexport.automations) FROM PUBLIC;
 
 -- Test a saved automation: query, credentials, and a test object put, read and deleted.
-CREATE FUNCTION btexport.test(automation text)
+CREATE OR REPLACE FUNCTION btexport.test(automation text)
 RETURNS TABLE (step text, ok boolean, detail text, hint text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -81,7 +81,7 @@ $$;
 COMMENT ON FUNCTION btexport.test(text) IS 'test a saved automation without exporting: query, credentials, put/head/delete of a test object';
 
 -- Test a configuration before saving it (the create_automation arguments).
-CREATE FUNCTION btexport.test(
+CREATE OR REPLACE FUNCTION btexport.test(
 	name text,
 	project text,
 	s3_path text,

@@ -1,49 +1,35 @@
 -- ---------------------------------------------------------------------------
--- Ingestion: btexport.log() and btexport.log_text() write Braintrust log events
--- (the rows the SDK posts to /logs3) into btexport.logs.  See docs/ingest.md.
+-- Ingestion: btexport.log() and btexport.log_text() (see docs/ingest.md).
 -- ---------------------------------------------------------------------------
 
--- one event after validation: its id (generated when missing), whether it is a
--- merge, and the normalised document; or why it is rejected
-CREATE TYPE btexport._ingest_prepared AS (
-	id			text,
-	is_merge	boolean,
-	doc			jsonb,
-	field		text,
-	sqlstate	text,
-	message		text,
-	detail		text,
-	hint		text
-);
-
-CREATE FUNCTION btexport._ingest_prepare(event jsonb)
+CREATE OR REPLACE FUNCTION btexport._ingest_prepare(event jsonb)
 RETURNS btexport._ingest_prepared
 AS 'MODULE_PATHNAME', 'btexport_ingest_prepare' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION btexport._ingest_prepare(jsonb) IS 'internal: validate and normalise one log event';
 
-CREATE FUNCTION btexport._ingest_fold_step(state jsonb, doc jsonb, is_merge boolean, now jsonb)
+CREATE OR REPLACE FUNCTION btexport._ingest_fold_step(state jsonb, doc jsonb, is_merge boolean, now jsonb)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'btexport_ingest_fold_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION btexport._ingest_fold_step(jsonb, jsonb, boolean, jsonb) IS 'internal: apply one event (replace or deep merge) to a row document';
 
 -- fold the events of one row id, in order, onto the stored row (if any);
 -- the last argument is the created value for a new row whose first event has none
-CREATE AGGREGATE btexport._ingest_fold(jsonb, boolean, jsonb) (
+CREATE OR REPLACE AGGREGATE btexport._ingest_fold(jsonb, boolean, jsonb) (
 	SFUNC = btexport._ingest_fold_step,
 	STYPE = jsonb
 );
 
-CREATE FUNCTION btexport._ingest_text_array(jsonb)
+CREATE OR REPLACE FUNCTION btexport._ingest_text_array(jsonb)
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'btexport_ingest_text_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION btexport._ingest_random_hex(integer)
+CREATE OR REPLACE FUNCTION btexport._ingest_random_hex(integer)
 RETURNS text
 AS 'MODULE_PATHNAME', 'btexport_ingest_random_hex' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
 -- a stored row as a document in the same shape _ingest_prepare produces
 -- (SQL NULL columns are absent keys; jsonb 'null' stays a JSON null)
-CREATE FUNCTION btexport._ingest_row_doc(l btexport.logs)
+CREATE OR REPLACE FUNCTION btexport._ingest_row_doc(l btexport.logs)
 RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT pg_catalog.jsonb_object_agg(k, v)
 	  FROM (VALUES
@@ -69,23 +55,8 @@ RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg
 	 WHERE v IS NOT NULL
 $$;
 
--- what btexport.log() reports: one row per input event
-CREATE TYPE btexport.log_result AS (
-	event_index		integer,	-- 0-based position of the event in the input
-	id				text,		-- row id (generated when the event had none)
-	action			text,		-- insert | replace | merge | reject
-	span_id			text,		-- the row's span_id after the call
-	root_span_id	text,		-- the row's root_span_id (trace id) after the call
-	field			text,		-- reject: the offending top-level field, if one
-	sqlstate		text,		-- reject: SQLSTATE
-	message			text,		-- reject: what is wrong
-	detail			text,		-- reject: what was found
-	hint			text		-- reject: what to do
-);
-COMMENT ON TYPE btexport.log_result IS 'one row per event passed to btexport.log(): what was written, or why it was rejected';
-
 -- find the project by id, or by name creating it when missing
-CREATE FUNCTION btexport._ingest_project(project text)
+CREATE OR REPLACE FUNCTION btexport._ingest_project(project text)
 RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	pid uuid;
@@ -115,7 +86,7 @@ $$;
 -- The engine.  events: a jsonb array of events; idxs: the event index to report
 -- for each array element (NULL = its 0-based position); pre: events already
 -- rejected by the caller (log_text's parse failures).
-CREATE FUNCTION btexport._ingest_apply(project text, events jsonb, idxs integer[],
+CREATE OR REPLACE FUNCTION btexport._ingest_apply(project text, events jsonb, idxs integer[],
 									   pre btexport.log_result[], on_error text)
 RETURNS SETOF btexport.log_result
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -294,7 +265,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION btexport.log(project text, events jsonb, on_error text DEFAULT 'error')
+CREATE OR REPLACE FUNCTION btexport.log(project text, events jsonb, on_error text DEFAULT 'error')
 RETURNS SETOF btexport.log_result
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 	SELECT * FROM btexport._ingest_apply(project, events, NULL, NULL, on_error)
@@ -305,7 +276,7 @@ COMMENT ON FUNCTION btexport.log(text, jsonb, text) IS
 -- The same from text, for input that jsonb cannot hold as a whole (NUL
 -- characters, unpaired surrogates): a JSON array, one JSON object, or JSON
 -- Lines (one event per line).  Events jsonb cannot hold are rejected one by one.
-CREATE FUNCTION btexport.log_text(project text, events text, on_error text DEFAULT 'error')
+CREATE OR REPLACE FUNCTION btexport.log_text(project text, events text, on_error text DEFAULT 'error')
 RETURNS SETOF btexport.log_result
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -2,7 +2,7 @@
 -- Monitoring: one row per automation.
 -- ---------------------------------------------------------------------------
 -- next firing of the schedules btexport writes (UTC, pg_cron's default cron.timezone); NULL otherwise
-CREATE FUNCTION btexport._next_run(schedule text, after timestamptz)
+CREATE OR REPLACE FUNCTION btexport._next_run(schedule text, after timestamptz)
 RETURNS timestamptz LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	m text[];
@@ -31,7 +31,7 @@ BEGIN
 END
 $$;
 
-CREATE VIEW btexport.status WITH (security_barrier) AS
+CREATE OR REPLACE VIEW btexport.status WITH (security_barrier) AS
 	SELECT a.id, a.name, a.owner, p.name AS project, a.export_type, a.format, a.s3_path, a.status,
 		   a.paused_reason, a."interval", a.schedule,
 		   CASE WHEN a.status <> 'active' THEN NULL
@@ -66,7 +66,7 @@ COMMENT ON VIEW btexport.status IS 'per automation: schedule, last run, last suc
 GRANT SELECT ON btexport.status TO btexport_user;
 
 -- running runs: rows and bytes so far, rate, current object (from the worker's activity)
-CREATE FUNCTION btexport._progress()
+CREATE OR REPLACE FUNCTION btexport._progress()
 RETURNS TABLE (run_id bigint, automation text, pid integer, started_at timestamptz, rows bigint, bytes bigint,
 			   rows_per_second numeric, current_object text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -79,6 +79,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	  LEFT JOIN LATERAL regexp_match(s.query, '^btexport run (\d+): (\d+) rows, (\d+) bytes, object (.*)$') m ON true
 	 WHERE r.status = 'running' AND pg_has_role(btexport._invoker(), r.owner::oid, 'USAGE')
 $$;
-CREATE VIEW btexport.progress AS SELECT * FROM btexport._progress();
+CREATE OR REPLACE VIEW btexport.progress AS SELECT * FROM btexport._progress();
 COMMENT ON VIEW btexport.progress IS 'each running run: rows and bytes so far, rate, current object';
 GRANT SELECT ON btexport.progress TO btexport_user;

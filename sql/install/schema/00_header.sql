@@ -1,7 +1,3 @@
--- btexport 1.0 install script.  Generated from sql/install/*.sql by the Makefile:
--- edit the parts, not btexport--1.0.sql.
-\echo Use "CREATE EXTENSION btexport" to load this file. \quit
-
 CREATE SCHEMA btexport;
 COMMENT ON SCHEMA btexport IS 'btexport: Braintrust-style S3 export automations';
 

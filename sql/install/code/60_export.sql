@@ -6,7 +6,7 @@
 -- ---------------------------------------------------------------------------
 
 -- a number stored under key k of a JSON object, or NULL
-CREATE FUNCTION btexport._num(j jsonb, k text) RETURNS numeric
+CREATE OR REPLACE FUNCTION btexport._num(j jsonb, k text) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT CASE WHEN pg_catalog.jsonb_typeof(j OPERATOR(pg_catalog.->) k) OPERATOR(pg_catalog.=) 'number'
 				THEN (j OPERATOR(pg_catalog.->>) k)::numeric END
@@ -16,7 +16,7 @@ $$;
 -- STABLE, not IMMUTABLE: jsonb_build_object is STABLE, and the planner inlines a SQL function
 -- only when its body is no more volatile than its declaration; inlined into _export_spans it
 -- costs a few microseconds a row instead of a SQL-function call (fmgr_sql) per row.
-CREATE FUNCTION btexport._span_metrics(m jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION btexport._span_metrics(m jsonb) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT CASE WHEN m IS NULL OR pg_catalog.jsonb_typeof(m) OPERATOR(pg_catalog.<>) 'object' THEN m
 		ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
@@ -29,7 +29,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- Logs (spans): one row per span version written in [p_from, p_to)
-CREATE FUNCTION btexport._export_spans(p_project uuid, p_from xid8, p_to xid8)
+CREATE OR REPLACE FUNCTION btexport._export_spans(p_project uuid, p_from xid8, p_to xid8)
 RETURNS TABLE (id text, span_id text, trace_id text, parent_span_id text, project_id uuid,
 			   created timestamptz, name text, type text, input jsonb, output jsonb, expected jsonb,
 			   error jsonb, scores jsonb, metadata jsonb, tags text[], metrics jsonb, _xact_id bigint)
@@ -46,7 +46,7 @@ $$;
 
 -- Logs (traces): one row per trace with a span written in [p_from, p_to), recomputed
 -- over all of the trace's spans written before p_to.
-CREATE FUNCTION btexport._export_traces(p_project uuid, p_from xid8, p_to xid8)
+CREATE OR REPLACE FUNCTION btexport._export_traces(p_project uuid, p_from xid8, p_to xid8)
 RETURNS TABLE (id text, root_span_id text, project_id uuid, created timestamptz, name text,
 			   metadata jsonb, scores jsonb, metrics jsonb, input jsonb, output jsonb, expected jsonb,
 			   error jsonb, tags text[], span_count bigint, _xact_id bigint)
@@ -110,7 +110,7 @@ $$;
 --   * at most max_rows_per_run span versions, cut at a transaction boundary
 --     (one transaction's rows are never split across runs).
 -- more = true when rows remain beyond the window (the next run starts at once).
-CREATE FUNCTION btexport._window_end(p_automation bigint, p_from xid8, p_xmin xid8,
+CREATE OR REPLACE FUNCTION btexport._window_end(p_automation bigint, p_from xid8, p_xmin xid8,
 									 OUT cursor_to xid8, OUT more boolean)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

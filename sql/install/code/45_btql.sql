@@ -3,7 +3,7 @@
 -- ---------------------------------------------------------------------------
 
 -- json_extract() in compiled queries: parse a string as JSON, NULL when it is not JSON
-CREATE FUNCTION btexport.btql_try_jsonb(t text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION btexport.btql_try_jsonb(t text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	RETURN t::jsonb;
@@ -13,17 +13,17 @@ END
 $$;
 
 -- validate an automation's query: compiles, reads the automation's project, and plans
-CREATE FUNCTION btexport._check_query(query text, project uuid)
+CREATE OR REPLACE FUNCTION btexport._check_query(query text, project uuid)
 RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'btexport_check_query';
 
 -- run a BTQL query (either syntax) as the caller; one JSON object per result row.
 -- tz_offset: the request parameter of Braintrust's /btql (minutes, JavaScript's sign: 480 = UTC-8)
-CREATE FUNCTION btexport.query(btql text, tz_offset integer DEFAULT 0)
+CREATE OR REPLACE FUNCTION btexport.query(btql text, tz_offset integer DEFAULT 0)
 RETURNS SETOF jsonb LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'btexport_query';
 COMMENT ON FUNCTION btexport.query(text, integer) IS 'run a BTQL query over the span store and return its rows as JSON (tz_offset: day/hour boundaries, minutes west of UTC)';
 
 -- the SQL a BTQL query compiles to, with its bind parameters and result columns
-CREATE FUNCTION btexport.explain(btql text, export boolean DEFAULT false, tz_offset integer DEFAULT 0)
+CREATE OR REPLACE FUNCTION btexport.explain(btql text, export boolean DEFAULT false, tz_offset integer DEFAULT 0)
 RETURNS text LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'btexport_explain';
 COMMENT ON FUNCTION btexport.explain(text, boolean, integer) IS 'show the PostgreSQL query a BTQL query compiles to (export => true: as an export runs it)';
 

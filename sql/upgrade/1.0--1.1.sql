@@ -1,0 +1,10 @@
+-- btexport 1.0 -> 1.1: changes to the objects that sql/install/schema/ creates once
+-- (tables, columns, indexes, types, policies, dump configuration).
+--
+-- Runs at ALTER EXTENSION btexport UPDATE, before every part of sql/install/code/
+-- is run again (functions, views, grants: all CREATE OR REPLACE).  Whatever changes
+-- here must also change in sql/install/schema/ so that a fresh 1.1 install and an
+-- upgraded 1.0 are the same; test/upgrade/run.sh compares their catalogs.
+-- New columns go at the end of their table in sql/install/schema/ too (ALTER TABLE
+-- ADD COLUMN appends).  A function whose signature or result type changes, or that
+-- goes away, is dropped here first.
