@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # btexport demo: a local PostgreSQL 15 cluster + a local S3 (moto, signature checks on),
 # sample LLM traces, an automation tested and run, the objects in S3 and the run history.
-#   sudo bash test/demo.sh          (KEEP=1 leaves the cluster and S3 running afterwards)
+#   bash test/demo.sh          (KEEP=1 leaves the cluster and S3 running afterwards)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"

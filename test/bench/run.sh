@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # btexport benchmark: btexport against `\copy` + `aws s3 cp` and against DuckDB, on the same rows
 # and the same local S3 (s3rver 5).  Prints a table and writes it to test/bench/results/.
-#   sudo bash test/bench/run.sh            full run: exports of 100k and 1M spans, incremental run on a 5M store
-#   sudo bash test/bench/run.sh --quick    the same with a 1M store for the incremental run
-#   sudo bash test/bench/run.sh --smoke    tiny sizes: every pipeline and check, in a minute (figures meaningless)
+#   bash test/bench/run.sh            full run: exports of 100k and 1M spans, incremental run on a 5M store
+#   bash test/bench/run.sh --quick    the same with a 1M store for the incremental run
+#   bash test/bench/run.sh --smoke    tiny sizes: every pipeline and check, in a minute (figures meaningless)
 # Environment: KEEP=1 leaves the cluster, s3rver and the work directory in place; BENCH_PGPORT picks the
 # cluster's port (default: a free one); BENCH_SKIP_SETUP=1 skips test/setup.sh (build, install, npm).
 # Run by test/run-all.sh (BTX_ROOT set, no arguments) it runs --smoke.

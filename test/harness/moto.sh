@@ -5,6 +5,7 @@
 #   and creates the bucket "test-bucket" (plus "other-bucket").
 # moto_stop stops it.  Fails loudly when moto or flask is missing.
 HARNESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HARNESS_DIR/python.sh"
 
 free_port() {
 	python3 - <<'PY'
@@ -16,9 +17,9 @@ PY
 moto_start() {
 	local dir="$1"
 	mkdir -p "$dir"
-	python3 -c 'import moto, flask' 2>/dev/null || { echo "FATAL: moto/flask not importable by python3 (moto 5.2.1 is required)" >&2; return 1; }
+	"$BTX_MOTO_PYTHON" -c 'import moto, flask' 2>/dev/null || { echo "FATAL: moto 5.2.1 and flask are not importable by $BTX_MOTO_PYTHON (run test/setup.sh)" >&2; return 1; }
 	MOTO_PORT=$(free_port)
-	python3 "$HARNESS_DIR/moto_strict.py" -H 127.0.0.1 -p "$MOTO_PORT" >"$dir/moto.log" 2>&1 &
+	"$BTX_MOTO_PYTHON" "$HARNESS_DIR/moto_strict.py" -H 127.0.0.1 -p "$MOTO_PORT" >"$dir/moto.log" 2>&1 &
 	MOTO_PID=$!
 	local i=0
 	until curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/"; do
