@@ -21,6 +21,11 @@ UPGRADES     = $(patsubst sql/upgrade/%.sql,sql/btexport--%.sql,$(wildcard sql/u
 DATA         = sql/btexport--1.0.sql
 DATA_built   = sql/btexport--$(EXTVERSION).sql $(UPGRADES)
 
+PG_CPPFLAGS  = -Isrc -Isrc/common -Isrc/api -Isrc/runner -Isrc/s3 -Isrc/format -Isrc/btql -std=gnu11 $(shell xml2-config --cflags 2>/dev/null)
+PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+               -Wno-sign-compare
+SHLIB_LINK   = -lcurl -lcrypto -ljansson -lxml2 -lzstd -lsnappy -lz -ldeflate -pthread
+
 REGRESS      = $(patsubst sql/%.sql,%,$(filter-out sql/btexport--%,$(wildcard sql/*.sql)))
 # pg_regress runs against a running server (PGHOST/PGPORT): test/run-all.sh starts one
 REGRESS_OPTS = --inputdir=. --load-extension=btexport
