@@ -1,10 +1,16 @@
 /*
- * btexport.h — declarations shared by the backend glue (src/api, src/runner).
+ * btexport.h — included first by every PostgreSQL-facing file (src/adapters,
+ * src/run, src/api): postgres.h, the supported-version guard, the GUCs.
+ * The cores (src/core) never include it.
  */
 #ifndef BTEXPORT_H
 #define BTEXPORT_H
 
 #include "postgres.h"
+
+#if PG_VERSION_NUM < 150000
+#error "btexport needs PostgreSQL 15 or later: point PG_CONFIG at a PostgreSQL 15+ pg_config"
+#endif
 
 /* guc.c */
 extern bool btx_allow_http;

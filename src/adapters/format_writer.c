@@ -7,7 +7,7 @@
  * never throws; errors are raised with BtxObjectCheck after a writer call
  * returns, so no longjmp ever crosses the core.
  */
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -18,10 +18,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "btexport.h"
-#include "compress.h"
-#include "parquet.h"
-#include "runner.h"
+#include "adapters/format_writer.h"
+#include "core/format/compress.h"
+#include "core/format/parquet.h"
 
 #define FLUSH_BYTES (1024 * 1024)
 

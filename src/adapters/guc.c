@@ -1,11 +1,10 @@
 /*
  * guc.c — btexport.* configuration parameters.  No secrets ever live here.
  */
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 #include "utils/guc.h"
 
-#include "btexport.h"
 
 bool		btx_allow_http = false;
 char	   *btx_allowed_endpoints = NULL;

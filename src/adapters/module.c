@@ -1,12 +1,11 @@
 /*
  * btexport.c — module entry point: magic block, GUCs, hooks.
  */
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 #include "fmgr.h"
 #include "utils/guc.h"
 
-#include "btexport.h"
 
 PG_MODULE_MAGIC;
 

@@ -6,7 +6,7 @@
  * error values into ereport() and makes sure core state is freed when a
  * transaction aborts (a memory-context reset callback owns the client).
  */
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -19,13 +19,11 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "btexport.h"
-#include "objstore.h"
-#include "runner.h"
-#include "creds.h"
-#include "s3client.h"
-#include "sts.h"
-#include "upload.h"
+#include "adapters/objstore.h"
+#include "core/s3/creds.h"
+#include "core/s3/s3client.h"
+#include "core/s3/sts.h"
+#include "core/s3/upload.h"
 
 /* owns the malloc'd client; freed with the memory context if not before */
 typedef struct ClientHolder
@@ -355,8 +353,8 @@ BtxTargetClose(BtxTarget *t)
 		holder_free(t->client);
 }
 
-static btx_s3_client *
-client_of(BtxTarget *t)
+btx_s3_client *
+BtxTargetClient(BtxTarget *t)
 {
 	ClientHolder *h = (ClientHolder *) t->client;
 
@@ -384,7 +382,7 @@ BtxPutSmall(BtxTarget *t, const char *key, const char *body, size_t len,
 	int			rc;
 
 	btx_s3_response_init(&resp);
-	rc = btx_s3_put_object(client_of(t), t->bucket, key, body, len, &opt, &resp, &err);
+	rc = btx_s3_put_object(BtxTargetClient(t), t->bucket, key, body, len, &opt, &resp, &err);
 	if (rc == 0)
 		*etag = pstrdup(resp.etag);
 	else
@@ -401,7 +399,7 @@ BtxHead(BtxTarget *t, const char *key, char **detail, char **hint)
 	int			rc;
 
 	btx_s3_response_init(&resp);
-	rc = btx_s3_head_object(client_of(t), t->bucket, key, &resp, &err);
+	rc = btx_s3_head_object(BtxTargetClient(t), t->bucket, key, &resp, &err);
 	if (rc != 0)
 		describe(&err, detail, hint);
 	btx_s3_response_free(&resp);
@@ -448,7 +446,7 @@ BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type, bool if_n
 						BTX_S3_MIN_PART_SIZE);
 	opt.content_type = content_type;
 	opt.if_none_match = if_none_match ? 1 : 0;
-	o->u = btx_s3_upload_open(client_of(t), t->bucket, key, &opt, &err);
+	o->u = btx_s3_upload_open(BtxTargetClient(t), t->bucket, key, &opt, &err);
 	if (o->u == NULL)
 		raise_error(&err);
 	PG_TRY();
@@ -550,127 +548,4 @@ BtxObjectAbort(BtxObject *o)
 		btx_s3_response_free(&resp);
 	}
 	in_cleanup = false;
-}
-
-/*
- * Remove what failed or interrupted runs of this automation left in S3:
- * objects under their base key that the ledger does not list as committed,
- * and their open multipart uploads.  Runs inside the export transaction; a
- * failure here is reported as a WARNING and retried by the next run.
- */
-void
-BtxCleanupOrphans(BtxAutomation *a, BtxTarget *t)
-{
-	int			rc;
-	uint64		i,
-				n;
-	char	  **ids;
-	char	  **bases;
-	btx_s3_client *c = client_of(t);
-
-	rc = SPI_execute_with_args("SELECT r.id::text, r.base_key FROM btexport.runs r"
-							   " WHERE r.automation_id = $1 AND r.status IN ('failed', 'cancelled')"
-							   " AND NOT r.cleaned AND r.base_key IS NOT NULL ORDER BY r.id",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(a->id)}, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read failed runs");
-	n = SPI_processed;
-	ids = palloc(sizeof(char *) * (n + 1));
-	bases = palloc(sizeof(char *) * (n + 1));
-	for (i = 0; i < n; i++)
-	{
-		ids[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		bases[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-	}
-	for (i = 0; i < n; i++)
-	{
-		btx_s3_object_list objs;
-		btx_s3_upload_list ups;
-		btx_s3_response resp;
-		btx_error	err;
-		char	   *token = NULL;
-		bool		ok = true;
-		int			j;
-
-		/* open multipart uploads under the base key */
-		memset(&ups, 0, sizeof(ups));
-		btx_s3_response_init(&resp);
-		if (btx_s3_list_multipart_uploads(c, t->bucket, bases[i], &ups, &resp, &err) == 0)
-		{
-			for (j = 0; j < ups.n; j++)
-			{
-				btx_s3_response r2;
-				btx_error	e2;
-
-				btx_s3_response_init(&r2);
-				if (btx_s3_abort_multipart_upload(c, t->bucket, ups.items[j].key, ups.items[j].upload_id,
-												  &r2, &e2) != 0)
-					ok = false;
-				btx_s3_response_free(&r2);
-			}
-		}
-		else if (resp.status != 501 && resp.status != 405)	/* stores without the call */
-			ok = false;
-		btx_s3_upload_list_free(&ups);
-		btx_s3_response_free(&resp);
-
-		/* objects under the base key that no committed run lists */
-		do
-		{
-			memset(&objs, 0, sizeof(objs));
-			btx_s3_response_init(&resp);
-			if (btx_s3_list_objects_v2(c, t->bucket, bases[i], token, 1000, &objs, &resp, &err) != 0)
-			{
-				ok = false;
-				btx_s3_response_free(&resp);
-				btx_s3_object_list_free(&objs);
-				break;
-			}
-			btx_s3_response_free(&resp);
-			for (j = 0; j < objs.n; j++)
-			{
-				rc = SPI_execute_with_args("SELECT 1 FROM btexport.run_files WHERE bucket = $1 AND key = $2 AND committed",
-										   2, (Oid[]) {TEXTOID, TEXTOID},
-										   (Datum[]) {CStringGetTextDatum(t->bucket), CStringGetTextDatum(objs.items[j].key)},
-										   NULL, true, 1);
-				if (rc == SPI_OK_SELECT && SPI_processed == 0)
-				{
-					btx_s3_response r2;
-					btx_error	e2;
-
-					btx_s3_response_init(&r2);
-					if (btx_s3_delete_object(c, t->bucket, objs.items[j].key, &r2, &e2) != 0)
-						ok = false;
-					btx_s3_response_free(&r2);
-				}
-			}
-			if (token)
-				pfree(token);
-			token = (objs.truncated && objs.next_token) ? pstrdup(objs.next_token) : NULL;
-			btx_s3_object_list_free(&objs);
-		} while (token != NULL);
-
-		/* the run's manifest, if it got that far */
-		{
-			btx_s3_response r2;
-			btx_error	e2;
-
-			btx_s3_response_init(&r2);
-			if (btx_s3_delete_object(c, t->bucket, BtxManifestKey(a->prefix, bases[i]), &r2, &e2) != 0)
-				ok = false;
-			btx_s3_response_free(&r2);
-		}
-		if (ok)
-		{
-			rc = SPI_execute_with_args("UPDATE btexport.runs SET cleaned = true WHERE id = $1::bigint",
-									   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(ids[i])}, NULL, false, 0);
-			if (rc != SPI_OK_UPDATE)
-				elog(ERROR, "could not mark run %s cleaned", ids[i]);
-		}
-		else
-			ereport(WARNING,
-					(errmsg("could not remove all objects left by failed run %s of automation \"%s\"", ids[i], a->name),
-					 errhint("The next run tries again; keys start with s3://%s/%s.", t->bucket, bases[i])));
-		CHECK_FOR_INTERRUPTS();
-	}
 }

@@ -5,7 +5,7 @@
 #ifndef BTX_OBJSTORE_H
 #define BTX_OBJSTORE_H
 
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 /* An automation's destination, with credentials resolved for one run. */
 typedef struct BtxTarget
@@ -49,6 +49,10 @@ extern void BtxObjectFinish(BtxObject *o, BtxObjectResult *res);
 extern int	BtxObjectSink(void *ctx, const void *data, size_t len);
 extern void BtxObjectCheck(BtxObject *o);
 extern void BtxObjectAbort(BtxObject *o);	/* never throws */
+extern const char *BtxObjectKey(BtxObject *o);
+
+/* the connected core client of t (for listing and deleting; cleanup of failed runs) */
+extern struct btx_s3_client *BtxTargetClient(BtxTarget *t);
 
 /* Small-object operations for btexport.test(); they return false and fill
  * detail and hint instead of throwing. */

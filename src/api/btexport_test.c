@@ -4,7 +4,7 @@
  * object written, read back and deleted under the prefix.  Each step is a
  * result row (step, ok, detail, hint); a failed step never throws.
  */
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 #include "access/htup_details.h"
 #include "executor/executor.h"
@@ -16,9 +16,8 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "btexport.h"
-#include "objstore.h"
-#include "runner.h"
+#include "adapters/objstore.h"
+#include "run/runner.h"
 
 PG_FUNCTION_INFO_V1(btexport_test_internal);
 

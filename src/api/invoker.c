@@ -1,13 +1,12 @@
 /*
  * api.c — small SQL-callable helpers of the API layer.
  */
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
-#include "btexport.h"
 
 PG_FUNCTION_INFO_V1(btexport_invoker);
 PG_FUNCTION_INFO_V1(btexport_invoker_is_superuser);

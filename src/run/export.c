@@ -8,7 +8,7 @@
  * later run.  The ledger update, the run_files rows and the cursor advance
  * commit together.
  */
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -24,9 +24,10 @@
 #include "pgstat.h"
 #include "utils/typcache.h"
 
-#include "btexport.h"
-#include "objstore.h"
-#include "runner.h"
+#include "adapters/btql_glue.h"
+#include "adapters/format_writer.h"
+#include "adapters/objstore.h"
+#include "run/runner.h"
 
 #define FETCH_BYTES (8 * 1024 * 1024)
 
@@ -48,99 +49,6 @@ typedef struct RunFileSet
 	uint64		total_bytes;
 	MemoryContext keep;			/* outlives the transaction: the file list */
 } RunFileSet;
-
-
-/* decode an automations row (a composite datum) */
-void
-BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
-{
-	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
-	HeapTupleData tuple;
-	char	   *v;
-
-#define COL(name) SPI_getvalue(&tuple, desc, SPI_fnumber(desc, name))
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	memset(a, 0, sizeof(*a));
-	v = COL("id");
-	a->id = v ? strtoll(v, NULL, 10) : 0;
-	a->name = COL("name");
-	{
-		bool		isnull;
-
-		a->owner = DatumGetObjectId(SPI_getbinval(&tuple, desc, SPI_fnumber(desc, "owner"), &isnull));
-	}
-	a->project_id = COL("project_id");
-	a->export_type = COL("export_type");
-	a->query = COL("query");
-	a->bucket = COL("bucket");
-	a->prefix = COL("prefix");
-	a->region = COL("region");
-	a->endpoint = COL("endpoint");
-	a->role_arn = COL("role_arn");
-	a->external_id = COL("external_id");
-	a->credential = COL("credential");
-	a->format = COL("format");
-	a->batch_size = atoi(COL("batch_size"));
-	a->status = COL("status");
-	a->cursor = COL("cursor");
-	a->compression = COL("compression");
-	a->sse = COL("sse");
-	a->kms_key_id = COL("kms_key_id");
-	v = COL("bucket_owner_full_control");
-	a->bucket_owner_full_control = v && v[0] == 't';
-	v = COL("part_size");
-	a->part_size = v ? strtoll(v, NULL, 10) : 0;
-	v = COL("target_file_size");
-	a->target_file_size = v ? strtoll(v, NULL, 10) : 0;
-	v = COL("max_rows_per_run");
-	a->max_rows_per_run = v ? strtoll(v, NULL, 10) : 100000;
-	a->trace_idle = COL("trace_idle");
-	v = COL("layout");
-	a->hive = v && strcmp(v, "hive") == 0;
-#undef COL
-	ReleaseTupleDesc(desc);
-}
-
-void
-BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock)
-{
-	int			rc;
-	bool		isnull;
-
-	rc = SPI_execute_with_args(lock ? "SELECT a FROM btexport.automations a WHERE id = $1 FOR UPDATE" :
-							   "SELECT a FROM btexport.automations a WHERE id = $1",
-							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("automation %lld does not exist", (long long) id),
-				 errhint("See btexport.automations for the automations you own.")));
-	BtxAutomationFromRow(DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
-															   &isnull)), a);
-}
-
-void
-BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->bucket = a->bucket;
-	t->prefix = a->prefix;
-	t->region = a->region;
-	t->endpoint = a->endpoint;
-	t->role_arn = a->role_arn;
-	t->external_id = a->external_id;
-	t->credential = a->credential;
-	t->owner = a->owner;
-	t->automation_name = a->name;
-	t->session_name = psprintf("btexport-%lld", (long long) a->id);
-	t->sse = a->sse;
-	t->kms_key_id = a->kms_key_id;
-	t->bucket_owner_full_control = a->bucket_owner_full_control;
-	t->part_size_kb = a->part_size > 0 ? (int) (a->part_size / 1024) : 0;
-}
 
 static void
 fileset_close_current(RunFileSet *fs)
@@ -183,41 +91,6 @@ fileset_open_next(RunFileSet *fs, TupleDesc tupdesc, char **colnames)
 	fs->file_rows = 0;
 }
 
-/*
- * Choose the run's base key: <prefix>YYYY/MM/DD/export_YYYY-MM-DD_HH-MM-SS
- * (UTC, the run's start).  Should an earlier run of this automation have
- * started in the same second, the run id is appended so keys never collide.
- */
-char *
-BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started)
-{
-	pg_time_t	t = timestamptz_to_time_t(started);
-	struct pg_tm *tm = pg_gmtime(&t);
-	char	   *folder;
-	char	   *base;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	int			rc;
-
-	/* the folder of the run's day (and hour): layout date or hive */
-	folder = a->hive ?
-		psprintf("date=%04d-%02d-%02d/hour=%02d/", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-				 tm->tm_hour) :
-		psprintf("%04d/%02d/%02d/", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
-	base = psprintf("%s%sexport_%04d-%02d-%02d_%02d-%02d-%02d", a->prefix, folder,
-					tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
-					tm->tm_hour, tm->tm_min, tm->tm_sec);
-	values[0] = CStringGetTextDatum(a->bucket);
-	values[1] = CStringGetTextDatum(base);
-	rc = SPI_execute_with_args("SELECT 1 FROM btexport.run_files WHERE bucket = $1 AND starts_with(key, $2) LIMIT 1",
-							   2, argtypes, values, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read btexport.run_files");
-	if (SPI_processed > 0)
-		base = psprintf("%s_%lld", base, (long long) run_id);
-	return base;
-}
-
 /* the export query: $1 project, $2/$3 the cursor window, then BTQL parameters */
 void
 BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *to, BtxExportQuery *q)
@@ -246,23 +119,6 @@ BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *
 	q->values[0] = CStringGetTextDatum(a->project_id);
 	q->values[1] = CStringGetTextDatum(from);
 	q->values[2] = CStringGetTextDatum(to);
-}
-
-/*
- * The manifest's key: beside the data prefix, never under it, so a loader's
- * pattern on the data never matches it:
- *   exports/spans/2026/01/15/export_<ts>  ->  exports/spans.manifests/2026/01/15/export_<ts>.manifest.json
- * (a bucket-root prefix puts manifests under _btexport_manifests/).
- */
-char *
-BtxManifestKey(const char *prefix, const char *base_key)
-{
-	size_t		plen = strlen(prefix);
-	const char *rest = base_key + (strncmp(base_key, prefix, plen) == 0 ? plen : 0);
-
-	if (plen == 0)
-		return psprintf("_btexport_manifests/%s.manifest.json", rest);
-	return psprintf("%.*s.manifests/%s.manifest.json", (int) (plen - 1), prefix, rest);
 }
 
 /*
@@ -452,35 +308,3 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 	stats->bytes = fs.total_bytes;
 	stats->files = fs.files;
 }
-
-void
-BtxRecordFiles(BtxAutomation *a, int64 run_id, List *files)
-{
-	ListCell   *lc;
-	Oid			argtypes[10] = {INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
-	TEXTOID, TEXTOID};
-
-	foreach(lc, files)
-	{
-		RunFile    *f = lfirst(lc);
-		Datum		values[10];
-
-		values[0] = Int64GetDatum(run_id);
-		values[1] = Int64GetDatum(a->id);
-		values[2] = Int32GetDatum(f->seq);
-		values[3] = CStringGetTextDatum(a->bucket);
-		values[4] = CStringGetTextDatum(f->key);
-		values[5] = CStringGetTextDatum(a->format);
-		values[6] = Int64GetDatum((int64) f->rows);
-		values[7] = Int64GetDatum((int64) f->res.bytes);
-		values[8] = CStringGetTextDatum(f->res.etag);
-		values[9] = CStringGetTextDatum(f->res.sha256);
-		if (SPI_execute_with_args("INSERT INTO btexport.run_files (run_id, automation_id, owner, seq, bucket, key,"
-								  " format, rows, bytes, etag, sha256, committed)"
-								  " SELECT $1, $2, a.owner, $3, $4, $5, $6, $7, $8, $9, $10, true"
-								  " FROM btexport.automations a WHERE a.id = $2",
-								  10, argtypes, values, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not record run file");
-	}
-}
-

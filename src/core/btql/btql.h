@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "btx_buf.h"
+#include "core/common/btx_buf.h"
 
 typedef enum btx_btql_shape
 {

@@ -6,7 +6,7 @@
  * and names, aliases used as pivot keys all become parameters; identifiers
  * and SQL fragments come from the tables and string constants in this file.
  */
-#include "btql_int.h"
+#include "core/btql/btql_int.h"
 
 #include <ctype.h>
 #include <stdarg.h>

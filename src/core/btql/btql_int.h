@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "btx_buf.h"
-#include "btql.h"
+#include "core/btql/btql.h"
+#include "core/common/btx_buf.h"
 
 /* ---- arena: every compile-time allocation, freed at once ---- */
 typedef struct btx_btql_arena

@@ -2,7 +2,7 @@
  * btql_lex.c — arena, error formatting and the tokenizer shared by both
  * BTQL syntaxes.
  */
-#include "btql_int.h"
+#include "core/btql/btql_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * btql_parse.c — recursive-descent parser for both BTQL syntaxes (clause
  * syntax and SQL syntax), producing the query model of btql_int.h.
  */
-#include "btql_int.h"
+#include "core/btql/btql_int.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * btx_buf.c — growable byte buffer and error value for the plain-C cores.
  */
-#include "btx_buf.h"
+#include "core/common/btx_buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * compress.c — gzip / zstd streaming sink (see compress.h).
  */
-#include "format/compress.h"
+#include "core/format/compress.h"
 
 #include <stdlib.h>
 #include <string.h>

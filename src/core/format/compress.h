@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "btx_buf.h"
-#include "format/sink.h"
+#include "core/common/btx_buf.h"
+#include "core/format/sink.h"
 
 typedef enum btx_zcodec
 {

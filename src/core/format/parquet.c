@@ -9,7 +9,7 @@
  * data pages; its RowGroup metadata is serialised right away into a small
  * buffer that the footer copies.
  */
-#include "format/parquet.h"
+#include "core/format/parquet.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,8 +20,8 @@
 #include <libdeflate.h>
 #include <zstd.h>
 
-#include "format/rle.h"
-#include "format/thrift.h"
+#include "core/format/rle.h"
+#include "core/format/thrift.h"
 
 /* Parquet enums (parquet.thrift) */
 #define PT_BOOLEAN		0

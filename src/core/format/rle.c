@@ -1,11 +1,11 @@
 /*
  * rle.c — RLE/bit-packed hybrid and PLAIN encoders (see rle.h).
  */
-#include "format/rle.h"
+#include "core/format/rle.h"
 
 #include <string.h>
 
-#include "format/thrift.h"
+#include "core/format/thrift.h"
 
 int
 btx_rle_bit_width(uint64_t max_value)

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "btx_buf.h"
+#include "core/common/btx_buf.h"
 
 /* bits needed for values 0..max_value (at least 1) */
 extern int	btx_rle_bit_width(uint64_t max_value);

@@ -1,7 +1,7 @@
 /*
  * thrift.c — Thrift compact protocol encoder (see thrift.h).
  */
-#include "format/thrift.h"
+#include "core/format/thrift.h"
 
 #include <string.h>
 

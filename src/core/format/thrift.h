@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "btx_buf.h"
+#include "core/common/btx_buf.h"
 
 /* compact protocol wire types */
 #define BTX_THRIFT_BOOL_TRUE	1

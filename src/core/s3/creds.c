@@ -1,7 +1,7 @@
 /*
  * creds.c — AWS credentials chain and assumed-role cache (see creds.h).
  */
-#include "creds.h"
+#include "core/s3/creds.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "sigv4.h"
+#include "core/s3/sigv4.h"
 
 #define REFRESH_MARGIN_S 300
 

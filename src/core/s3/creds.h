@@ -26,8 +26,8 @@
 #ifndef BTX_CREDS_H
 #define BTX_CREDS_H
 
-#include "s3client.h"
-#include "sts.h"
+#include "core/s3/s3client.h"
+#include "core/s3/sts.h"
 
 typedef enum btx_creds_source
 {

@@ -1,7 +1,7 @@
 /*
  * s3client.c — S3 requests over libcurl with SigV4 (see s3client.h).
  */
-#include "s3client.h"
+#include "core/s3/s3client.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 
 #include <curl/curl.h>
 
-#include "sigv4.h"
+#include "core/s3/sigv4.h"
 
 #define MAX_RESPONSE_BODY (64 * 1024 * 1024)
 #define REFRESH_MARGIN_S 300

@@ -39,8 +39,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "btx_buf.h"
-#include "s3xml.h"
+#include "core/common/btx_buf.h"
+#include "core/s3/s3xml.h"
 
 typedef enum btx_s3_class
 {

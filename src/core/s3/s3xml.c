@@ -1,7 +1,7 @@
 /*
  * s3xml.c — XML response parsers for S3 and STS (see s3xml.h).
  */
-#include "s3xml.h"
+#include "core/s3/s3xml.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -12,7 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "btx_buf.h"
+#include "core/common/btx_buf.h"
 
 #define PARSE_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 

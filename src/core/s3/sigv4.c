@@ -1,7 +1,7 @@
 /*
  * sigv4.c — AWS Signature Version 4 signer (see sigv4.h).
  */
-#include "sigv4.h"
+#include "core/s3/sigv4.h"
 
 #include <ctype.h>
 #include <stdio.h>

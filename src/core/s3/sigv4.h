@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "btx_buf.h"
+#include "core/common/btx_buf.h"
 
 #define BTX_SIGV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define BTX_SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"

@@ -1,14 +1,14 @@
 /*
  * sts.c — STS AssumeRole / AssumeRoleWithWebIdentity (see sts.h).
  */
-#include "sts.h"
+#include "core/s3/sts.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sigv4.h"
+#include "core/s3/sigv4.h"
 
 static int
 chars_ok(const char *s, const char *extra)

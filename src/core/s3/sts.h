@@ -12,7 +12,7 @@
 #ifndef BTX_STS_H
 #define BTX_STS_H
 
-#include "s3client.h"
+#include "core/s3/s3client.h"
 
 typedef struct btx_sts_params
 {

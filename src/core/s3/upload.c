@@ -1,7 +1,7 @@
 /*
  * upload.c — streaming uploader: single PUT or multipart (see upload.h).
  */
-#include "upload.h"
+#include "core/s3/upload.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 
 #include <openssl/evp.h>
 
-#include "sigv4.h"
+#include "core/s3/sigv4.h"
 
 typedef enum upload_state
 {

@@ -38,7 +38,7 @@
 
 #include <stddef.h>
 
-#include "s3client.h"
+#include "core/s3/s3client.h"
 
 #define BTX_S3_MIN_PART_SIZE ((size_t) 5 * 1024 * 1024)
 #define BTX_S3_DEFAULT_PART_SIZE ((size_t) 16 * 1024 * 1024)

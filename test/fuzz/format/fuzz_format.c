@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/compress.h"
-#include "format/parquet.h"
+#include "core/format/compress.h"
+#include "core/format/parquet.h"
 
 typedef struct rd
 {
