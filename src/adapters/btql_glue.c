@@ -1,7 +1,9 @@
 /*
- * btql_glue.c — BTQL in the server: the export query of btql automations,
- * validation at create/update time, btexport.query() and btexport.explain().
- * The compiler (src/btql) is plain C; its SQL never contains user text, and
+ * btql_glue.c — BTQL in the server: compilation with ereport-style errors,
+ * bind parameters, the project check, and the export query of btql
+ * automations.  The SQL-callable functions (validation at create/update time,
+ * btexport.query() and btexport.explain()) are in src/api/btql_query.c.
+ * The compiler (src/core/btql) is plain C; its SQL never contains user text, and
  * every value, including the output column names, travels as a bind parameter.
  */
 #include "adapters/btexport.h"

@@ -1,9 +1,9 @@
 /*
- * format.c — backend side of the file formats: turns SPI result rows into the
+ * format_writer.c — backend side of the file formats: turns SPI result rows into the
  * bytes of a JSON Lines file (optionally gzip/zstd) or a Parquet file, and
  * streams them into an S3 object.
  *
- * The plain-C writers (src/format) emit bytes through BtxObjectSink, which
+ * The plain-C writers (src/core/format) emit bytes through BtxObjectSink, which
  * never throws; errors are raised with BtxObjectCheck after a writer call
  * returns, so no longjmp ever crosses the core.
  */

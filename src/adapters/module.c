@@ -1,5 +1,5 @@
 /*
- * btexport.c — module entry point: magic block, GUCs, hooks.
+ * module.c — module entry point: magic block, GUCs, hooks.
  */
 #include "adapters/btexport.h"
 

@@ -1,5 +1,5 @@
 /*
- * objstore.c — backend glue over the plain-C S3 core (src/s3): credentials,
+ * objstore.c — backend glue over the plain-C S3 core (src/core/s3): credentials,
  * the client with PostgreSQL-aware callbacks, and streaming objects.
  *
  * The core never longjmps and allocates with malloc; this file turns its
@@ -53,7 +53,7 @@ static bool in_cleanup = false;	/* aborting after an error: ignore interrupts */
 
 /*
  * Uploads open in this process.  A part may be in flight on the upload's
- * helper thread (src/s3/upload.c); before the process exits (FATAL, which
+ * helper thread (src/core/s3/upload.c); before the process exits (FATAL, which
  * skips PG_CATCH) the thread is stopped and joined, so that nothing runs
  * while libraries clean up at exit.  The multipart upload it leaves is
  * removed by the automation's next run (BtxCleanupOrphans).
@@ -430,7 +430,7 @@ BtxDelete(BtxTarget *t, const char *key, char **detail, char **hint)
 	return rc == 0;
 }
 
-/* ---- streaming objects: one PUT when small, multipart otherwise (src/s3/upload.c) ---- */
+/* ---- streaming objects: one PUT when small, multipart otherwise (src/core/s3/upload.c) ---- */
 
 BtxObject *
 BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type, bool if_none_match)

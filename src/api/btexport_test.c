@@ -1,5 +1,5 @@
 /*
- * test.c — btexport.test(): check an automation's configuration end to end
+ * btexport_test.c — btexport.test(): check an automation's configuration end to end
  * without exporting anything: the export query, credentials, and a test
  * object written, read back and deleted under the prefix.  Each step is a
  * result row (step, ok, detail, hint); a failed step never throws.

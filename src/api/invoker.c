@@ -1,5 +1,5 @@
 /*
- * api.c — small SQL-callable helpers of the API layer.
+ * invoker.c — small SQL-callable helpers of the API layer: who called.
  */
 #include "adapters/btexport.h"
 

@@ -1,5 +1,5 @@
 /*
- * run.c — one export run: cursor window → export query (as the automation's
+ * export.c — one export run: cursor window → export query (as the automation's
  * owner) → JSON Lines / Parquet files → S3 objects → ledger.
  *
  * A run exports the span versions whose _xact_id lies in [cursor, xmin of the

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/format: golden bytes for the Thrift compact encoder,
+ * Unit tests for src/core/format: golden bytes for the Thrift compact encoder,
  * the RLE/bit-packed hybrid, PLAIN encoders and page headers (vectors from
  * parquet.md's appendix), writer structure checks, and round trips of the
  * gzip/zstd sinks.
