@@ -6,6 +6,7 @@
 # Suites: C unit tests of the cores (ASan/UBSan), bounded fuzzing of every parser,
 # pg_regress (SQL API and validation), integration tests against PostgreSQL 15 + pg_cron +
 # moto (S3/STS/IAM with signature checks) + s3rver, Parquet readers (DuckDB, arrow-rs, hyparquet).
+# Component suites test/<name>/run.sh include the include-graph lint of src/ (test/lint).
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"

@@ -15,7 +15,7 @@
  *
  * Nothing here writes to the database or keeps state between calls.
  */
-#include "postgres.h"
+#include "adapters/btexport.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"

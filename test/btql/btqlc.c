@@ -39,7 +39,7 @@
 
 #include <libpq-fe.h>
 
-#include "btql/btql.h"
+#include "core/btql/btql.h"
 
 static char *
 read_all(FILE *f)

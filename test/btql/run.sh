@@ -13,8 +13,8 @@ mkdir -p "$BUILD"
 
 cc -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -g \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
-	-I"$ROOT/src" -I"$ROOT/src/common" -I"$(pg_config --includedir)" \
-	-o "$BUILD/btqlc" "$HERE/btqlc.c" "$ROOT"/src/btql/*.c "$ROOT/src/common/btx_buf.c" \
+	-I"$ROOT/src" -I"$(pg_config --includedir)" \
+	-o "$BUILD/btqlc" "$HERE/btqlc.c" "$ROOT"/src/core/btql/*.c "$ROOT/src/core/common/btx_buf.c" \
 	-L"$(pg_config --libdir)" -lpq
 
 TMP="$(mktemp -d /tmp/btql-test.XXXXXX)"

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "format/compress.h"
-#include "format/parquet.h"
+#include "core/format/compress.h"
+#include "core/format/parquet.h"
 
 #define NCOLS 13
 

@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "format/parquet.h"
+#include "core/format/parquet.h"
 
 static int
 file_sink(void *ctx, const void *data, size_t len)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration test of the S3 client core (src/s3) against two S3 doubles that
+# Integration test of the S3 client core (src/core/s3) against two S3 doubles that
 # verify SigV4: moto 5.2.1 (auth on, raw-URI launcher) and @20minutes/s3rver 5.
 # usage: bash test/s3/run.sh      (needs python3 with moto+flask, node, and
 #                                  `npm install` in test/ for s3rver)

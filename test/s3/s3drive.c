@@ -26,9 +26,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "s3/s3client.h"
-#include "s3/sts.h"
-#include "s3/upload.h"
+#include "core/s3/s3client.h"
+#include "core/s3/sts.h"
+#include "core/s3/upload.h"
 
 static const char *
 class_name(btx_s3_class k)

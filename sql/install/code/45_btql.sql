@@ -1,5 +1,5 @@
 -- ---------------------------------------------------------------------------
--- BTQL: the compiler lives in src/btql; the glue in src/api/btql_glue.c.
+-- BTQL: the compiler lives in src/core/btql; the glue in src/adapters/btql_glue.c and src/api/btql_query.c.
 -- ---------------------------------------------------------------------------
 
 -- json_extract() in compiled queries: parse a string as JSON, NULL when it is not JSON

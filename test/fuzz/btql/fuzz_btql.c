@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "btql/btql.h"
+#include "core/btql/btql.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

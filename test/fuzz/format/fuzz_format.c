@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for src/format: the input drives the Parquet writer
+ * libFuzzer target for src/core/format: the input drives the Parquet writer
  * (column types, codec, page/row-group/dictionary limits, rows of values
  * including NULLs, lists, invalid UTF-8, a failing sink) and the gzip/zstd
  * sink.  Sanitizers catch memory errors and leaks; after a successful close
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/compress.h"
-#include "format/parquet.h"
+#include "core/format/compress.h"
+#include "core/format/parquet.h"
 
 typedef struct rd
 {

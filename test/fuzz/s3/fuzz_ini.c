@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3/creds.h"
-#include "s3/s3client.h"
-#include "s3/sigv4.h"
+#include "core/s3/creds.h"
+#include "core/s3/s3client.h"
+#include "core/s3/sigv4.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3/s3xml.h"
+#include "core/s3/s3xml.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

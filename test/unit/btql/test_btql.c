@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "btql/btql.h"
-#include "btql/btql_int.h"
+#include "core/btql/btql.h"
+#include "core/btql/btql_int.h"
 
 static int	passed,
 			failed;

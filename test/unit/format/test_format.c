@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/format: golden bytes for the Thrift compact encoder,
+ * Unit tests for src/core/format: golden bytes for the Thrift compact encoder,
  * the RLE/bit-packed hybrid, PLAIN encoders and page headers (vectors from
  * parquet.md's appendix), writer structure checks, and round trips of the
  * gzip/zstd sinks.
@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "btx_buf.h"
+#include "core/common/btx_buf.h"
 #include <zlib.h>
 #include <zstd.h>
 
-#include "format/compress.h"
-#include "format/parquet.h"
-#include "format/rle.h"
-#include "format/thrift.h"
+#include "core/format/compress.h"
+#include "core/format/parquet.h"
+#include "core/format/rle.h"
+#include "core/format/thrift.h"
 
 static int	n_pass;
 static int	n_fail;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "s3/sigv4.h"
+#include "core/s3/sigv4.h"
 
 void
 fake_init(fake *f)

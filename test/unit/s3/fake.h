@@ -4,7 +4,7 @@
 #ifndef BTX_S3_FAKE_H
 #define BTX_S3_FAKE_H
 
-#include "s3/s3client.h"
+#include "core/s3/s3client.h"
 
 #define FAKE_MAX 64
 

@@ -9,9 +9,9 @@
 #include <time.h>
 
 #include "fake.h"
-#include "s3/s3client.h"
-#include "s3/sigv4.h"
-#include "s3/upload.h"
+#include "core/s3/s3client.h"
+#include "core/s3/sigv4.h"
+#include "core/s3/upload.h"
 #include "t.h"
 #include "tests.h"
 

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "fake.h"
-#include "s3/creds.h"
-#include "s3/sts.h"
+#include "core/s3/creds.h"
+#include "core/s3/sts.h"
 #include "t.h"
 #include "tests.h"
 

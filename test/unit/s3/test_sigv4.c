@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "s3/sigv4.h"
+#include "core/s3/sigv4.h"
 #include "t.h"
 #include "tests.h"
 

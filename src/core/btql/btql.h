@@ -1,0 +1,106 @@
+/*
+ * btql.h — BTQL (clause syntax and SQL syntax) compiled to one PostgreSQL
+ * SELECT over btexport.logs / btexport.projects.
+ *
+ * Plain C, no PostgreSQL headers.  The generated SQL never contains user
+ * text: literals, JSON keys and project ids/names are bind parameters, every
+ * identifier comes from the compiler's own whitelist, and output columns are
+ * named c1, c2, ... in the SQL (their user-visible names are in columns[]).
+ * Every placeholder carries an explicit cast ($3::text), so the caller may
+ * bind all parameters as text with unknown type.
+ */
+#ifndef BTX_BTQL_H
+#define BTX_BTQL_H
+
+#include <stdint.h>
+
+#include "core/common/btx_buf.h"
+
+typedef enum btx_btql_shape
+{
+	BTX_BTQL_SPANS = 0,			/* one row per matching span (default) */
+	BTX_BTQL_TRACES = 1,		/* every span of each selected trace */
+	BTX_BTQL_SUMMARY = 2		/* one row per selected trace */
+} btx_btql_shape;
+
+typedef enum btx_btql_syntax
+{
+	BTX_BTQL_SYNTAX_AUTO = 0,
+	BTX_BTQL_SYNTAX_CLAUSE = 1, /* select: / from: / filter: ... */
+	BTX_BTQL_SYNTAX_SQL = 2		/* SELECT ... FROM project_logs(...) ... */
+} btx_btql_syntax;
+
+typedef struct btx_btql_options
+{
+	/*
+	 * Nonzero: export mode.  The caller binds $1 and $2 (xid8, the window
+	 * [$1, $2)); spans shape returns matching spans written in the window,
+	 * traces/summary return selected traces with at least one span written
+	 * in the window (recomputed over all their spans).  Every row carries an
+	 * extra int8 column "_xact_id" (summary: max over the trace) unless the
+	 * select list already has it.  User parameters then start at $3.
+	 */
+	int			export_cursor;
+	btx_btql_syntax syntax;		/* AUTO detects from the text */
+	/*
+	 * The request's tz_offset (btql.md 11): minutes, with JavaScript's
+	 * getTimezoneOffset() sign (480 = UTC-8).  Day and hour boundaries of
+	 * the date functions, and timestamp <-> date conversions, follow it.
+	 * 0 = UTC.  The caller checks the range (-840 .. 840).
+	 */
+	int			tz_offset_minutes;
+} btx_btql_options;
+
+typedef struct btx_btql_param
+{
+	char	   *value;			/* text form of the value, never NULL */
+	const char *type;			/* "text", "float8", "int8", "int4", "timestamptz",
+								 * "interval", "bool" (static string) */
+} btx_btql_param;
+
+typedef struct btx_btql_column
+{
+	char	   *name;			/* user-visible name (alias, implicit alias,
+								 * field name, or the expression's text) */
+	const char *type;			/* "text", "float8", "int8", "bool", "timestamptz",
+								 * "date", "interval", "jsonb", "text[]" */
+} btx_btql_column;
+
+typedef struct btx_btql_query
+{
+	char	   *sql;			/* one SELECT statement */
+	btx_btql_param *params;		/* params[i] binds $(first_param + i) */
+	int			nparams;
+	int			first_param;	/* 3 in export mode, 1 otherwise */
+	btx_btql_column *columns;	/* result columns c1..cN, in order */
+	int			ncolumns;
+	int			xact_column;	/* index of the "_xact_id" column, or -1 */
+	int			pivot_column;	/* index of the jsonb column holding pivoted
+								 * cells {"<value>_<measure>": v}, or -1; the
+								 * caller merges its keys into the row */
+	char	  **projects;		/* project_logs(...) arguments (id or name) */
+	int			nprojects;
+	btx_btql_shape shape;
+	btx_btql_syntax syntax;		/* the syntax that was detected */
+	int			grouped;		/* aggregate query */
+	int			has_sort;
+	int			has_limit;
+	int64_t		limit;
+	char	   *cursor;			/* cursor: / OFFSET token, or NULL (opaque;
+								 * not compiled into the SQL) */
+	int			unbounded;		/* no predicate on created, _xact_id, id or
+								 * root_span_id (btql.md 4.4: warn) */
+} btx_btql_query;
+
+/*
+ * Compile text into out (zeroed first).  Returns 0 on success; on failure
+ * returns -1, fills err (sqlstate 42601 syntax, 42703 unknown field, 42702
+ * ambiguous name, 42883 unknown function/operator, 42803 grouping, 22023 bad
+ * argument, 0A000 not supported, 53200 out of memory) and leaves out empty.
+ * opt may be NULL.
+ */
+extern int	btx_btql_compile(const char *text, const btx_btql_options *opt,
+							 btx_btql_query *out, btx_error *err);
+extern void btx_btql_query_free(btx_btql_query *q);
+
+#endif							/* BTX_BTQL_H */

@@ -1,0 +1,168 @@
+/*
+ * btql_int.h — internals of the BTQL compiler shared by its .c files:
+ * arena, tokens, AST (query model), lexer and parser entry points.
+ */
+#ifndef BTX_BTQL_INT_H
+#define BTX_BTQL_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/btql/btql.h"
+#include "core/common/btx_buf.h"
+
+/* ---- arena: every compile-time allocation, freed at once ---- */
+typedef struct btx_btql_arena
+{
+	void	   *blocks;			/* linked list of malloc'd blocks */
+	char	   *cur;
+	size_t		left;
+	int			oom;
+} btx_btql_arena;
+
+extern void *btx_btql_alloc(btx_btql_arena *a, size_t n);	/* zeroed */
+extern char *btx_btql_strndup(btx_btql_arena *a, const char *s, size_t n);
+extern char *btx_btql_printf(btx_btql_arena *a, const char *fmt,...) BTX_PRINTF(2, 3);
+extern void btx_btql_arena_free(btx_btql_arena *a);
+
+/* ---- tokens ---- */
+typedef enum
+{
+	TK_EOF = 0,
+	TK_IDENT,					/* bare word (keywords too) */
+	TK_QIDENT,					/* "double quoted" */
+	TK_STRING,					/* 'single quoted' */
+	TK_INT,
+	TK_FLOAT,
+	TK_OP						/* punctuation / operator, text in op[] */
+} btx_btql_tokkind;
+
+typedef struct btx_btql_token
+{
+	btx_btql_tokkind kind;
+	int			off;			/* byte offset in the source */
+	int			len;			/* byte length in the source */
+	int			line;			/* 1-based */
+	int			col;			/* 1-based, in characters */
+	int			bol;			/* first token on its line */
+	char		op[5];			/* TK_OP: "<=>", "(", ... */
+	char	   *text;			/* IDENT: as written; STRING/QIDENT: unescaped */
+} btx_btql_token;
+
+/* ---- expressions ---- */
+typedef enum
+{
+	E_NULL, E_BOOL, E_INT, E_FLOAT, E_STRING, E_QSTRING, E_INTERVAL, E_ARRAY,
+	E_PATH,						/* segs[] */
+	E_STAR,						/* count(*) */
+	E_FUNC,						/* name, args */
+	E_BINOP,					/* op: = != < <= > >= <=> <!=> + - * / % and or */
+	E_NOT, E_NEG,
+	E_ISNULL, E_ISNOTNULL, E_ISTRUE, E_ISNOTTRUE, E_ISFALSE, E_ISNOTFALSE,
+	E_LIKE, E_ILIKE, E_MATCH, E_INCLUDES,	/* negated: flag neg */
+	E_IN,						/* left, list (E_ARRAY), neg */
+	E_IF,						/* args[0] cond, args[1] then, args[2] else */
+	E_ANYSPAN, E_FILTERSPANS,	/* left */
+	E_CAST						/* left, name = target type keyword */
+} btx_btql_ekind;
+
+typedef struct btx_btql_seg
+{
+	char	   *name;			/* NULL for an index */
+	int64_t		index;
+	int			quoted;
+} btx_btql_seg;
+
+typedef struct btx_btql_node btx_btql_node;
+struct btx_btql_node
+{
+	btx_btql_ekind kind;
+	int			off;			/* source span (for names and errors) */
+	int			end;
+	int			line;
+	int			col;
+	char		op[5];			/* E_BINOP */
+	int			neg;			/* NOT LIKE, NOT IN, ... */
+	int			distinct;		/* count(DISTINCT x) */
+	int64_t		ival;
+	double		fval;
+	char	   *str;			/* literal text, function name, cast type, interval unit */
+	btx_btql_seg *segs;
+	int			nsegs;
+	btx_btql_node *left;
+	btx_btql_node *right;
+	btx_btql_node **args;
+	int			nargs;
+	int			depth;			/* height of the subtree (bounded, see parser) */
+};
+
+/* ---- query model ---- */
+typedef struct btx_btql_item
+{
+	btx_btql_node *expr;		/* NULL for a position */
+	char	   *alias;			/* explicit alias or NULL */
+	int			position;		/* 1-based GROUP BY / dimensions position, or 0 */
+	int			desc;			/* sort items */
+} btx_btql_item;
+
+typedef struct btx_btql_unpivot
+{
+	btx_btql_node *src;
+	char	   *key_name;		/* NULL for an array unpivot */
+	char	   *value_name;
+	btx_btql_node *at;			/* for error positions */
+} btx_btql_unpivot;
+
+typedef struct btx_btql_ast
+{
+	btx_btql_syntax syntax;
+	int			star;
+	btx_btql_item *select;
+	int			nselect;
+	int			has_select;
+	btx_btql_node *from_at;
+	char	   *from_fn;
+	char	  **ids;
+	int			nids;
+	btx_btql_shape shape;
+	int			has_from;
+	btx_btql_node *filter;
+	btx_btql_item *dims;
+	int			ndims;
+	int			has_dims;
+	btx_btql_item *measures;
+	int			nmeasures;
+	int			has_measures;
+	btx_btql_node *having;
+	btx_btql_item *pivot;		/* SQL: expr + alias; clause: alias only (expr NULL) */
+	int			npivot;
+	btx_btql_node *pivot_col;	/* SQL: FOR path; clause: NULL (last dimension) */
+	btx_btql_node *pivot_at;
+	btx_btql_unpivot *unpivot;
+	int			nunpivot;
+	btx_btql_item *sort;
+	int			nsort;
+	int			has_limit;
+	int64_t		limit;
+	char	   *cursor;
+	int			preview_length;	/* -1 = unset */
+} btx_btql_ast;
+
+/* ---- shared state of one compile ---- */
+typedef struct btx_btql_ctx
+{
+	const char *src;
+	btx_btql_arena arena;
+	btx_error  *err;
+	btx_btql_token *toks;
+	int			ntoks;
+} btx_btql_ctx;
+
+extern int	btx_btql_lex(btx_btql_ctx *c);
+extern btx_btql_ast *btx_btql_parse(btx_btql_ctx *c, btx_btql_syntax syntax);
+/* error at a source offset: sets err (first error wins) with caret excerpt */
+extern void btx_btql_error_at(btx_btql_ctx *c, int off, const char *sqlstate,
+							  const char *expected, const char *hint,
+							  const char *fmt,...) BTX_PRINTF(6, 7);
+
+#endif							/* BTX_BTQL_INT_H */

@@ -1,0 +1,156 @@
+/*
+ * launch.c — btexport._run (behind btexport.run() and pg_cron jobs): registers
+ * the background worker of one run (worker.c) and, with wait => true, waits
+ * for it and returns the run's row.  Cancelling the waiting statement leaves
+ * the run alone.
+ */
+#include "adapters/btexport.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "run/runner.h"
+
+PG_FUNCTION_INFO_V1(btexport_run_launch);
+
+/* ------------------------------------------------------------------------
+ * the launcher: btexport._run(automation_id bigint, trigger text, wait boolean)
+ * ------------------------------------------------------------------------ */
+
+/* read the run with this token through a fresh snapshot (any isolation level) */
+static bool
+fetch_run(const char *token, HeapTupleHeader *out)
+{
+	int			rc;
+
+	PushActiveSnapshot(GetLatestSnapshot());
+	rc = SPI_execute_with_args("SELECT * FROM btexport.runs WHERE request_token = $1", 1, (Oid[]) {TEXTOID},
+							   (Datum[]) {CStringGetTextDatum(token)}, NULL, true, 1);
+	PopActiveSnapshot();
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		return false;
+	*out = SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	return true;
+}
+
+static HeapTupleHeader
+record_launch_failure(int64 id, const char *trigger, const char *message, const char *hint)
+{
+	int			rc;
+
+	rc = SPI_execute_with_args("INSERT INTO btexport.runs (automation_id, owner, trigger, status, started_at, finished_at,"
+							   " error_sqlstate, error_message, error_hint)"
+							   " SELECT a.id, a.owner, $2, 'failed', clock_timestamp(), clock_timestamp(), '53000', $3, $4"
+							   " FROM btexport.automations a WHERE a.id = $1 RETURNING *",
+							   4, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID},
+							   (Datum[]) {Int64GetDatum(id), CStringGetTextDatum(trigger),
+							   CStringGetTextDatum(message), CStringGetTextDatum(hint)}, NULL, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not record the failed run");
+	ereport(WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+			 errmsg("%s", message), errhint("%s", hint)));
+	return SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+}
+
+Datum
+btexport_run_launch(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	char	   *trigger = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bool		wait = PG_GETARG_BOOL(2);
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	BtxWorkerArgs args;
+	BgwHandleStatus st;
+	pid_t		pid;
+	HeapTupleHeader result = NULL;
+	int			rc;
+
+	SPI_connect();
+
+	/* the worker sees only committed configuration */
+	PushActiveSnapshot(GetLatestSnapshot());
+	rc = SPI_execute_with_args("SELECT 1 FROM btexport.automations WHERE id = $1", 1, (Oid[]) {INT8OID},
+							   (Datum[]) {Int64GetDatum(id)}, NULL, true, 1);
+	PopActiveSnapshot();
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("automation %lld is not committed yet", (long long) id),
+				 errdetail("Runs execute in a background worker, which sees only committed automations."),
+				 errhint("Commit the transaction that created the automation, then call btexport.run().")));
+
+	memset(&args, 0, sizeof(args));
+	args.dboid = MyDatabaseId;
+	args.caller = GetUserId();
+	args.automation_id = id;
+	strlcpy(args.trigger, trigger, sizeof(args.trigger));
+	snprintf(args.token, sizeof(args.token), "%d-" INT64_FORMAT "-%08x", MyProcPid,
+			 (int64) GetCurrentTimestamp(), (unsigned int) random());
+	args.settings.target_file_size_kb = btx_target_file_size_kb;
+	args.settings.part_size_kb = btx_part_size_kb;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "btexport", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "btexport_worker_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "btexport run of automation %lld", (long long) id);
+	strlcpy(worker.bgw_type, "btexport run", BGW_MAXLEN);
+	worker.bgw_notify_pid = MyProcPid;
+	memcpy(worker.bgw_extra, &args, sizeof(args));
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		result = record_launch_failure(id, trigger,
+									   "could not start a background worker for the export run",
+									   "Raise max_worker_processes (it counts pg_cron's and btexport's workers) and restart the server, or retry when fewer runs are active.");
+		SPI_finish();
+		PG_RETURN_DATUM(HeapTupleHeaderGetDatum(result));
+	}
+	st = WaitForBackgroundWorkerStartup(handle, &pid);
+	if (st == BGWH_POSTMASTER_DIED)
+		ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN), errmsg("the server is shutting down")));
+
+	if (wait)
+	{
+		st = WaitForBackgroundWorkerShutdown(handle);
+		if (st == BGWH_POSTMASTER_DIED)
+			ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN), errmsg("the server is shutting down")));
+		if (!fetch_run(args.token, &result))
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("the export worker for automation %lld stopped without recording a run", (long long) id),
+					 errhint("See the server log for the worker's error.")));
+	}
+	else
+	{
+		/* return as soon as the run is queued (or the worker is gone) */
+		for (;;)
+		{
+			if (fetch_run(args.token, &result))
+				break;
+			if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
+			{
+				SPI_finish();
+				PG_RETURN_NULL();
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	SPI_finish();
+	PG_RETURN_DATUM(HeapTupleHeaderGetDatum(result));
+}
