@@ -11,7 +11,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export BTX_ROOT="$ROOT"
-export BTX_SHARED="${BTX_SHARED:-$ROOT/../shared}"
+export BTX_TESTDATA="${BTX_TESTDATA:-$ROOT/test/data}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 TOTAL_PASS=0
 TOTAL_FAIL=0
@@ -20,7 +20,7 @@ SUITE_FAIL=()
 if [ "${BTX_SKIP_SETUP:-0}" != 1 ]; then
 	bash test/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
-[ -d "$BTX_SHARED/testdata" ] || { echo "FATAL: shared test data not found at $BTX_SHARED"; echo "0 passed, 1 failed"; exit 1; }
+[ -d "$BTX_TESTDATA/sdk-events" ] || { echo "FATAL: test data not found at $BTX_TESTDATA"; echo "0 passed, 1 failed"; exit 1; }
 
 WORK=$(mktemp -d /tmp/btx-tests.XXXXXX)
 chmod 755 "$WORK"

@@ -2,7 +2,7 @@
 
 moto 5.2.1 rebuilds the signed URL from werkzeug's decoded URL, so a correctly signed
 request whose path or query holds percent-encoded bytes (space, %2F, =, +, UTF-8) fails
-with SignatureDoesNotMatch.  This launcher (from ../shared/reference/s3-and-test-tooling.md,
+with SignatureDoesNotMatch.  This launcher (from the S3 test-tooling reference,
 section B7) patches that one private method and then starts moto's normal server.
 usage: python3 moto_strict.py -H 127.0.0.1 -p 5000   (same flags as moto_server)
 """

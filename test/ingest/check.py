@@ -2,7 +2,7 @@
 """Differential test of btexport.log / btexport.log_text.
 
 An independent model (this file, Python 3 stdlib only) folds the SDK rows of
-shared/testdata/sdk-events/events.jsonl by the README's rules ("Applying rows")
+test/data/sdk-events/events.jsonl by the README's rules ("Applying rows")
 and btexport's documented additions (docs/ingest.md), and the result is
 compared column by column with what the extension stored, for several ways of
 delivering the same rows: one call, one row per call, random batch sizes, and
@@ -474,7 +474,7 @@ def main():
     ap.add_argument("--shared", required=True)
     ap.add_argument("--seed", type=int, default=20261124)
     args = ap.parse_args()
-    path = os.path.join(args.shared, "testdata", "sdk-events", "events.jsonl")
+    path = os.path.join(args.shared, "sdk-events", "events.jsonl")
     with open(path, "rb") as f:
         raw = f.read().decode("utf-8")
     raw_lines = [l for l in raw.split("\n") if l.strip()]

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Differential test of btexport.log / btexport.log_text against an independent
 # Python model (test/ingest/check.py).  Starts its own cluster with the harness.
-# The shared test data is <repo root>/../shared (override: SHARED_DIR=...).
+# The SDK capture is test/data/sdk-events (see test/data/README.md).
 # usage: test/ingest/run.sh      (needs btexport installed: make && make install)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SHARED=${SHARED_DIR:-$ROOT/../shared}
-if [ ! -f "$SHARED/testdata/sdk-events/events.jsonl" ]; then
-	echo "FAIL - shared test data not found at $SHARED/testdata/sdk-events/events.jsonl (set SHARED_DIR)"
+SHARED=$ROOT/test/data
+if [ ! -f "$SHARED/sdk-events/events.jsonl" ]; then
+	echo "FAIL - test data not found at $SHARED/sdk-events/events.jsonl"
 	echo "0 passed, 1 failed"
 	exit 1
 fi

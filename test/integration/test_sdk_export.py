@@ -1,4 +1,4 @@
-"""Issue 8's end to end: the official SDK's log rows (shared/testdata/sdk-events) applied
+"""Issue 8's end to end: the official SDK's log rows (test/data/sdk-events) applied
 with btexport.log, then exported — the exports must carry the merged values: late scores,
 feedback, end times, and trace summaries computed over the merged spans.  The expected
 values come from an independent fold of the rows written here (the README's rules)."""
@@ -9,8 +9,7 @@ import os
 
 from lib import check, finish, fresh_db, psql, psql_json, list_keys, read_jsonl_objects, setup_credential
 
-SHARED = os.environ.get("BTX_SHARED") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")
-EVENTS = os.path.join(SHARED, "testdata", "sdk-events", "events.jsonl")
+EVENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "sdk-events", "events.jsonl")
 assert os.path.exists(EVENTS), f"missing {EVENTS}"
 DB = fresh_db("btx_sdk")
 EP = os.environ["MOTO_ENDPOINT"]

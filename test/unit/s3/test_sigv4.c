@@ -1,5 +1,5 @@
 /*
- * test_sigv4.c — SigV4: every case of shared/testdata/sigv4 in header and
+ * test_sigv4.c — SigV4: every case of test/data/sigv4 in header and
  * query form, plus the S3 reference signatures from the S3 API docs.
  */
 #include <dirent.h>
