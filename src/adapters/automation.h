@@ -51,6 +51,7 @@ typedef struct BtxExportQuery
 	Datum	   *values;
 	char	   *nulls;
 	char	  **colnames;		/* user-visible names of typed columns, or NULL */
+	int			pivot_column;	/* BTQL pivot column (0-based), -1: none */
 } BtxExportQuery;
 
 /* automation.c */

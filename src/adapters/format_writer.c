@@ -1,7 +1,13 @@
 /*
- * format_writer.c — backend side of the file formats: turns SPI result rows into the
- * bytes of a JSON Lines file (optionally gzip/zstd) or a Parquet file, and
- * streams them into an S3 object.
+ * format_writer.c — backend side of the file formats: turns the typed SPI result
+ * rows of an export query into the bytes of a JSON Lines file (optionally
+ * gzip/zstd) or a Parquet file, and streams them into an S3 object.
+ *
+ * Both formats take the same typed values: a column's PostgreSQL type picks
+ * its encoding (btexport.export_type_map() lists the mapping; row schema
+ * version BTX_ROW_SCHEMA_VERSION).  JSON Lines are built in C by the core
+ * writer (src/core/format/jsonl.c) — not through row_to_json — so timestamps
+ * have one fixed RFC 3339 form and every export type formats JSON alike.
  *
  * The plain-C writers (src/core/format) emit bytes through BtxObjectSink, which
  * never throws; errors are raised with BtxObjectCheck after a writer call
@@ -11,8 +17,10 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -20,9 +28,8 @@
 
 #include "adapters/format_writer.h"
 #include "core/format/compress.h"
+#include "core/format/jsonl.h"
 #include "core/format/parquet.h"
-
-#define FLUSH_BYTES (1024 * 1024)
 
 typedef enum PqKind
 {
@@ -41,15 +48,15 @@ struct BtxFormatWriter
 	bool		parquet;
 	TupleDesc	tupdesc;
 	BtxObject  *obj;
-	/* JSON Lines */
-	StringInfoData buf;			/* lines not yet handed on */
-	btx_zsink  *z;				/* compression, or NULL */
-	uint64		raw_bytes;
-	/* Parquet */
-	btx_pq_writer *pq;
 	PqKind	   *kinds;
 	FmgrInfo   *out;			/* output functions for K_OTHER */
 	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
+	/* JSON Lines */
+	btx_jsonl  *jl;
+	btx_zsink  *z;				/* compression, or NULL */
+	int			pivot;			/* BTQL pivot column: its members join the row; -1 */
+	/* Parquet */
+	btx_pq_writer *pq;
 };
 
 static const char *
@@ -148,61 +155,69 @@ kind_of(Oid t, btx_pq_type *pt)
 }
 
 BtxFormatWriter *
-BtxFormatOpen(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *obj)
+BtxFormatOpen(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxObject *obj)
 {
 	BtxFormatWriter *w = palloc0(sizeof(BtxFormatWriter));
 	btx_error	err;
+	int			n = tupdesc->natts;
+	btx_pq_column *cols = palloc0(sizeof(btx_pq_column) * n);
+	const char **names = palloc(sizeof(char *) * (n + 1));
+	int			i;
 
 	w->parquet = strcmp(a->format, "parquet") == 0;
 	w->tupdesc = tupdesc;
 	w->obj = obj;
+	w->pivot = pivot;
+	w->kinds = palloc(sizeof(PqKind) * n);
+	w->out = palloc0(sizeof(FmgrInfo) * n);
+	w->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport format row",
+									  ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		names[i] = cols[i].name = colnames ? colnames[i] : NameStr(att->attname);
+		w->kinds[i] = kind_of(att->atttypid, &cols[i].type);
+		if (w->kinds[i] == K_OTHER || att->atttypid == FLOAT4OID || att->atttypid == NUMERICOID)
+		{
+			Oid			fn;
+			bool		varlena;
+
+			getTypeOutputInfo(att->atttypid, &fn, &varlena);
+			fmgr_info(fn, &w->out[i]);
+		}
+	}
 	if (w->parquet)
 	{
-		int			n = tupdesc->natts;
-		btx_pq_column *cols = palloc0(sizeof(btx_pq_column) * n);
 		btx_pq_options opt;
-		btx_pq_kv	kv[2];
-		int			i;
+		btx_pq_kv	kv[3];
 
-		w->kinds = palloc(sizeof(PqKind) * n);
-		w->out = palloc0(sizeof(FmgrInfo) * n);
-		w->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport parquet row",
-										  ALLOCSET_DEFAULT_SIZES);
-		for (i = 0; i < n; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-			cols[i].name = colnames ? colnames[i] : NameStr(att->attname);
-			w->kinds[i] = kind_of(att->atttypid, &cols[i].type);
-			if (w->kinds[i] == K_OTHER)
-			{
-				Oid			fn;
-				bool		varlena;
-
-				getTypeOutputInfo(att->atttypid, &fn, &varlena);
-				fmgr_info(fn, &w->out[i]);
-			}
-		}
 		btx_pq_options_init(&opt);
 		opt.codec = !a->compression || strcmp(a->compression, "snappy") == 0 ? BTX_PQ_CODEC_SNAPPY :
 			strcmp(a->compression, "zstd") == 0 ? BTX_PQ_CODEC_ZSTD :
 			strcmp(a->compression, "gzip") == 0 ? BTX_PQ_CODEC_GZIP : BTX_PQ_CODEC_NONE;
 		/* a row group is buffered in memory: keep it well under a run's memory budget */
 		opt.row_group_bytes = (size_t) 64 * 1024 * 1024;
-		opt.created_by = "btexport version 1.0.0";
+		opt.created_by = "btexport version 1.1.0";
 		kv[0].key = "btexport.automation";
 		kv[0].value = a->name;
 		kv[1].key = "btexport.schema_version";
-		kv[1].value = "1";
+		kv[1].value = CppAsString2(BTX_ROW_SCHEMA_VERSION);
+		kv[2].key = "btexport.export_type";
+		kv[2].value = a->export_type;
 		opt.kv = kv;
-		opt.nkv = 2;
+		opt.nkv = 3;
 		w->pq = btx_pq_open(cols, n, &opt, BtxObjectSink, obj, &err);
 		if (w->pq == NULL)
 			raise_core(&err);
 	}
 	else
 	{
-		initStringInfo(&w->buf);
+		btx_jsonl_options opt;
+
+		memset(&opt, 0, sizeof(opt));
+		/* text in a UTF8 database is valid UTF-8 already; anything else is checked */
+		opt.validate_utf8 = GetDatabaseEncoding() != PG_UTF8;
 		if (a->compression && strcmp(a->compression, "none") != 0)
 		{
 			w->z = btx_zsink_open(strcmp(a->compression, "gzip") == 0 ? BTX_ZSINK_GZIP : BTX_ZSINK_ZSTD, 0,
@@ -210,26 +225,135 @@ BtxFormatOpen(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *o
 			if (w->z == NULL)
 				raise_core(&err);
 		}
+		w->jl = btx_jsonl_open(names, n, &opt, w->z ? btx_zsink_write : BtxObjectSink,
+							   w->z ? (void *) w->z : (void *) obj, &err);
+		if (w->jl == NULL)
+			raise_core(&err);
 	}
 	return w;
 }
 
+/*
+ * A writer call failed: raise the error at its origin — the object upload,
+ * the compressing sink, or the writer itself.
+ */
 static void
-flush(BtxFormatWriter *w)
+raise_writer(BtxFormatWriter *w, const btx_error *werr)
 {
-	if (w->buf.len == 0)
-		return;
-	if (w->z)
+	BtxObjectCheck(w->obj);
+	if (w->z && btx_zsink_error(w->z)->code != 0)
+		raise_core(btx_zsink_error(w->z));
+	raise_core(werr);
+}
+
+/* a float or numeric value as JSON: its shortest exact text, or null for NaN and infinities */
+static int
+jl_number(BtxFormatWriter *w, int i, Datum d)
+{
+	Oid			t = TupleDescAttr(w->tupdesc, i)->atttypid;
+	char	   *s;
+
+	if (t == FLOAT8OID)
 	{
-		if (btx_zsink_write(w->z, w->buf.data, w->buf.len) != 0)
-		{
-			BtxObjectCheck(w->obj);
-			raise_core(btx_zsink_error(w->z));
-		}
+		double		v = DatumGetFloat8(d);
+
+		if (isnan(v) || isinf(v))
+			return btx_jsonl_null(w->jl, i);
+		s = float8out_internal(v);
 	}
 	else
-		BtxObjectWrite(w->obj, w->buf.data, w->buf.len);
-	resetStringInfo(&w->buf);
+	{
+		s = OutputFunctionCall(&w->out[i], d);
+		if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0 || strcmp(s, "-Infinity") == 0)
+			return btx_jsonl_null(w->jl, i);
+	}
+	return btx_jsonl_raw(w->jl, i, s, strlen(s));
+}
+
+/* one non-null JSON Lines value */
+static int
+jl_value(BtxFormatWriter *w, int i, Datum d)
+{
+	switch (w->kinds[i])
+	{
+		case K_TEXT:
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				return btx_jsonl_string(w->jl, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			}
+		case K_JSONB:
+			{
+				char	   *s;
+
+				if (TupleDescAttr(w->tupdesc, i)->atttypid == JSONBOID)
+				{
+					Jsonb	   *j = DatumGetJsonbP(d);
+
+					s = JsonbToCString(NULL, &j->root, VARSIZE(j));
+				}
+				else
+					s = TextDatumGetCString(d);
+				if (i == w->pivot)
+					return btx_jsonl_members(w->jl, i, s, strlen(s));
+				return btx_jsonl_raw(w->jl, i, s, strlen(s));
+			}
+		case K_TS:
+			{
+				TimestampTz ts = DatumGetTimestampTz(d);
+
+				if (TIMESTAMP_NOT_FINITE(ts))
+					return btx_jsonl_null(w->jl, i);
+				return btx_jsonl_timestamp(w->jl, i, ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+			}
+		case K_INT8:
+			return btx_jsonl_int64(w->jl, i, DatumGetInt64(d));
+		case K_INT4:
+			return btx_jsonl_int64(w->jl, i, DatumGetInt32(d));
+		case K_INT2:
+			return btx_jsonl_int64(w->jl, i, DatumGetInt16(d));
+		case K_FLOAT8:
+		case K_FLOAT4:
+		case K_NUMERIC:
+			return jl_number(w, i, d);
+		case K_BOOL:
+			return btx_jsonl_bool(w->jl, i, DatumGetBool(d) ? 1 : 0);
+		case K_TEXTARR:
+			{
+				ArrayType  *arr = DatumGetArrayTypeP(d);
+				Datum	   *elems;
+				bool	   *nulls;
+				int			n,
+							k;
+
+				/* a multi-dimensional array is flattened in storage order */
+				deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+				if (btx_jsonl_list_begin(w->jl, i) != 0)
+					return -1;
+				for (k = 0; k < n; k++)
+				{
+					text	   *t;
+
+					if (nulls[k])
+					{
+						if (btx_jsonl_list_item(w->jl, NULL, 0) != 0)
+							return -1;
+						continue;
+					}
+					t = DatumGetTextPP(elems[k]);
+					if (btx_jsonl_list_item(w->jl, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != 0)
+						return -1;
+				}
+				return btx_jsonl_list_end(w->jl);
+			}
+		case K_OTHER:
+			{
+				char	   *s = OutputFunctionCall(&w->out[i], d);
+
+				return btx_jsonl_string(w->jl, i, s, strlen(s));
+			}
+	}
+	return -1;
 }
 
 static int
@@ -319,55 +443,36 @@ pq_value(BtxFormatWriter *w, int i, Datum d)
 void
 BtxFormatRow(BtxFormatWriter *w, HeapTuple tuple)
 {
-	if (w->parquet)
-	{
-		int			i;
-		btx_error	err;
-		MemoryContext old;
+	int			i;
+	btx_error	err;
+	MemoryContext old;
+	int			rc;
 
-		/*
-		 * Detoasted copies, JsonbToCString's strings and output-function
-		 * results are garbage once the writer has copied the bytes: without
-		 * a per-row context they pile up in the SPI procedure context until
-		 * the run ends (~10 KB a row, gigabytes for a million spans).
-		 */
-		old = MemoryContextSwitchTo(w->rowcxt);
-		for (i = 0; i < w->tupdesc->natts; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(tuple, w->tupdesc, i + 1, &isnull);
-
-			if (isnull)
-				btx_pq_null(w->pq, i);
-			else
-				(void) pq_value(w, i, d);	/* a failure surfaces at end_row */
-		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(w->rowcxt);
-		if (btx_pq_end_row(w->pq, &err) != 0)
-		{
-			BtxObjectCheck(w->obj);
-			raise_core(&err);
-		}
-	}
-	else
+	/*
+	 * Detoasted copies, JsonbToCString's strings and output-function results
+	 * are garbage once the writer has copied the bytes: without a per-row
+	 * context they pile up in the SPI procedure context until the run ends
+	 * (~10 KB a row, gigabytes for a million spans).
+	 */
+	old = MemoryContextSwitchTo(w->rowcxt);
+	for (i = 0; i < w->tupdesc->natts; i++)
 	{
-		/* JSON Lines: the query returns one text column holding the row's JSON */
 		bool		isnull;
-		Datum		d = SPI_getbinval(tuple, w->tupdesc, 1, &isnull);
-		text	   *t;
+		Datum		d = SPI_getbinval(tuple, w->tupdesc, i + 1, &isnull);
 
-		if (isnull)
-			return;
-		t = DatumGetTextPP(d);
-		appendBinaryStringInfo(&w->buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-		appendStringInfoChar(&w->buf, '\n');
-		w->raw_bytes += VARSIZE_ANY_EXHDR(t) + 1;
-		if ((Pointer) t != DatumGetPointer(d))
-			pfree(t);
-		if (w->buf.len >= FLUSH_BYTES)
-			flush(w);
+		/* a failure surfaces at end_row */
+		if (w->parquet)
+			(void) (isnull ? btx_pq_null(w->pq, i) : pq_value(w, i, d));
+		else if (!isnull)
+			(void) jl_value(w, i, d);
+		else if (i != w->pivot)
+			(void) btx_jsonl_null(w->jl, i);
 	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(w->rowcxt);
+	rc = w->parquet ? btx_pq_end_row(w->pq, &err) : btx_jsonl_end_row(w->jl, &err);
+	if (rc != 0)
+		raise_writer(w, &err);
 }
 
 /* the file's size so far (compressed), for splitting runs into parts */
@@ -377,8 +482,8 @@ BtxFormatBytes(BtxFormatWriter *w)
 	if (w->parquet)
 		return btx_pq_bytes_written(w->pq) + btx_pq_buffered_bytes(w->pq) / 4;
 	if (w->z)
-		return btx_zsink_out_bytes(w->z) + w->buf.len / 4;
-	return w->raw_bytes;
+		return btx_zsink_out_bytes(w->z) + (btx_jsonl_bytes(w->jl) - btx_zsink_raw_bytes(w->z)) / 4;
+	return btx_jsonl_bytes(w->jl);
 }
 
 void
@@ -389,18 +494,13 @@ BtxFormatFinish(BtxFormatWriter *w)
 	if (w->parquet)
 	{
 		if (btx_pq_close(w->pq, &err) != 0)
-		{
-			BtxObjectCheck(w->obj);
-			raise_core(&err);
-		}
+			raise_writer(w, &err);
 		return;
 	}
-	flush(w);
+	if (btx_jsonl_finish(w->jl, &err) != 0)
+		raise_writer(w, &err);
 	if (w->z && btx_zsink_finish(w->z, &err) != 0)
-	{
-		BtxObjectCheck(w->obj);
-		raise_core(&err);
-	}
+		raise_writer(w, &err);
 }
 
 void
@@ -413,10 +513,11 @@ BtxFormatFree(BtxFormatWriter *w)
 	if (w->rowcxt && CurrentMemoryContext != w->rowcxt)
 		MemoryContextDelete(w->rowcxt);
 	w->rowcxt = NULL;
+	if (w->jl)
+		btx_jsonl_free(w->jl);
+	w->jl = NULL;
 	if (w->z)
 		btx_zsink_free(w->z);
 	w->z = NULL;
-	if (w->buf.data)
-		pfree(w->buf.data);
 	pfree(w);
 }

@@ -13,9 +13,18 @@
 #include "adapters/automation.h"
 #include "adapters/objstore.h"
 
+/*
+ * The row schema version of the files written (manifest "schema_version",
+ * Parquet key-value btexport.schema_version); btexport.export_schema()
+ * defines its columns.
+ */
+#define BTX_ROW_SCHEMA_VERSION 2
+
 typedef struct BtxFormatWriter BtxFormatWriter;
 
-extern BtxFormatWriter *BtxFormatOpen(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *obj);
+/* pivot: a BTQL pivot column whose object members join each JSON Lines row (-1: none) */
+extern BtxFormatWriter *BtxFormatOpen(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot,
+									  BtxObject *obj);
 extern const char *BtxFormatExtension(BtxAutomation *a);
 extern const char *BtxFormatContentType(BtxAutomation *a);
 extern void BtxFormatRow(BtxFormatWriter *w, HeapTuple tuple);

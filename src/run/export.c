@@ -27,6 +27,7 @@
 #include "adapters/btql_glue.h"
 #include "adapters/format_writer.h"
 #include "adapters/objstore.h"
+#include "core/format/jsonl.h"
 #include "run/runner.h"
 
 #define FETCH_BYTES (8 * 1024 * 1024)
@@ -77,7 +78,7 @@ fileset_close_current(RunFileSet *fs)
 }
 
 static void
-fileset_open_next(RunFileSet *fs, TupleDesc tupdesc, char **colnames)
+fileset_open_next(RunFileSet *fs, TupleDesc tupdesc, char **colnames, int pivot)
 {
 	int			n = list_length(fs->files) + 1;
 	char	   *key;
@@ -87,7 +88,7 @@ fileset_open_next(RunFileSet *fs, TupleDesc tupdesc, char **colnames)
 	else
 		key = psprintf("%s_part-%04d%s", fs->base_key, n, fs->ext);
 	fs->obj = BtxObjectOpen(fs->target, key, fs->content_type, true);
-	fs->fw = BtxFormatOpen(fs->a, tupdesc, colnames, fs->obj);
+	fs->fw = BtxFormatOpen(fs->a, tupdesc, colnames, pivot, fs->obj);
 	fs->file_rows = 0;
 }
 
@@ -111,6 +112,7 @@ BtxBuildExportQuery(BtxAutomation *a, bool typed, const char *from, const char *
 	else
 		q->sql = psprintf("SELECT pg_catalog.row_to_json(e)::text FROM %s e", fn);
 	q->colnames = NULL;
+	q->pivot_column = -1;
 	q->nargs = 3;
 	q->argtypes = palloc(sizeof(Oid) * 3);
 	q->values = palloc(sizeof(Datum) * 3);
@@ -138,8 +140,8 @@ write_manifest(BtxTarget *t, BtxAutomation *a, int64 run_id, const char *base_ke
 	bool		first = true;
 
 	initStringInfo(&j);
-	appendStringInfo(&j, "{\"manifest_version\": 1, \"schema_version\": 1, \"run_id\": " INT64_FORMAT
-					 ", \"automation\": {\"id\": " INT64_FORMAT ", \"name\": ", run_id, a->id);
+	appendStringInfo(&j, "{\"manifest_version\": 1, \"schema_version\": %d, \"run_id\": " INT64_FORMAT
+					 ", \"automation\": {\"id\": " INT64_FORMAT ", \"name\": ", BTX_ROW_SCHEMA_VERSION, run_id, a->id);
 	escape_json(&j, a->name);
 	appendStringInfoString(&j, "}, \"project_id\": ");
 	escape_json(&j, a->project_id);
@@ -150,9 +152,21 @@ write_manifest(BtxTarget *t, BtxAutomation *a, int64 run_id, const char *base_ke
 	appendStringInfoString(&j, ", \"compression\": ");
 	escape_json(&j, a->compression ? a->compression : "none");
 	appendStringInfo(&j, ", \"cursor\": {\"from\": \"%s\", \"to\": \"%s\"}", from, to);
+	appendStringInfoString(&j, ", \"layout\": ");
+	escape_json(&j, a->hive ? "hive" : "date");
 	appendStringInfo(&j, ", \"rows\": " UINT64_FORMAT ", \"bytes\": " UINT64_FORMAT ", \"created\": ",
 					 fs->total_rows, fs->total_bytes);
-	escape_json(&j, timestamptz_to_str(GetCurrentTimestamp()));
+	{
+		/* RFC 3339 in UTC, the data files' timestamp form */
+		btx_buf		ts;
+
+		btx_buf_init(&ts);
+		if (btx_json_timestamp(&ts, GetCurrentTimestamp() +
+							   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY) != 0)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		appendBinaryStringInfo(&j, ts.data, ts.len);
+		btx_buf_free(&ts);
+	}
 	appendStringInfoString(&j, ", \"bucket\": ");
 	escape_json(&j, a->bucket);
 	appendStringInfoString(&j, ", \"files\": [");
@@ -200,7 +214,8 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 	int			save_sec;
 	int			nestlevel;
 	Portal		portal;
-	bool		typed = strcmp(a->format, "parquet") == 0;
+	/* both formats take typed rows (format_writer.c encodes them) */
+	bool		typed = true;
 	volatile long fetch = Min(a->batch_size, 100);
 
 	memset(&fs, 0, sizeof(fs));
@@ -224,9 +239,17 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 
 		BtxBuildExportQuery(a, typed, from, to, &q);
 
-		/* run the query as the automation's owner, in UTC */
+		/*
+		 * run the query as the automation's owner, in UTC, with fixed date and
+		 * interval styles (values of types without their own encoding are
+		 * written as their text output)
+		 */
 		nestlevel = NewGUCNestLevel();
 		(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 		GetUserIdAndSecContext(&save_userid, &save_sec);
 		SetUserIdAndSecContext(a->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
@@ -249,7 +272,7 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 			{
 				batch_bytes += SPI_tuptable->vals[i]->t_len;
 				if (fs.fw == NULL)
-					fileset_open_next(&fs, SPI_tuptable->tupdesc, q.colnames);
+					fileset_open_next(&fs, SPI_tuptable->tupdesc, q.colnames, q.pivot_column);
 				BtxFormatRow(fs.fw, SPI_tuptable->vals[i]);
 				fs.file_rows++;
 				fs.total_rows++;

@@ -7,7 +7,10 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA btexport FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
 	btexport._num(jsonb, text),
+	btexport._span_cost(jsonb),
 	btexport._span_metrics(jsonb),
+	btexport.export_schema(),
+	btexport.export_type_map(),
 	btexport._export_spans(uuid, xid8, xid8),
 	btexport._export_traces(uuid, xid8, xid8),
 	btexport.btql_try_jsonb(text),
