@@ -12,3 +12,7 @@
 -- Row schema version 2 (docs/file-layout.md): the spans export returns eleven more columns,
 -- so its result type changes and CREATE OR REPLACE cannot redefine it.
 DROP FUNCTION btexport._export_spans(uuid, xid8, xid8);
+
+-- create_project gains id (keep the project id the SDK's events carry; an event's project_id
+-- must name the project it is logged into)
+DROP FUNCTION btexport.create_project(text, uuid);

@@ -382,7 +382,7 @@ GRANT EXECUTE ON FUNCTION btexport.create_automation(text, text, text, text, tex
 GRANT EXECUTE ON FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, integer, text) TO btexport_user;
 GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.pause(text, text), btexport.resume(text),
 	btexport.unschedule(text), btexport.create_credential(text, text, text, text), btexport.drop_credential(text),
-	btexport.create_project(text, uuid) TO btexport_user;
+	btexport.create_project(text, uuid, uuid) TO btexport_user;
 
 -- move the cursor back for a deliberate re-export of what was written since `to`
 CREATE OR REPLACE FUNCTION btexport.rewind(automation text, "to" timestamptz)
