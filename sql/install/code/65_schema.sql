@@ -21,7 +21,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	VALUES
 	('text', 'string', 'BYTE_ARRAY', 'STRING', 'UTF-8'),
 	('uuid', 'string', 'BYTE_ARRAY', 'STRING', '36 characters, lower case'),
-	('timestamp with time zone', 'string', 'INT64', 'TIMESTAMP(isAdjustedToUTC=true, MICROS)',
+	('timestamp with time zone', 'string: RFC 3339 timestamp', 'INT64', 'TIMESTAMP(isAdjustedToUTC=true, MICROS)',
 	 'JSON: RFC 3339 in UTC, always six fraction digits: 2024-01-15T10:30:00.123000Z; infinity: null'),
 	('jsonb', 'any JSON value', 'BYTE_ARRAY', 'JSON', 'JSON Lines: nested JSON; Parquet: the JSON text'),
 	('bigint', 'integer', 'INT64', NULL, NULL),
