@@ -1331,7 +1331,8 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 			return bad();
 		if (s->summary)
 			return mkval(F("(CASE WHEN jsonb_typeof(%s -> 'total_cost') = 'number' THEN (%s -> 'total_cost')::float8 END)", m, m), T_NUM);
-		return mkval(F("coalesce(CASE WHEN jsonb_typeof(%s -> 'estimated_cost') = 'number' THEN (%s -> 'estimated_cost')::float8 END, CASE WHEN jsonb_typeof(%s -> 'cost') = 'number' THEN (%s -> 'cost')::float8 END)",
+		/* a span's cost: the reported cost, else the estimate (one rule with the exports) */
+		return mkval(F("coalesce(CASE WHEN jsonb_typeof(%s -> 'cost') = 'number' THEN (%s -> 'cost')::float8 END, CASE WHEN jsonb_typeof(%s -> 'estimated_cost') = 'number' THEN (%s -> 'estimated_cost')::float8 END)",
 					   m, m, m, m), T_NUM);
 	}
 	if (strcasecmp(name, "any_span") == 0 || strcasecmp(name, "filter_spans") == 0)
@@ -1888,6 +1889,7 @@ summary_relation(comp *k, const char *where)
 			 "WHERE jsonb_typeof(e.value) = 'number' GROUP BY e.key) sc) AS scores, "
 			 "jsonb_build_object('prompt_tokens', coalesce(sum(%s), 0), 'completion_tokens', coalesce(sum(%s), 0), "
 			 "'total_tokens', coalesce(sum(%s), 0) + coalesce(sum(%s), 0), "
+			 /* a span's cost: the reported cost, else the estimate (the traces export's rule) */
 			 "'total_cost', coalesce(sum(coalesce(%s, %s)), 0), "
 			 "'llm_calls', count(*) FILTER (WHERE l.span_attributes ->> 'type' = 'llm'), "
 			 "'tool_calls', count(*) FILTER (WHERE l.span_attributes ->> 'type' = 'tool'), "
@@ -1897,7 +1899,7 @@ summary_relation(comp *k, const char *where)
 			 "FROM btexport.logs l WHERE %s GROUP BY l.project_id, l.root_span_id) g "
 			 "LEFT JOIN LATERAL (SELECT r0.* FROM btexport.logs r0 WHERE r0.project_id = g.pid AND r0.root_span_id = g.id "
 			 "AND r0.is_root ORDER BY r0.created, r0.id LIMIT 1) r ON true) t",
-			 pv_md, pv_in, pv_out, pv_ex, pv_er, pt, ct, pt, ct, ec, co, st, en, en, st, where);
+			 pv_md, pv_in, pv_out, pv_ex, pv_er, pt, ct, pt, ct, co, ec, st, en, en, st, where);
 }
 
 static char *
