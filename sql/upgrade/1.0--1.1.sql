@@ -16,3 +16,10 @@ DROP FUNCTION btexport._export_spans(uuid, xid8, xid8);
 -- create_project gains id (keep the project id the SDK's events carry; an event's project_id
 -- must name the project it is logged into)
 DROP FUNCTION btexport.create_project(text, uuid);
+
+-- layout hive now writes dt=YYYY-MM-DD/hour=HH/ (date is a reserved word in Athena DDL); automations
+-- created with 1.0's hive layout keep their keys (date=YYYY-MM-DD/hour=HH/) as layout hive_date
+ALTER TABLE btexport.automations DROP CONSTRAINT automations_layout_check;
+ALTER TABLE btexport.automations ADD CONSTRAINT automations_layout_check
+	CHECK (layout IN ('date', 'hive', 'hive_date'));
+UPDATE btexport.automations SET layout = 'hive_date' WHERE layout = 'hive';

@@ -60,7 +60,9 @@ BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
 	a->max_rows_per_run = v ? strtoll(v, NULL, 10) : 100000;
 	a->trace_idle = COL("trace_idle");
 	v = COL("layout");
-	a->hive = v && strcmp(v, "hive") == 0;
+	a->hive = v && (strcmp(v, "hive") == 0 || strcmp(v, "hive_date") == 0);
+	/* 1.0's hive layout named the day partition date (an Athena reserved word) */
+	a->hive_day = v && strcmp(v, "hive_date") == 0 ? "date" : "dt";
 #undef COL
 	ReleaseTupleDesc(desc);
 }

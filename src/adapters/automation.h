@@ -32,7 +32,8 @@ typedef struct BtxAutomation
 	char	   *status;
 	char	   *cursor;			/* xid8 as text */
 	char	   *compression;	/* none | gzip | zstd | snappy */
-	bool		hive;			/* layout: date=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
+	bool		hive;			/* layout: <day>=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
+	const char *hive_day;		/* the day partition's name: dt (hive), date (hive_date, 1.0's) */
 	char	   *sse;			/* NULL | AES256 | aws:kms */
 	char	   *kms_key_id;
 	bool		bucket_owner_full_control;

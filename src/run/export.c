@@ -140,7 +140,7 @@ write_manifest(BtxTarget *t, BtxAutomation *a, int64 run_id, const char *base_ke
 	bool		first = true;
 
 	initStringInfo(&j);
-	appendStringInfo(&j, "{\"manifest_version\": 1, \"schema_version\": %d, \"run_id\": " INT64_FORMAT
+	appendStringInfo(&j, "{\"manifest_version\": 2, \"schema_version\": %d, \"run_id\": " INT64_FORMAT
 					 ", \"automation\": {\"id\": " INT64_FORMAT ", \"name\": ", BTX_ROW_SCHEMA_VERSION, run_id, a->id);
 	escape_json(&j, a->name);
 	appendStringInfoString(&j, "}, \"project_id\": ");

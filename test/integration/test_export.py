@@ -264,18 +264,22 @@ prows = read_jsonl_objects("test-bucket", pkeys)
 check("the parts together hold every span exactly once",
       sorted(r["id"] for r in prows) == small_ids(), f"{len(prows)} rows")
 
-# ---- layout => 'hive': Hive-style date=/hour= partitions ------------------------
+# ---- layout => 'hive': Hive-style dt=/hour= partitions ------------------------
 psql(f"""SELECT btexport.create_automation('hive', 'small', 's3://test-bucket/exports/hive/',
          endpoint => '{EP}', credential => 'moto', layout => 'hive', max_rows_per_run => 1000000)""")
 rh = run("hive")
 hkeys = list_keys("test-bucket", "exports/hive/")
 hstart = ts(rh["started_at"]).astimezone(datetime.timezone.utc)
-want_h = hstart.strftime("exports/hive/date=%Y-%m-%d/hour=%H/export_%Y-%m-%d_%H-%M-%S.jsonl")
-check("layout => 'hive' writes under date=YYYY-MM-DD/hour=HH/ (UTC, the run's start)",
+want_h = hstart.strftime("exports/hive/dt=%Y-%m-%d/hour=%H/export_%Y-%m-%d_%H-%M-%S.jsonl")
+check("layout => 'hive' writes under dt=YYYY-MM-DD/hour=HH/ (UTC, the run's start)",
       rh["status"] == "succeeded" and hkeys == [want_h], f"{hkeys} vs {want_h}")
 check("the hive run's manifest mirrors the partition folders beside the data prefix",
       rh.get("manifest_key") == want_h.replace("exports/hive/", "exports/hive.manifests/").replace(".jsonl", ".manifest.json"),
       str(rh.get("manifest_key")))
+rc, _, err = psql(f"""SELECT btexport.create_automation('hive-old', 'small', 's3://test-bucket/exports/hive-old/',
+         endpoint => '{EP}', layout => 'hive_date')""", check_error=False, args=("-v", "VERBOSITY=verbose"))
+check("1.0's layout hive_date (day partition named date) is not offered to new automations (22023)",
+      rc != 0 and "ERROR:  22023:" in err and "hive_date" in err, err)
 check("the hive run exports every span once", sorted(r["id"] for r in read_jsonl_objects("test-bucket", hkeys)) == small_ids())
 
 # ---- server-side encryption is requested and echoed ---------------------------

@@ -217,6 +217,12 @@ RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path =
 DECLARE
 	a btexport.automations;
 BEGIN
+	IF lower(btrim(layout)) = 'hive_date' THEN
+		RAISE EXCEPTION 'layout hive_date is kept only by automations created with btexport 1.0'
+			USING ERRCODE = '22023',
+				  DETAIL = 'Its day partition is named date, a reserved word in Athena DDL.',
+				  HINT = 'Use layout => ''hive'' (partitions dt=YYYY-MM-DD/hour=HH/).';
+	END IF;
 	a := btexport._build_automation(name, description, project, event_type, export_type, query, s3_path,
 									role_arn, external_id, region, endpoint, format, "interval", batch_size,
 									credential, compression, sse, kms_key_id, bucket_owner_full_control,
