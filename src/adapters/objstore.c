@@ -312,9 +312,18 @@ BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint)
 		memset(&role, 0, sizeof(role));
 		if (btx_creds_assume_role_cached(role_cache, h->source, &h->sts, time(NULL), 0, &role, NULL, &err) != 0)
 		{
+			/*
+			 * The credentials are there; STS refused (or could not be
+			 * reached): BtxTargetConnect reports STS's own error, not "no
+			 * usable credentials", whose fix would be a GRANT.
+			 */
+			memcpy(t->connect_sqlstate, err.sqlstate, sizeof(t->connect_sqlstate));
+			t->connect_message = pstrdup(err.message);
+			t->connect_detail = err.detail[0] ? pstrdup(err.detail) : NULL;
 			*detail = psprintf("%s%s%s", err.message, err.detail[0] ? ". " : "", err.detail);
-			*hint = err.hint[0] ? pstrdup(err.hint) :
-				pstrdup("Check the role's trust policy: it must allow sts:AssumeRole for these credentials with this ExternalId.");
+			*hint = psprintf("Check the role's trust policy: it must allow sts:AssumeRole for %s with sts:ExternalId %s%s%s",
+							 t->cred_source, t->external_id ? "\"" : "(none)", t->external_id ? t->external_id : "",
+							 t->external_id ? "\"." : ".");
 			return false;
 		}
 		h->client = btx_s3_client_new(&cfg, &role, &err);
@@ -339,11 +348,21 @@ BtxTargetConnect(BtxTarget *t)
 	char	   *hint = NULL;
 
 	if (!BtxTargetTryConnect(t, &detail, &hint))
+	{
+		const char *st = t->connect_sqlstate;
+
+		if (st[0])				/* AssumeRole failed: STS's error (38000, or 08006 unreachable) */
+			ereport(ERROR,
+					(errcode(MAKE_SQLSTATE(st[0], st[1], st[2], st[3], st[4])),
+					 errmsg("%s", t->connect_message),
+					 t->connect_detail ? errdetail_internal("%s", t->connect_detail) : 0,
+					 hint ? errhint("%s", hint) : 0));
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("no usable AWS credentials for automation \"%s\"", t->automation_name),
 				 detail ? errdetail_internal("%s", detail) : 0,
 				 hint ? errhint("%s", hint) : 0));
+	}
 }
 
 void

@@ -26,6 +26,9 @@ typedef struct BtxTarget
 	char	   *sse;			/* NULL | AES256 | aws:kms */
 	char	   *kms_key_id;
 	bool		bucket_owner_full_control;
+	char		connect_sqlstate[6];	/* why BtxTargetTryConnect failed, when it was STS ("" otherwise) */
+	char	   *connect_message;
+	char	   *connect_detail;
 } BtxTarget;
 
 typedef struct BtxObjectResult

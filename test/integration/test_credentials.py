@@ -37,6 +37,9 @@ psql(f"""SELECT btexport.create_automation('role-bad', 'app', 's3://test-bucket/
 r = run("role-bad")
 text = " ".join(str(r[k] or "") for k in ("error_message", "error_detail", "error_hint"))
 check("a wrong external id fails the run", r["status"] == "failed" and "AccessDenied" in text, json.dumps(r))
+check("... reported as the AssumeRole refusal (38000, AccessDenied in the message), not as missing credentials (28000)",
+      r["error_sqlstate"] == "38000" and "AccessDenied" in (r["error_message"] or "")
+      and "assume role" in (r["error_message"] or "") and "no usable" not in (r["error_message"] or ""), json.dumps(r))
 check("the hint names the trust policy and the ExternalId", "trust policy" in (r["error_hint"] or "")
       and "ExternalId" in (r["error_hint"] or ""), r["error_hint"])
 check("nothing was written for the failed run", list_keys("test-bucket", "role-bad/") == [])
