@@ -140,6 +140,8 @@ typedef struct comp
 	qparam	   *params;
 	int			nparams;
 	int			capparams;
+	int		   *pslots;			/* hash of params: index + 1, 0 = empty */
+	int			npslots;		/* a power of two, at least 2 * nparams */
 	int			first_param;
 	int			nrel;
 	outcol	   *cols;
@@ -152,6 +154,8 @@ typedef struct comp
 	int			nupvs;
 	int			bounded;
 	int			resolving;		/* alias expansion depth (cycle guard) */
+	btx_btql_node *at;			/* expression being compiled: where a
+								 * memory or SQL-length limit is reported */
 } comp;
 
 static val	cx(comp *k, btx_btql_node *n, scope *s);
@@ -161,10 +165,16 @@ static char *coerce(comp *k, val v, vtype t, btx_btql_node *at);
 
 #define F(...) btx_btql_printf(k->a, __VA_ARGS__)
 
+/*
+ * Has the compile failed?  A failed arena (memory or SQL-length limit, no
+ * memory) becomes its error here, at the expression being compiled.
+ */
 static int
 failed(comp *k)
 {
-	return k->c->err->code != 0 || k->a->oom;
+	if (k->a->failed && k->c->err->code == 0)
+		btx_btql_error_alloc(k->c, k->at ? k->at->off : 0);
+	return k->c->err->code != 0;
 }
 
 static val
@@ -194,6 +204,9 @@ err_at(comp *k, btx_btql_node *n, const char *sqlstate, const char *expected, co
 	char		msg[400];
 	va_list		ap;
 
+	/* an error after a failed allocation is a consequence of it */
+	if (failed(k))
+		return bad();
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -215,14 +228,63 @@ src_text(comp *k, btx_btql_node *n)
 
 /* ---- parameters ---- */
 
+static unsigned
+param_hash(const char *value, const char *type)
+{
+	unsigned	h = 2166136261u;	/* FNV-1a */
+
+	for (; *type; type++)
+		h = (h ^ (unsigned char) *type) * 16777619u;
+	for (; *value; value++)
+		h = (h ^ (unsigned char) *value) * 16777619u;
+	return h;
+}
+
+/* double the hash of params and put every param back */
+static int
+param_rehash(comp *k)
+{
+	int			n = k->npslots ? k->npslots * 2 : 64,
+				i;
+	int		   *slots = btx_btql_alloc(k->a, sizeof(int) * n);
+
+	if (slots == NULL)
+		return -1;
+	for (i = 0; i < k->nparams; i++)
+	{
+		unsigned	h = param_hash(k->params[i].value, k->params[i].type) & (n - 1);
+
+		while (slots[h])
+			h = (h + 1) & (n - 1);
+		slots[h] = i + 1;
+	}
+	k->pslots = slots;
+	k->npslots = n;
+	return 0;
+}
+
+/*
+ * The placeholder of a bind parameter ("$3::text") with this value and
+ * type.  A value bound before is reused: the lookup is a hash (open
+ * addressing, at most half full), so a query with n values costs O(n),
+ * where a linear search made long paths quadratic.
+ */
 static char *
 param(comp *k, const char *value, const char *type)
 {
+	unsigned	h;
 	int			i;
 
-	for (i = 0; i < k->nparams; i++)
+	if (value == NULL || failed(k))
+		return "NULL";
+	if (2 * (k->nparams + 1) > k->npslots && param_rehash(k) != 0)
+		return "NULL";
+	for (h = param_hash(value, type) & (k->npslots - 1); k->pslots[h]; h = (h + 1) & (k->npslots - 1))
+	{
+		i = k->pslots[h] - 1;
 		if (strcmp(k->params[i].type, type) == 0 && strcmp(k->params[i].value, value) == 0)
 			return F("$%d::%s", k->first_param + i, type);
+	}
 	if (k->nparams == k->capparams)
 	{
 		int			ncap = k->capparams ? k->capparams * 2 : 16;
@@ -237,7 +299,9 @@ param(comp *k, const char *value, const char *type)
 	}
 	k->params[k->nparams].value = btx_btql_strndup(k->a, value, strlen(value));
 	k->params[k->nparams].type = type;
-	k->nparams++;
+	if (k->params[k->nparams].value == NULL)
+		return "NULL";
+	k->pslots[h] = ++k->nparams;
 	return F("$%d::%s", k->first_param + k->nparams - 1, type);
 }
 
@@ -721,21 +785,20 @@ is_lit(comp *k, btx_btql_node *n, scope *s)
 static val
 json_path(comp *k, const char *base, btx_btql_node *n, int from, int numeric_leaf)
 {
-	btx_buf		b;
+	btx_btql_sb		b;
 	int			i;
 	char	   *r;
 
-	btx_buf_init(&b);
-	btx_buf_puts(&b, base);
+	btx_btql_sb_init(&b, k->a);
+	btx_btql_sb_puts(&b, base);
 	for (i = from; i < n->nsegs; i++)
 	{
 		if (n->segs[i].name)
-			btx_buf_appendf(&b, " -> %s", param(k, n->segs[i].name, "text"));
+			btx_btql_sb_printf(&b, " -> %s", param(k, n->segs[i].name, "text"));
 		else
-			btx_buf_appendf(&b, " -> %s", param(k, F("%lld", (long long) n->segs[i].index), "int4"));
+			btx_btql_sb_printf(&b, " -> %s", param(k, F("%lld", (long long) n->segs[i].index), "int4"));
 	}
-	r = btx_btql_strndup(k->a, b.data ? b.data : "", b.len);
-	btx_buf_free(&b);
+	r = btx_btql_sb_finish(&b);
 	if (r == NULL)
 		return bad();
 	if (numeric_leaf)
@@ -929,25 +992,23 @@ match_sql(comp *k, val field, char *pat, btx_btql_node *at)
 static char *
 like_pattern_literal(comp *k, const char *p)
 {
-	btx_buf		b;
+	btx_btql_sb		b;
 	char	   *r;
 
-	btx_buf_init(&b);
+	btx_btql_sb_init(&b, k->a);
 	for (; *p; p++)
 	{
 		if (*p == '\\' && p[1])
 		{
-			btx_buf_putc(&b, *p);
-			btx_buf_putc(&b, p[1]);
+			btx_btql_sb_append(&b, p, 2);
 			p++;
 		}
 		else if (*p == '_')
-			btx_buf_puts(&b, "\\_");
+			btx_btql_sb_puts(&b, "\\_");
 		else
-			btx_buf_putc(&b, *p);
+			btx_btql_sb_append(&b, p, 1);
 	}
-	r = btx_btql_strndup(k->a, b.data ? b.data : "", b.len);
-	btx_buf_free(&b);
+	r = btx_btql_sb_finish(&b);
 	return r;
 }
 
@@ -1183,21 +1244,20 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 	}
 	if (strcasecmp(name, "concat") == 0)
 	{
-		btx_buf		b;
+		btx_btql_sb		b;
 		char	   *r;
 
 		if (arity(k, n, 1, 64, "concat(a, b, ...)") != 0)
 			return bad();
-		btx_buf_init(&b);
-		btx_buf_puts(&b, "concat(");
+		btx_btql_sb_init(&b, k->a);
+		btx_btql_sb_puts(&b, "concat(");
 		for (i = 0; i < n->nargs; i++)
 		{
 			v = cx_as(k, n->args[i], s, T_TEXT);
-			btx_buf_appendf(&b, "%s%s", i ? ", " : "", v.s);
+			btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", v.s);
 		}
-		btx_buf_putc(&b, ')');
-		r = btx_btql_strndup(k->a, b.data ? b.data : "", b.len);
-		btx_buf_free(&b);
+		btx_btql_sb_puts(&b, ")");
+		r = btx_btql_sb_finish(&b);
 		return mkval(r, T_TEXT);
 	}
 	if (strcasecmp(name, "len") == 0 || strcasecmp(name, "length") == 0)
@@ -1239,7 +1299,7 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 	{
 		val		   *vs;
 		vtype		t;
-		btx_buf		b;
+		btx_btql_sb		b;
 		char	   *r;
 		const char *fn = strcasecmp(name, "coalesce") == 0 ? "coalesce" : strcasecmp(name, "least") == 0 ? "least" :
 			strcasecmp(name, "greatest") == 0 ? "greatest" : "NULLIF";
@@ -1255,13 +1315,12 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 			return bad();
 		if (t == T_NULL)
 			t = T_TEXT;
-		btx_buf_init(&b);
-		btx_buf_appendf(&b, "%s(", fn);
+		btx_btql_sb_init(&b, k->a);
+		btx_btql_sb_printf(&b, "%s(", fn);
 		for (i = 0; i < n->nargs; i++)
-			btx_buf_appendf(&b, "%s%s", i ? ", " : "", vs[i].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[i].s);
-		btx_buf_putc(&b, ')');
-		r = btx_btql_strndup(k->a, b.data ? b.data : "", b.len);
-		btx_buf_free(&b);
+			btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", vs[i].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[i].s);
+		btx_btql_sb_puts(&b, ")");
+		r = btx_btql_sb_finish(&b);
 		return mkval(r, t);
 	}
 	if (strcasecmp(name, "round") == 0)
@@ -1299,14 +1358,14 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 	{
 		static const char *const fields[] = {"input", "output", "expected", "metadata", "span_attributes", NULL};
 		val			q;
-		btx_buf		b;
+		btx_btql_sb		b;
 		char	   *r;
 
 		if (arity(k, n, 1, 1, "search('text')") != 0)
 			return bad();
 		q = cx_as(k, n->args[0], s, T_TEXT);
-		btx_buf_init(&b);
-		btx_buf_putc(&b, '(');
+		btx_btql_sb_init(&b, k->a);
+		btx_btql_sb_puts(&b, "(");
 		for (i = 0; fields[i]; i++)
 		{
 			const field *f = row_field(s, fields[i]);
@@ -1315,11 +1374,10 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 			if (f == NULL)
 				continue;
 			fv = mkval(F(f->sql, s->rel), T_JSON);
-			btx_buf_appendf(&b, "%scoalesce(%s, false)", b.len > 1 ? " OR " : "", match_sql(k, fv, q.s, n));
+			btx_btql_sb_printf(&b, "%scoalesce(%s, false)", b.len > 1 ? " OR " : "", match_sql(k, fv, q.s, n));
 		}
-		btx_buf_putc(&b, ')');
-		r = btx_btql_strndup(k->a, b.data ? b.data : "", b.len);
-		btx_buf_free(&b);
+		btx_btql_sb_puts(&b, ")");
+		r = btx_btql_sb_finish(&b);
 		return mkval(F("(CASE WHEN (%s) IS NULL THEN NULL ELSE %s END)", q.s, r), T_BOOL);
 	}
 	if (strcasecmp(name, "estimated_cost") == 0)
@@ -1461,7 +1519,7 @@ cx_in(comp *k, btx_btql_node *n, scope *s)
 	btx_btql_node *lst = n->right;
 	btx_btql_node **ns;
 	val		   *vs;
-	btx_buf		b;
+	btx_btql_sb		b;
 	char	   *r;
 	int			i;
 	vtype		t;
@@ -1480,18 +1538,17 @@ cx_in(comp *k, btx_btql_node *n, scope *s)
 		return bad();
 	if (t == T_NULL)
 		return mkval("NULL::bool", T_BOOL);
-	btx_buf_init(&b);
-	btx_buf_appendf(&b, "(%s %sIN (", vs[0].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[0].s, n->neg ? "NOT " : "");
+	btx_btql_sb_init(&b, k->a);
+	btx_btql_sb_printf(&b, "(%s %sIN (", vs[0].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[0].s, n->neg ? "NOT " : "");
 	for (i = 1; i <= lst->nargs; i++)
-		btx_buf_appendf(&b, "%s%s", i > 1 ? ", " : "", vs[i].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[i].s);
-	btx_buf_puts(&b, "))");
-	r = btx_btql_strndup(k->a, b.data ? b.data : "", b.len);
-	btx_buf_free(&b);
+		btx_btql_sb_printf(&b, "%s%s", i > 1 ? ", " : "", vs[i].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[i].s);
+	btx_btql_sb_puts(&b, "))");
+	r = btx_btql_sb_finish(&b);
 	return mkval(r, T_BOOL);
 }
 
 static val
-cx(comp *k, btx_btql_node *n, scope *s)
+cx_node(comp *k, btx_btql_node *n, scope *s)
 {
 	val			v,
 				w;
@@ -1513,20 +1570,19 @@ cx(comp *k, btx_btql_node *n, scope *s)
 			return mkval(param(k, F("%lld %s", (long long) n->ival, n->str), "interval"), T_INTERVAL);
 		case E_ARRAY:
 			{
-				btx_buf		b;
+				btx_btql_sb		b;
 				char	   *r;
 				int			i;
 
-				btx_buf_init(&b);
-				btx_buf_puts(&b, "jsonb_build_array(");
+				btx_btql_sb_init(&b, k->a);
+				btx_btql_sb_puts(&b, "jsonb_build_array(");
 				for (i = 0; i < n->nargs; i++)
 				{
 					v = cx_as(k, n->args[i], s, T_JSON);
-					btx_buf_appendf(&b, "%s%s", i ? ", " : "", v.s);
+					btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", v.s);
 				}
-				btx_buf_putc(&b, ')');
-				r = btx_btql_strndup(k->a, b.data ? b.data : "", b.len);
-				btx_buf_free(&b);
+				btx_btql_sb_puts(&b, ")");
+				r = btx_btql_sb_finish(&b);
 				return mkval(r, T_JSON);
 			}
 		case E_PATH:
@@ -1651,6 +1707,25 @@ cx(comp *k, btx_btql_node *n, scope *s)
 	return bad();
 }
 
+/*
+ * The SQL of expression n and its type.  k->at follows the recursion, and
+ * stays on the innermost expression when the compile fails there, so that a
+ * limit reached while building the SQL is reported where it was reached.
+ */
+static val
+cx(comp *k, btx_btql_node *n, scope *s)
+{
+	btx_btql_node *outer = k->at;
+	val			v;
+
+	if (n)
+		k->at = n;
+	v = cx_node(k, n, s);
+	if (!failed(k))
+		k->at = outer;
+	return v;
+}
+
 /* ---- structural equality (grouping) ---- */
 
 static int
@@ -1770,21 +1845,20 @@ check_grouped(comp *k, btx_btql_node *n, scope *s)
 static char *
 projects_pred(comp *k, const char *rel)
 {
-	btx_buf		b;
+	btx_btql_sb		b;
 	char	   *r;
 	int			i;
 
-	btx_buf_init(&b);
-	btx_buf_appendf(&b, "%s.project_id IN (SELECT p.id FROM btexport.projects p WHERE ", rel);
+	btx_btql_sb_init(&b, k->a);
+	btx_btql_sb_printf(&b, "%s.project_id IN (SELECT p.id FROM btexport.projects p WHERE ", rel);
 	for (i = 0; i < k->q->nids; i++)
 	{
 		char	   *pp = param(k, k->q->ids[i], "text");
 
-		btx_buf_appendf(&b, "%sp.id::text = %s OR p.name = %s", i ? " OR " : "", pp, pp);
+		btx_btql_sb_printf(&b, "%sp.id::text = %s OR p.name = %s", i ? " OR " : "", pp, pp);
 	}
-	btx_buf_putc(&b, ')');
-	r = btx_btql_strndup(k->a, b.data ? b.data : "", b.len);
-	btx_buf_free(&b);
+	btx_btql_sb_puts(&b, ")");
+	r = btx_btql_sb_finish(&b);
 	return r;
 }
 
@@ -1796,56 +1870,38 @@ window_pred(comp *k, const char *rel)
 
 /* split the top-level AND terms of the filter into trace selection and FILTER_SPANS */
 static void
-split_filter(comp *k, btx_btql_node *n, btx_btql_node ***sel, int *nsel, btx_btql_node ***fs, int *nfs)
+split_filter(comp *k, btx_btql_node *n, btx_btql_vec *sel, btx_btql_vec *fs)
 {
+	btx_btql_node **slot;
+
 	if (n == NULL)
 		return;
 	if (n->kind == E_BINOP && strcmp(n->op, "and") == 0)
 	{
-		split_filter(k, n->left, sel, nsel, fs, nfs);
-		split_filter(k, n->right, sel, nsel, fs, nfs);
+		split_filter(k, n->left, sel, fs);
+		split_filter(k, n->right, sel, fs);
 		return;
 	}
-	if (n->kind == E_FILTERSPANS)
-	{
-		btx_btql_node **a = btx_btql_alloc(k->a, sizeof(btx_btql_node *) * (*nfs + 1));
-
-		if (a == NULL)
-			return;
-		if (*nfs)
-			memcpy(a, *fs, sizeof(btx_btql_node *) * (*nfs));
-		a[(*nfs)++] = n->left;
-		*fs = a;
-	}
-	else
-	{
-		btx_btql_node **a = btx_btql_alloc(k->a, sizeof(btx_btql_node *) * (*nsel + 1));
-
-		if (a == NULL)
-			return;
-		if (*nsel)
-			memcpy(a, *sel, sizeof(btx_btql_node *) * (*nsel));
-		a[(*nsel)++] = n;
-		*sel = a;
-	}
+	slot = btx_btql_vec_push(k->a, n->kind == E_FILTERSPANS ? fs : sel, sizeof(*slot));
+	if (slot)
+		*slot = n->kind == E_FILTERSPANS ? n->left : n;
 }
 
 static char *
 and_terms(comp *k, btx_btql_node **ts, int n, scope *s)
 {
-	btx_buf		b;
+	btx_btql_sb		b;
 	char	   *r;
 	int			i;
 
-	btx_buf_init(&b);
+	btx_btql_sb_init(&b, k->a);
 	for (i = 0; i < n; i++)
 	{
 		val			v = cx_as(k, ts[i], s, T_BOOL);
 
-		btx_buf_appendf(&b, "%s%s", i ? " AND " : "", v.s);
+		btx_btql_sb_printf(&b, "%s%s", i ? " AND " : "", v.s);
 	}
-	r = btx_btql_strndup(k->a, b.data ? b.data : "true", b.data ? b.len : 4);
-	btx_buf_free(&b);
+	r = b.len ? btx_btql_sb_finish(&b) : "true";
 	return r;
 }
 
@@ -2151,7 +2207,7 @@ compile_query(comp *k, btx_btql_query *out)
 	btx_btql_ast *q = k->q;
 	scope		row,
 				filt;
-	btx_buf		sel,
+	btx_btql_sb		sel,
 				from,
 				where,
 				tail;
@@ -2162,10 +2218,8 @@ compile_query(comp *k, btx_btql_query *out)
 	char	   *sql;
 	int			exp = k->opt->export_cursor;
 	const char *rel = q->shape == BTX_BTQL_SUMMARY ? "t" : "l";
-	btx_btql_node **seln = NULL,
-			  **fsn = NULL;
-	int			nseln = 0,
-				nfsn = 0;
+	btx_btql_vec seln = {0},
+				fsn = {0};
 	int			pivot_col = -1;
 
 	memset(&row, 0, sizeof(row));
@@ -2192,10 +2246,10 @@ compile_query(comp *k, btx_btql_query *out)
 		return -1;
 
 	/* unpivot columns */
-	btx_buf_init(&from);
-	btx_buf_init(&where);
-	btx_buf_init(&sel);
-	btx_buf_init(&tail);
+	btx_btql_sb_init(&from, k->a);
+	btx_btql_sb_init(&where, k->a);
+	btx_btql_sb_init(&sel, k->a);
+	btx_btql_sb_init(&tail, k->a);
 	ci = btx_btql_alloc(k->a, sizeof(colinfo) * (k->ncols + 40));
 	if (ci == NULL)
 		goto fail;
@@ -2205,48 +2259,48 @@ compile_query(comp *k, btx_btql_query *out)
 	{
 		char	   *w = projects_pred(k, "l");
 
-		split_filter(k, q->filter, &seln, &nseln, &fsn, &nfsn);
-		if (nseln)
+		split_filter(k, q->filter, &seln, &fsn);
+		if (seln.n)
 			w = F("%s AND (l.project_id, l.root_span_id) IN (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
-				  w, projects_pred(k, "s"), and_terms(k, seln, nseln, &filt));
+				  w, projects_pred(k, "s"), and_terms(k, seln.data, seln.n, &filt));
 		if (exp)
 			w = F("%s AND (l.project_id, l.root_span_id) IN (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
 				  w, projects_pred(k, "w"), window_pred(k, "w"));
-		if (nfsn)
+		if (fsn.n)
 		{
 			scope		fs = filt;
 
 			fs.rel = "l";
-			w = F("%s AND %s", w, and_terms(k, fsn, nfsn, &fs));
+			w = F("%s AND %s", w, and_terms(k, fsn.data, fsn.n, &fs));
 		}
-		btx_buf_puts(&from, summary_relation(k, w));
+		btx_btql_sb_puts(&from, summary_relation(k, w));
 	}
 	else
 	{
-		btx_buf_puts(&from, "btexport.logs l");
-		btx_buf_puts(&where, projects_pred(k, "l"));
+		btx_btql_sb_puts(&from, "btexport.logs l");
+		btx_btql_sb_puts(&where, projects_pred(k, "l"));
 		if (q->shape == BTX_BTQL_SPANS)
 		{
 			if (exp)
-				btx_buf_appendf(&where, " AND %s", window_pred(k, "l"));
+				btx_btql_sb_printf(&where, " AND %s", window_pred(k, "l"));
 			if (q->filter)
-				btx_buf_appendf(&where, " AND %s", cx_as(k, q->filter, &filt, T_BOOL).s);
+				btx_btql_sb_printf(&where, " AND %s", cx_as(k, q->filter, &filt, T_BOOL).s);
 		}
 		else
 		{
-			split_filter(k, q->filter, &seln, &nseln, &fsn, &nfsn);
-			if (nseln)
-				btx_buf_appendf(&where, " AND (l.project_id, l.root_span_id) IN (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
-								projects_pred(k, "s"), and_terms(k, seln, nseln, &filt));
+			split_filter(k, q->filter, &seln, &fsn);
+			if (seln.n)
+				btx_btql_sb_printf(&where, " AND (l.project_id, l.root_span_id) IN (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
+								projects_pred(k, "s"), and_terms(k, seln.data, seln.n, &filt));
 			if (exp)
-				btx_buf_appendf(&where, " AND (l.project_id, l.root_span_id) IN (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
+				btx_btql_sb_printf(&where, " AND (l.project_id, l.root_span_id) IN (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
 								projects_pred(k, "w"), window_pred(k, "w"));
-			if (nfsn)
+			if (fsn.n)
 			{
 				scope		fs = filt;
 
 				fs.rel = "l";
-				btx_buf_appendf(&where, " AND %s", and_terms(k, fsn, nfsn, &fs));
+				btx_btql_sb_printf(&where, " AND %s", and_terms(k, fsn.data, fsn.n, &fs));
 			}
 		}
 	}
@@ -2300,18 +2354,18 @@ compile_query(comp *k, btx_btql_query *out)
 				goto fail;
 			}
 			p->vt = T_JSON;
-			btx_buf_appendf(&from, " CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(%s) = 'object' THEN %s END) AS %s(k, v)",
+			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(%s) = 'object' THEN %s END) AS %s(k, v)",
 							src.s, src.s, p->rel);
 		}
 		else if (src.t == T_TEXTARR)
 		{
 			p->vt = T_TEXT;
-			btx_buf_appendf(&from, " CROSS JOIN LATERAL unnest(%s) AS %s(v)", src.s, p->rel);
+			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL unnest(%s) AS %s(v)", src.s, p->rel);
 		}
 		else if (src.t == T_JSON)
 		{
 			p->vt = T_JSON;
-			btx_buf_appendf(&from, " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(%s) = 'array' THEN %s END) AS %s(v)",
+			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(%s) = 'array' THEN %s END) AS %s(v)",
 							src.s, src.s, p->rel);
 		}
 		else
@@ -2334,7 +2388,7 @@ compile_query(comp *k, btx_btql_query *out)
 
 		for (i = 0; i < nstar; i++)
 		{
-			btx_buf_appendf(&sel, "%s%s AS c%d", nci ? ", " : "", F(tab[i].sql, rel), nci + 1);
+			btx_btql_sb_printf(&sel, "%s%s AS c%d", nci ? ", " : "", F(tab[i].sql, rel), nci + 1);
 			ci[nci].name = (char *) tab[i].name;
 			ci[nci].t = tab[i].t;
 			if (strcmp(tab[i].name, "_xact_id") == 0)
@@ -2345,11 +2399,11 @@ compile_query(comp *k, btx_btql_query *out)
 		{
 			if (k->upvs[i].key_name)
 			{
-				btx_buf_appendf(&sel, ", %s.k AS c%d", k->upvs[i].rel, nci + 1);
+				btx_btql_sb_printf(&sel, ", %s.k AS c%d", k->upvs[i].rel, nci + 1);
 				ci[nci].name = k->upvs[i].key_name;
 				ci[nci++].t = T_TEXT;
 			}
-			btx_buf_appendf(&sel, ", %s AS c%d", k->upvs[i].vt == T_JSON ? F("NULLIF(%s.v, 'null'::jsonb)", k->upvs[i].rel) :
+			btx_btql_sb_printf(&sel, ", %s AS c%d", k->upvs[i].vt == T_JSON ? F("NULLIF(%s.v, 'null'::jsonb)", k->upvs[i].rel) :
 							F("%s.v", k->upvs[i].rel), nci + 1);
 			ci[nci].name = k->upvs[i].value_name;
 			ci[nci++].t = k->upvs[i].vt;
@@ -2365,7 +2419,7 @@ compile_query(comp *k, btx_btql_query *out)
 				goto fail;
 			if (v.t == T_NULL)
 				v = mkval("NULL::text", T_TEXT);
-			btx_buf_appendf(&sel, "%s%s AS c%d", nci ? ", " : "", v.s, nci + 1);
+			btx_btql_sb_printf(&sel, "%s%s AS c%d", nci ? ", " : "", v.s, nci + 1);
 			ci[nci].name = k->cols[i].name;
 			ci[nci].t = v.t;
 			if (strcmp(ci[nci].name, "_xact_id") == 0 && v.t == T_INT)
@@ -2377,7 +2431,7 @@ compile_query(comp *k, btx_btql_query *out)
 	{
 		const field *f = row_field(&row, "_xact_id");
 
-		btx_buf_appendf(&sel, ", %s AS c%d", k->grouped ? F("max(%s)", F(f->sql, rel)) : F(f->sql, rel), nci + 1);
+		btx_btql_sb_printf(&sel, ", %s AS c%d", k->grouped ? F("max(%s)", F(f->sql, rel)) : F(f->sql, rel), nci + 1);
 		ci[nci].name = "_xact_id";
 		ci[nci].t = T_INT;
 		xact_col = nci++;
@@ -2389,13 +2443,13 @@ compile_query(comp *k, btx_btql_query *out)
 		scope		gs = row;
 
 		gs.agg = 0;
-		btx_buf_puts(&tail, " GROUP BY ");
+		btx_btql_sb_puts(&tail, " GROUP BY ");
 		for (i = 0; i < k->ngroups; i++)
 		{
 			if (k->group_pos[i])
-				btx_buf_appendf(&tail, "%s%d", i ? ", " : "", k->group_pos[i]);
+				btx_btql_sb_printf(&tail, "%s%d", i ? ", " : "", k->group_pos[i]);
 			else
-				btx_buf_appendf(&tail, "%s%s", i ? ", " : "", cx(k, k->groups[i], &gs).s);
+				btx_btql_sb_printf(&tail, "%s%s", i ? ", " : "", cx(k, k->groups[i], &gs).s);
 		}
 	}
 	if (q->having)
@@ -2405,7 +2459,7 @@ compile_query(comp *k, btx_btql_query *out)
 		hs.aliases = 1;
 		if (check_grouped(k, q->having, &hs) != 0)
 			goto fail;
-		btx_buf_appendf(&tail, " HAVING %s", cx_as(k, q->having, &hs, T_BOOL).s);
+		btx_btql_sb_printf(&tail, " HAVING %s", cx_as(k, q->having, &hs, T_BOOL).s);
 	}
 	if (failed(k))
 		goto fail;
@@ -2416,7 +2470,7 @@ compile_query(comp *k, btx_btql_query *out)
 		int			pc = -1,
 					m,
 				   *is_measure;
-		btx_buf		outer,
+		btx_btql_sb		outer,
 					okeys,
 					agg;
 		colinfo    *oci;
@@ -2484,9 +2538,9 @@ compile_query(comp *k, btx_btql_query *out)
 			}
 			is_measure[hit] = m + 1;
 		}
-		btx_buf_init(&outer);
-		btx_buf_init(&okeys);
-		btx_buf_init(&agg);
+		btx_btql_sb_init(&outer, k->a);
+		btx_btql_sb_init(&okeys, k->a);
+		btx_btql_sb_init(&agg, k->a);
 		oci = btx_btql_alloc(k->a, sizeof(colinfo) * (k->ncols + 2));
 		if (oci == NULL)
 			goto fail;
@@ -2511,23 +2565,23 @@ compile_query(comp *k, btx_btql_query *out)
 					   "aggregate \"%s\" is not pivoted", k->cols[i].name);
 				goto fail;
 			}
-			btx_buf_appendf(&outer, "%sg.c%d AS c%d", noci ? ", " : "", i + 1, noci + 1);
-			btx_buf_appendf(&okeys, "%sg.c%d", noci ? ", " : "", i + 1);
+			btx_btql_sb_printf(&outer, "%sg.c%d AS c%d", noci ? ", " : "", i + 1, noci + 1);
+			btx_btql_sb_printf(&okeys, "%sg.c%d", noci ? ", " : "", i + 1);
 			oci[noci++] = ci[i];
 		}
 		for (i = 0; i < k->ncols; i++)
 			if (is_measure[i])
-				btx_buf_appendf(&agg, "%sjsonb_object_agg(coalesce(%s, 'null') || %s, to_jsonb(g.c%d))",
+				btx_btql_sb_printf(&agg, "%sjsonb_object_agg(coalesce(%s, 'null') || %s, to_jsonb(g.c%d))",
 								agg.len ? " || " : "", pvtext, param(k, F("_%s", k->cols[i].name), "text"), i + 1);
-		btx_buf_appendf(&outer, "%s%s AS c%d", noci ? ", " : "", agg.data, noci + 1);
+		btx_btql_sb_printf(&outer, "%s%s AS c%d", noci ? ", " : "", btx_btql_sb_finish(&agg), noci + 1);
 		pivot_col = noci;
 		oci[noci].name = "_pivot";
 		oci[noci++].t = T_JSON;
 		/* ORDER BY over the row keys */
 		{
-			btx_buf		ord;
+			btx_btql_sb		ord;
 
-			btx_buf_init(&ord);
+			btx_btql_sb_init(&ord, k->a);
 			for (i = 0; i < q->nsort; i++)
 			{
 				btx_btql_item *it = &q->sort[i];
@@ -2543,10 +2597,6 @@ compile_query(comp *k, btx_btql_query *out)
 							col = j;
 				if (col < 0 || col >= k->ncols || col == pc || is_measure[col])
 				{
-					btx_buf_free(&ord);
-					btx_buf_free(&outer);
-					btx_buf_free(&okeys);
-					btx_buf_free(&agg);
 					err_at(k, it->expr, "0A000", NULL, "Sort a pivoted query by its row keys.",
 						   "sorting a pivoted query by \"%s\" is not supported", src_text(k, it->expr));
 					goto fail;
@@ -2554,19 +2604,15 @@ compile_query(comp *k, btx_btql_query *out)
 				for (j = 0; j < col; j++)
 					if (j != pc && !is_measure[j])
 						o++;
-				btx_buf_appendf(&ord, "%sc%d%s", i ? ", " : " ORDER BY ", o + 1, it->desc ? " DESC" : " ASC");
+				btx_btql_sb_printf(&ord, "%sc%d%s", i ? ", " : " ORDER BY ", o + 1, it->desc ? " DESC" : " ASC");
 			}
 			if (q->has_limit)
-				btx_buf_appendf(&ord, " LIMIT %s", param(k, F("%lld", (long long) q->limit), "int8"));
-			sql = F("SELECT %s FROM (SELECT %s FROM %s%s%s%s) g%s%s%s", outer.data,
-					sel.data, from.data, where.len ? " WHERE " : "", where.len ? where.data : "",
-					tail.len ? tail.data : "", okeys.len ? " GROUP BY " : "", okeys.len ? okeys.data : "",
-					ord.len ? ord.data : "");
-			btx_buf_free(&ord);
+				btx_btql_sb_printf(&ord, " LIMIT %s", param(k, F("%lld", (long long) q->limit), "int8"));
+			sql = F("SELECT %s FROM (SELECT %s FROM %s%s%s%s) g%s%s%s", btx_btql_sb_finish(&outer),
+					btx_btql_sb_finish(&sel), btx_btql_sb_finish(&from), where.len ? " WHERE " : "",
+					btx_btql_sb_finish(&where), btx_btql_sb_finish(&tail), okeys.len ? " GROUP BY " : "",
+					btx_btql_sb_finish(&okeys), btx_btql_sb_finish(&ord));
 		}
-		btx_buf_free(&outer);
-		btx_buf_free(&okeys);
-		btx_buf_free(&agg);
 		ci = oci;
 		nci = noci;
 		xact_col = -1;
@@ -2581,14 +2627,14 @@ compile_query(comp *k, btx_btql_query *out)
 		{
 			char	   *key = sort_key(k, &q->sort[i], &ss);
 
-			btx_buf_appendf(&tail, "%s%s%s", i ? ", " : " ORDER BY ", key, q->sort[i].desc ? " DESC" : " ASC");
+			btx_btql_sb_printf(&tail, "%s%s%s", i ? ", " : " ORDER BY ", key, q->sort[i].desc ? " DESC" : " ASC");
 		}
 		if (q->has_limit)
-			btx_buf_appendf(&tail, " LIMIT %s", param(k, F("%lld", (long long) q->limit), "int8"));
-		sql = F("SELECT %s FROM %s%s%s%s", sel.data ? sel.data : "", from.data,
-				where.len ? " WHERE " : "", where.len ? where.data : "", tail.len ? tail.data : "");
+			btx_btql_sb_printf(&tail, " LIMIT %s", param(k, F("%lld", (long long) q->limit), "int8"));
+		sql = F("SELECT %s FROM %s%s%s%s", btx_btql_sb_finish(&sel), btx_btql_sb_finish(&from),
+				where.len ? " WHERE " : "", btx_btql_sb_finish(&where), btx_btql_sb_finish(&tail));
 	}
-	if (failed(k) || sel.oom || from.oom || where.oom || tail.oom || sql == NULL)
+	if (failed(k) || sql == NULL)
 		goto fail;
 
 	/* hand the result over in malloc'd memory */
@@ -2627,22 +2673,15 @@ compile_query(comp *k, btx_btql_query *out)
 	out->has_sort = q->nsort > 0;
 	out->has_limit = q->has_limit;
 	out->limit = q->limit;
-	btx_buf_free(&sel);
-	btx_buf_free(&from);
-	btx_buf_free(&where);
-	btx_buf_free(&tail);
 	return 0;
 
 fail_oom:
 	if (k->c->err->code == 0)
 		btx_error_set(k->c->err, 2, "53200", "out of memory while compiling a btql query");
 fail:
-	if (k->c->err->code == 0)
+	/* reports a failed arena at k->at; else every path above set its error */
+	if (!failed(k))
 		btx_error_set(k->c->err, 2, "53200", "out of memory while compiling a btql query");
-	btx_buf_free(&sel);
-	btx_buf_free(&from);
-	btx_buf_free(&where);
-	btx_buf_free(&tail);
 	return -1;
 }
 
@@ -2669,6 +2708,22 @@ btx_btql_query_free(btx_btql_query *q)
 	q->pivot_column = -1;
 }
 
+/*
+ * The length limit comes before any other work: the rest of the compile is
+ * linear in the text, so everything else is bounded through it.
+ */
+static int
+check_length(btx_btql_ctx *c)
+{
+	size_t		len = strnlen(c->src, (size_t) c->lim.max_query_bytes + 1);
+
+	if (len <= (size_t) c->lim.max_query_bytes)
+		return 0;
+	btx_btql_error_at(c, c->lim.max_query_bytes, "54000", NULL, "Shorten the query.",
+					  "btql query is longer than %d bytes", c->lim.max_query_bytes);
+	return -1;
+}
+
 int
 btx_btql_compile(const char *text, const btx_btql_options *opt, btx_btql_query *out, btx_error *err)
 {
@@ -2687,17 +2742,9 @@ btx_btql_compile(const char *text, const btx_btql_options *opt, btx_btql_query *
 		memset(&defopt, 0, sizeof(defopt));
 		opt = &defopt;
 	}
-	memset(&c, 0, sizeof(c));
-	c.src = text ? text : "";
-	c.err = err;
-	if (strlen(c.src) > 1000000)
-	{
-		btx_error_set(err, 1, "54000", "btql query is too long");
-		btx_error_detail(err, "The query has %zu bytes; the limit is 1000000.", strlen(c.src));
-		btx_error_hint(err, "Shorten the query.");
-		return -1;
-	}
-	if (btx_btql_lex(&c) == 0 && (q = btx_btql_parse(&c, opt->syntax)) != NULL && err->code == 0)
+	btx_btql_ctx_init(&c, text, err, opt->limits);
+	if (check_length(&c) == 0 && btx_btql_lex(&c) == 0 && (q = btx_btql_parse(&c, opt->syntax)) != NULL &&
+		err->code == 0)
 	{
 		memset(&k, 0, sizeof(k));
 		k.c = &c;
@@ -2707,14 +2754,21 @@ btx_btql_compile(const char *text, const btx_btql_options *opt, btx_btql_query *
 		k.first_param = opt->export_cursor ? 3 : 1;
 		rc = compile_query(&k, out);
 	}
-	if (c.arena.oom && err->code == 0)
-		btx_error_set(err, 2, "53200", "out of memory while compiling a btql query");
+	if (c.arena.failed && err->code == 0)
+		btx_btql_error_alloc(&c, 0);
 	if (rc != 0 || err->code != 0)
 	{
 		if (err->code == 0)
 			btx_error_set(err, 2, "53200", "out of memory while compiling a btql query");
 		btx_btql_query_free(out);
 		rc = -1;
+	}
+	if (opt->stats)
+	{
+		opt->stats->tokens = c.ntoks;
+		opt->stats->nodes = c.nnodes;
+		opt->stats->memory = c.arena.used;
+		opt->stats->sql_bytes = out->sql ? strlen(out->sql) : 0;
 	}
 	btx_btql_arena_free(&c.arena);
 	return rc;

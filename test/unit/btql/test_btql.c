@@ -11,14 +11,10 @@
 
 #include "btql/btql.h"
 #include "btql/btql_int.h"
+#include "check.h"
 
-static int	passed,
+int			passed,
 			failed;
-
-#define CHECK(cond, ...) do { \
-	if (cond) passed++; \
-	else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
-} while (0)
 
 static char *
 slurp(const char *path)
@@ -48,10 +44,8 @@ test_lexer(void)
 	btx_error	e;
 	const char *src = "select: a.\"b c\", 'it''s' -- comment\n| x <=> 1.5e3 <!=> [-2]";
 
-	memset(&c, 0, sizeof(c));
 	btx_error_clear(&e);
-	c.src = src;
-	c.err = &e;
+	btx_btql_ctx_init(&c, src, &e, NULL);
 	CHECK(btx_btql_lex(&c) == 0, "lex ok");
 	CHECK(c.ntoks == 17, "token count %d", c.ntoks);
 	if (c.ntoks == 17)
@@ -70,19 +64,15 @@ test_lexer(void)
 	}
 	btx_btql_arena_free(&c.arena);
 
-	memset(&c, 0, sizeof(c));
 	btx_error_clear(&e);
-	c.src = "x = 'open";
-	c.err = &e;
+	btx_btql_ctx_init(&c, "x = 'open", &e, NULL);
 	CHECK(btx_btql_lex(&c) != 0 && strcmp(e.sqlstate, "42601") == 0 &&
 		  strstr(e.message, "unterminated string literal at line 1, column 5") != NULL, "unterminated: %s", e.message);
 	btx_btql_arena_free(&c.arena);
 
 	/* UTF-8 counts as one column per character */
-	memset(&c, 0, sizeof(c));
 	btx_error_clear(&e);
-	c.src = "'\xc3\xa9\xc3\xa9' x";
-	c.err = &e;
+	btx_btql_ctx_init(&c, "'\xc3\xa9\xc3\xa9' x", &e, NULL);
 	CHECK(btx_btql_lex(&c) == 0 && c.toks[1].col == 6, "utf-8 column %d", c.ntoks > 1 ? c.toks[1].col : -1);
 	btx_btql_arena_free(&c.arena);
 }
@@ -92,10 +82,8 @@ test_lexer(void)
 static btx_btql_ast *
 parse(btx_btql_ctx *c, btx_error *e, const char *src)
 {
-	memset(c, 0, sizeof(*c));
 	btx_error_clear(e);
-	c->src = src;
-	c->err = e;
+	btx_btql_ctx_init(c, src, e, NULL);
 	if (btx_btql_lex(c) != 0)
 		return NULL;
 	return btx_btql_parse(c, BTX_BTQL_SYNTAX_AUTO);
@@ -448,7 +436,7 @@ test_api(void)
 
 		btx_buf_init(&b);
 		btx_buf_puts(&b, "select: * | from: project_logs('p') | filter: ");
-		for (i = 0; i < 100000; i++)
+		for (i = 0; i < 10000; i++)
 			btx_buf_puts(&b, "NOT ");
 		btx_buf_puts(&b, "is_root");
 		rc = btx_btql_compile(b.data, NULL, &q, &e);
@@ -467,20 +455,20 @@ test_api(void)
 		/* a chain too deep for the recursive compiler fails cleanly */
 		btx_buf_init(&b);
 		btx_buf_puts(&b, "SELECT id FROM project_logs('p') WHERE ");
-		for (i = 0; i < 50000; i++)
+		for (i = 0; i < 20000; i++)
 			btx_buf_puts(&b, "id = 'x' OR ");
 		btx_buf_puts(&b, "is_root");
 		rc = btx_btql_compile(b.data, NULL, &q, &e);
 		CHECK(rc != 0 && strcmp(e.sqlstate, "54001") == 0 &&
-			  strstr(e.message, "nested more than 1000 levels") != NULL, "50000-term OR chain rejected: %s", e.message);
+			  strstr(e.message, "nested more than 1000 levels") != NULL, "20000-term OR chain rejected: %s", e.message);
 		btx_buf_free(&b);
 		btx_buf_init(&b);
 		btx_buf_puts(&b, "select: 1");
-		for (i = 0; i < 100000; i++)
+		for (i = 0; i < 20000; i++)
 			btx_buf_puts(&b, " + 1");
 		btx_buf_puts(&b, " as x | from: project_logs('p')");
 		rc = btx_btql_compile(b.data, NULL, &q, &e);
-		CHECK(rc != 0 && strcmp(e.sqlstate, "54001") == 0, "100000-term sum rejected: %s", e.message);
+		CHECK(rc != 0 && strcmp(e.sqlstate, "54001") == 0, "20000-term sum rejected: %s", e.message);
 		btx_buf_free(&b);
 	}
 }
@@ -492,6 +480,7 @@ main(int argc, char **argv)
 	test_parser();
 	test_no_user_text();
 	test_api();
+	test_limits();
 	if (argc > 1)
 		test_snapshots(argv[1]);
 	else
