@@ -23,14 +23,23 @@ typedef enum
 static const char *const type_sql[] = {
 	"text", "jsonb", "text", "float8", "int8", "bool", "timestamptz", "date", "interval", "text[]"
 };
+/* the same types in casts: schema-qualified, so search_path cannot redirect them */
+static const char *const type_cast[] = {
+	"pg_catalog.text", "pg_catalog.jsonb", "pg_catalog.text", "pg_catalog.float8", "pg_catalog.int8",
+	"pg_catalog.bool", "pg_catalog.timestamptz", "pg_catalog.date", "pg_catalog.interval", "pg_catalog.text[]"
+};
 static const char *const type_desc[] = {
 	"null", "json", "string", "number", "integer", "boolean", "timestamp", "date", "interval", "string array"
 };
 
 typedef struct val
 {
-	char	   *s;
+	char	   *s;				/* SQL of the value */
 	vtype		t;
+	char	   *raw;			/* T_JSON read from a path: the same value with
+								 * a JSON null left as is (s turns it into SQL
+								 * NULL), for conversions that do so anyway;
+								 * else NULL */
 } val;
 
 typedef struct field
@@ -47,8 +56,8 @@ static const field span_fields[] = {
 	{"span_parents", "%s.span_parents", T_TEXTARR},
 	{"is_root", "%s.is_root", T_BOOL},
 	{"created", "%s.created", T_TS},
-	{"org_id", "%s.org_id::text", T_TEXT},
-	{"project_id", "%s.project_id::text", T_TEXT},
+	{"org_id", "%s.org_id::pg_catalog.text", T_TEXT},
+	{"project_id", "%s.project_id::pg_catalog.text", T_TEXT},
 	{"log_id", "%s.log_id", T_TEXT},
 	{"input", "%s.input", T_JSON},
 	{"output", "%s.output", T_JSON},
@@ -62,7 +71,7 @@ static const field span_fields[] = {
 	{"origin", "%s.origin", T_JSON},
 	{"comment", "%s.comment", T_JSON},
 	{"tags", "%s.tags", T_TEXTARR},
-	{"_xact_id", "%s._xact_id::text::int8", T_INT},
+	{"_xact_id", "%s._xact_id::pg_catalog.text::pg_catalog.int8", T_INT},
 	{NULL, NULL, T_NULL}
 };
 
@@ -184,6 +193,7 @@ mkval(char *s, vtype t)
 
 	v.s = s ? s : "NULL";
 	v.t = t;
+	v.raw = NULL;
 	return v;
 }
 
@@ -283,7 +293,7 @@ param(comp *k, const char *value, const char *type)
 	{
 		i = k->pslots[h] - 1;
 		if (strcmp(k->params[i].type, type) == 0 && strcmp(k->params[i].value, value) == 0)
-			return F("$%d::%s", k->first_param + i, type);
+			return F("$%d::pg_catalog.%s", k->first_param + i, type);
 	}
 	if (k->nparams == k->capparams)
 	{
@@ -302,7 +312,7 @@ param(comp *k, const char *value, const char *type)
 	if (k->params[k->nparams].value == NULL)
 		return "NULL";
 	k->pslots[h] = ++k->nparams;
-	return F("$%d::%s", k->first_param + k->nparams - 1, type);
+	return F("$%d::pg_catalog.%s", k->first_param + k->nparams - 1, type);
 }
 
 /*
@@ -454,15 +464,15 @@ lit_as(comp *k, btx_btql_node *n, vtype t)
 	}
 
 	if (n->kind == E_NULL)
-		return mkval(t == T_NULL ? "NULL" : F("NULL::%s", type_sql[t]), t);
+		return mkval(t == T_NULL ? "NULL" : F("NULL::%s", type_cast[t]), t);
 	if (n->kind == E_BOOL)
 	{
 		if (t == T_BOOL || t == T_NULL)
 			return mkval(n->ival ? "true" : "false", T_BOOL);
 		if (t == T_JSON)
-			return mkval(n->ival ? "'true'::jsonb" : "'false'::jsonb", T_JSON);
+			return mkval(n->ival ? "'true'::pg_catalog.jsonb" : "'false'::pg_catalog.jsonb", T_JSON);
 		if (t == T_TEXT)
-			return mkval(n->ival ? "'true'::text" : "'false'::text", T_TEXT);
+			return mkval(n->ival ? "'true'::pg_catalog.text" : "'false'::pg_catalog.text", T_TEXT);
 		return err_at(k, n, "42883", NULL, "Compare booleans with booleans.",
 					  "cannot compare a boolean with a %s", type_desc[t]);
 	}
@@ -479,8 +489,8 @@ lit_as(comp *k, btx_btql_node *n, vtype t)
 			return mkval(param(k, txt, "text"), T_TEXT);
 		case T_JSON:
 			if (n->kind == E_STRING)
-				return mkval(F("to_jsonb(%s)", param(k, txt, "text")), T_JSON);
-			return mkval(F("to_jsonb(%s)", param(k, txt, n->kind == E_INT ? "int8" : "float8")), T_JSON);
+				return mkval(F("pg_catalog.to_jsonb(%s)", param(k, txt, "text")), T_JSON);
+			return mkval(F("pg_catalog.to_jsonb(%s)", param(k, txt, n->kind == E_INT ? "int8" : "float8")), T_JSON);
 		case T_NUM:
 			if (n->kind != E_STRING || valid_number(txt))
 				return mkval(param(k, txt, "float8"), T_NUM);
@@ -503,7 +513,7 @@ lit_as(comp *k, btx_btql_node *n, vtype t)
 			if (n->kind == E_STRING && valid_iso(txt, t == T_DATE))
 				return mkval(param(k, txt, t == T_TS ? "timestamptz" : "date"), t);
 			if (n->kind == E_STRING && t == T_DATE && valid_iso(txt, 0))
-				return mkval(F("%s::date", param(k, txt, "timestamptz")), t);
+				return mkval(F("%s::pg_catalog.date", param(k, txt, "timestamptz")), t);
 			return err_at(k, n, "22023", t == T_TS ? "an ISO 8601 timestamp" : "an ISO 8601 date",
 						  "Write timestamps as ISO 8601 strings, as in '2024-01-01' or '2024-01-01T12:00:00Z'.",
 						  "invalid timestamp \"%s\"", txt);
@@ -526,81 +536,132 @@ lit_as(comp *k, btx_btql_node *n, vtype t)
 static char *
 ts_text(comp *k, const char *x)
 {
-	return F("to_char((%s) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", x);
+	return F("pg_catalog.to_char((%s) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", x);
+}
+
+/*
+ * Constructs that would look an operator up by name through search_path
+ * (NULLIF, CASE x WHEN, IN, IS DISTINCT FROM, LIKE) are never emitted; these
+ * write the same thing with OPERATOR(pg_catalog.op).  The price: the operand
+ * is written (and evaluated) twice.
+ */
+
+/* NULLIF(x, 'null'::jsonb): a JSON null is an SQL NULL */
+static char *
+json_null_to_sql(comp *k, const char *x)
+{
+	return F("(CASE WHEN (%s) OPERATOR(pg_catalog.=) 'null'::pg_catalog.jsonb THEN NULL ELSE (%s) END)", x, x);
+}
+
+/* a JSON value read from a path: JSON null becomes SQL NULL */
+static val
+json_val(comp *k, char *x)
+{
+	val			v = mkval(json_null_to_sql(k, x), T_JSON);
+
+	v.raw = x;
+	return v;
+}
+
+/*
+ * The operand for a conversion of a JSON value to another type: every such
+ * conversion (->> text, jsonb_typeof tests) already maps a JSON null to SQL
+ * NULL, so it can read the value without json_null_to_sql, and the path is
+ * written twice instead of four times.
+ */
+static const char *
+json_operand(val v)
+{
+	return v.t == T_JSON && v.raw ? v.raw : v.s;
+}
+
+/* jsonb_typeof(x) = 'type' (type: a constant of the compiler) */
+static char *
+json_type_is(comp *k, const char *x, const char *type)
+{
+	return F("pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) '%s'", x, type);
+}
+
+/* CASE lower(x) WHEN 'true' THEN true WHEN 'false' THEN false END */
+static char *
+text_to_bool(comp *k, const char *x)
+{
+	return F("(CASE WHEN pg_catalog.lower(%s) OPERATOR(pg_catalog.=) 'true' THEN true "
+			 "WHEN pg_catalog.lower(%s) OPERATOR(pg_catalog.=) 'false' THEN false END)", x, x);
 }
 
 static char *
 coerce(comp *k, val v, vtype t, btx_btql_node *at)
 {
-	const char *x = v.s;
+	const char *x = json_operand(v);
 
 	if (v.t == t)
 		return v.s;
 	if (v.t == T_NULL)
-		return F("NULL::%s", type_sql[t]);
+		return F("NULL::%s", type_cast[t]);
 	switch (t)
 	{
 		case T_JSON:
 			if (v.t == T_TS)
-				return F("to_jsonb(%s)", ts_text(k, x));
-			return F("to_jsonb(%s)", x);
+				return F("pg_catalog.to_jsonb(%s)", ts_text(k, x));
+			return F("pg_catalog.to_jsonb(%s)", x);
 		case T_TEXT:
 			if (v.t == T_JSON)
-				return F("((%s) #>> '{}')", x);
+				return F("((%s) OPERATOR(pg_catalog.#>>) '{}')", x);
 			if (v.t == T_TS)
 				return ts_text(k, x);
 			if (v.t == T_TEXTARR)
-				return F("(to_jsonb(%s)::text)", x);
-			return F("(%s)::text", x);
+				return F("(pg_catalog.to_jsonb(%s)::pg_catalog.text)", x);
+			return F("(%s)::pg_catalog.text", x);
 		case T_NUM:
 			if (v.t == T_INT)
-				return F("(%s)::float8", x);
+				return F("(%s)::pg_catalog.float8", x);
 			if (v.t == T_JSON)
-				return F("(CASE WHEN jsonb_typeof(%s) = 'number' THEN (%s)::float8 END)", x, x);
+				return F("(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'number' THEN (%s)::pg_catalog.float8 END)", x, x);
 			if (v.t == T_TEXT)
-				return F("(CASE WHEN (%s) ~ " RX_NUM " THEN (%s)::float8 END)", x, x);
+				return F("(CASE WHEN (%s) OPERATOR(pg_catalog.~) " RX_NUM " THEN (%s)::pg_catalog.float8 END)", x, x);
 			if (v.t == T_BOOL)
-				return F("((%s)::int)::float8", x);
+				return F("((%s)::pg_catalog.int4)::pg_catalog.float8", x);
 			break;
 		case T_INT:
 			if (v.t == T_NUM)
-				return F("(CASE WHEN abs(%s) < 9.2e18 THEN trunc(%s)::int8 END)", x, x);
+				return F("(CASE WHEN pg_catalog.abs(%s) OPERATOR(pg_catalog.<) 9.2e18 THEN pg_catalog.trunc(%s)::pg_catalog.int8 END)", x, x);
 			if (v.t == T_JSON)
-				return F("(CASE WHEN jsonb_typeof(%s) = 'number' AND abs((%s)::numeric) < 9.2e18 THEN trunc((%s)::numeric)::int8 END)", x, x, x);
+				return F("(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'number' AND pg_catalog.abs((%s)::pg_catalog.numeric) OPERATOR(pg_catalog.<) 9.2e18 THEN pg_catalog.trunc((%s)::pg_catalog.numeric)::pg_catalog.int8 END)", x, x, x);
 			if (v.t == T_TEXT)
-				return F("(CASE WHEN (%s) ~ " RX_INT " THEN trunc((%s)::numeric)::int8 END)", x, x);
+				return F("(CASE WHEN (%s) OPERATOR(pg_catalog.~) " RX_INT " THEN pg_catalog.trunc((%s)::pg_catalog.numeric)::pg_catalog.int8 END)", x, x);
 			if (v.t == T_BOOL)
-				return F("((%s)::int)::int8", x);
+				return F("((%s)::pg_catalog.int4)::pg_catalog.int8", x);
 			break;
 		case T_BOOL:
 			if (v.t == T_JSON)
-				return F("(CASE WHEN jsonb_typeof(%s) = 'boolean' THEN (%s)::bool END)", x, x);
+				return F("(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'boolean' THEN (%s)::pg_catalog.bool END)", x, x);
 			if (v.t == T_TEXT)
-				return F("(CASE lower(%s) WHEN 'true' THEN true WHEN 'false' THEN false END)", x);
+				return text_to_bool(k, x);
 			if (v.t == T_INT || v.t == T_NUM)
-				return F("((%s) <> 0)", x);
+				return F("((%s) OPERATOR(pg_catalog.<>) 0)", x);
 			break;
 		case T_TS:
 			if (v.t == T_DATE)
-				return F("((%s)::timestamp AT TIME ZONE %s)", x, tz(k));
+				return F("((%s)::pg_catalog.timestamp AT TIME ZONE %s)", x, tz(k));
 			if (v.t == T_TEXT)
-				return F("(CASE WHEN (%s) ~ " RX_TS " THEN (%s)::timestamptz END)", x, x);
+				return F("(CASE WHEN (%s) OPERATOR(pg_catalog.~) " RX_TS " THEN (%s)::pg_catalog.timestamptz END)", x, x);
 			if (v.t == T_JSON)
 				return coerce(k, mkval(coerce(k, v, T_TEXT, at), T_TEXT), T_TS, at);
 			break;
 		case T_DATE:
 			if (v.t == T_TS)
-				return F("((%s) AT TIME ZONE %s)::date", x, tz(k));
+				return F("((%s) AT TIME ZONE %s)::pg_catalog.date", x, tz(k));
 			if (v.t == T_TEXT || v.t == T_JSON)
-				return F("(%s)::date", coerce(k, v, T_TS, at));
+				return F("(%s)::pg_catalog.date", coerce(k, v, T_TS, at));
 			break;
 		case T_INTERVAL:
 			if (v.t == T_TEXT)
-				return F("(CASE WHEN (%s) ~* " RX_INTERVAL " THEN (%s)::interval END)", x, x);
+				return F("(CASE WHEN (%s) OPERATOR(pg_catalog.~*) " RX_INTERVAL " THEN (%s)::pg_catalog.interval END)", x, x);
 			if (v.t == T_JSON)
 				return coerce(k, mkval(coerce(k, v, T_TEXT, at), T_TEXT), T_INTERVAL, at);
 			if (v.t == T_NUM || v.t == T_INT)
-				return F("make_interval(secs => (%s)::float8)", x);
+				return F("pg_catalog.make_interval(secs => (%s)::pg_catalog.float8)", x);
 			break;
 		case T_TEXTARR:
 		case T_NULL:
@@ -794,17 +855,17 @@ json_path(comp *k, const char *base, btx_btql_node *n, int from, int numeric_lea
 	for (i = from; i < n->nsegs; i++)
 	{
 		if (n->segs[i].name)
-			btx_btql_sb_printf(&b, " -> %s", param(k, n->segs[i].name, "text"));
+			btx_btql_sb_printf(&b, " OPERATOR(pg_catalog.->) %s", param(k, n->segs[i].name, "text"));
 		else
-			btx_btql_sb_printf(&b, " -> %s", param(k, F("%lld", (long long) n->segs[i].index), "int4"));
+			btx_btql_sb_printf(&b, " OPERATOR(pg_catalog.->) %s", param(k, F("%lld", (long long) n->segs[i].index), "int4"));
 	}
 	r = btx_btql_sb_finish(&b);
 	if (r == NULL)
 		return bad();
 	if (numeric_leaf)
-		return mkval(F("(CASE WHEN jsonb_typeof(%s) = 'number' THEN (%s)::float8 END)", r, r), T_NUM);
+		return mkval(F("(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'number' THEN (%s)::pg_catalog.float8 END)", r, r), T_NUM);
 	if (n->nsegs - from > 0 || 1)
-		return mkval(F("NULLIF(%s, 'null'::jsonb)", r), T_JSON);
+		return json_val(k, r);
 	return mkval(r, T_JSON);
 }
 
@@ -815,7 +876,7 @@ path_from(comp *k, btx_btql_node *n, const char *base, vtype t, const char *root
 	if (n->nsegs == 1)
 	{
 		if (t == T_JSON)
-			return mkval(F("NULLIF(%s, 'null'::jsonb)", base), T_JSON);
+			return json_val(k, (char *) base);
 		return mkval((char *) base, t);
 	}
 	if (t == T_JSON)
@@ -828,7 +889,7 @@ path_from(comp *k, btx_btql_node *n, const char *base, vtype t, const char *root
 		{
 			char	   *key = param(k, "total_cost", "text");
 
-			return mkval(F("(CASE WHEN jsonb_typeof(%s -> %s) = 'number' THEN (%s -> %s)::float8 END)",
+			return mkval(F("(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) %s) OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) %s)::pg_catalog.float8 END)",
 						   base, key, base, key), T_NUM);
 		}
 		return json_path(k, base, n, 1, numeric);
@@ -839,7 +900,7 @@ path_from(comp *k, btx_btql_node *n, const char *base, vtype t, const char *root
 
 		if (i >= 0)
 			return mkval(F("(%s)[%s]", base, param(k, F("%lld", (long long) (i + 1)), "int4")), T_TEXT);
-		return mkval(F("(%s)[cardinality(%s) + %s]", base, base, param(k, F("%lld", (long long) (i + 1)), "int4")),
+		return mkval(F("(%s)[pg_catalog.cardinality(%s) OPERATOR(pg_catalog.+) %s]", base, base, param(k, F("%lld", (long long) (i + 1)), "int4")),
 					 T_TEXT);
 	}
 	return err_at(k, n, "42703", NULL,
@@ -965,7 +1026,7 @@ static char *
 match_text(comp *k, val v, btx_btql_node *at)
 {
 	if (v.t == T_JSON)
-		return F("((%s) #>> '{}')", v.s);
+		return F("((%s) OPERATOR(pg_catalog.#>>) '{}')", json_operand(v));
 	return coerce(k, v, T_TEXT, at);
 }
 
@@ -974,7 +1035,7 @@ static char *
 match_words_source(comp *k, val v, btx_btql_node *at)
 {
 	if (v.t == T_JSON)
-		return F("(SELECT string_agg(mw.v #>> '{}', ' ') FROM jsonb_path_query(%s, 'strict $.** ? (@.type() == \"string\")') AS mw(v))",
+		return F("(SELECT pg_catalog.string_agg(mw.v OPERATOR(pg_catalog.#>>) '{}', ' ') FROM pg_catalog.jsonb_path_query(%s, 'strict $.** ? (@.type() == \"string\")') AS mw(v))",
 				 v.s);
 	return coerce(k, v, T_TEXT, at);
 }
@@ -984,7 +1045,7 @@ match_sql(comp *k, val field, char *pat, btx_btql_node *at)
 {
 	char	   *src = match_words_source(k, field, at);
 
-	return F("(CASE WHEN (%s) IS NULL OR (%s) IS NULL THEN NULL ELSE NOT EXISTS (SELECT 1 FROM regexp_split_to_table(lower(%s), '[^[:alnum:]]+') AS q(w) WHERE q.w <> '' AND NOT (q.w = ANY (regexp_split_to_array(lower(coalesce(%s, '')), '[^[:alnum:]]+')))) END)",
+	return F("(CASE WHEN (%s) IS NULL OR (%s) IS NULL THEN NULL ELSE NOT EXISTS (SELECT 1 FROM pg_catalog.regexp_split_to_table(pg_catalog.lower(%s), '[^[:alnum:]]+') AS q(w) WHERE q.w OPERATOR(pg_catalog.<>) '' AND NOT (q.w OPERATOR(pg_catalog.=) ANY (pg_catalog.regexp_split_to_array(pg_catalog.lower(coalesce(%s, '')), '[^[:alnum:]]+')))) END)",
 			 field.s, pat, pat, src);
 }
 
@@ -1023,13 +1084,13 @@ includes_sql(comp *k, btx_btql_node *hn, btx_btql_node *nn, scope *s, btx_btql_n
 	if (h.t == T_TEXTARR)
 	{
 		nv = cx_as(k, nn, s, T_TEXT);
-		return mkval(F("coalesce((%s) @> ARRAY[%s], false)", h.s, nv.s), T_BOOL);
+		return mkval(F("coalesce((%s) OPERATOR(pg_catalog.@>) ARRAY[%s], false)", h.s, nv.s), T_BOOL);
 	}
 	if (h.t == T_JSON)
 	{
 		nv = cx_as(k, nn, s, T_JSON);
-		return mkval(F("coalesce(CASE jsonb_typeof(%s) WHEN 'array' THEN (%s) @> jsonb_build_array(%s) WHEN 'object' THEN (%s) @> (%s) END, false)",
-					   h.s, h.s, nv.s, h.s, nv.s), T_BOOL);
+		return mkval(F("coalesce(CASE WHEN %s THEN (%s) OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(%s) WHEN %s THEN (%s) OPERATOR(pg_catalog.@>) (%s) END, false)",
+					   json_type_is(k, h.s, "array"), h.s, nv.s, json_type_is(k, h.s, "object"), h.s, nv.s), T_BOOL);
 	}
 	if (h.t == T_NULL)
 		return mkval("false", T_BOOL);
@@ -1064,12 +1125,12 @@ cx_agg(comp *k, btx_btql_node *n, scope *s)
 		{
 			if (distinct)
 				return err_at(k, n->args[0], "42601", "an expression", NULL, "count_distinct(*) is not allowed");
-			return mkval("count(*)", T_INT);
+			return mkval("pg_catalog.count(*)", T_INT);
 		}
 		v = cx(k, n->args[0], &in);
 		if (v.t == T_TEXTARR)
 			v = mkval(coerce(k, v, T_JSON, n), T_JSON);
-		return mkval(F("count(%s%s)", distinct ? "DISTINCT " : "", v.s), T_INT);
+		return mkval(F("pg_catalog.count(%s%s)", distinct ? "DISTINCT " : "", v.s), T_INT);
 	}
 	if (n->distinct)
 		return err_at(k, n, "0A000", NULL, "Use count_distinct(expr) or count(DISTINCT expr).",
@@ -1086,13 +1147,13 @@ cx_agg(comp *k, btx_btql_node *n, scope *s)
 		if (failed(k))
 			return bad();
 		if (v.t == T_INTERVAL)
-			return mkval(F("%s(%s)", isavg ? "avg" : "sum", v.s), T_INTERVAL);
+			return mkval(F("%s(%s)", isavg ? "pg_catalog.avg" : "pg_catalog.sum", v.s), T_INTERVAL);
 		if (v.t == T_INT && !isavg)
-			return mkval(F("sum(%s)::int8", v.s), T_INT);
+			return mkval(F("pg_catalog.sum(%s)::pg_catalog.int8", v.s), T_INT);
 		if (v.t == T_INT)
-			return mkval(F("avg(%s)::float8", v.s), T_NUM);
+			return mkval(F("pg_catalog.avg(%s)::pg_catalog.float8", v.s), T_NUM);
 		v = mkval(coerce(k, v, T_NUM, n->args[0]), T_NUM);
-		return mkval(F("%s(%s)", isavg ? "avg" : "sum", v.s), T_NUM);
+		return mkval(F("%s(%s)", isavg ? "pg_catalog.avg" : "pg_catalog.sum", v.s), T_NUM);
 	}
 	if (strcasecmp(name, "min") == 0 || strcasecmp(name, "max") == 0)
 	{
@@ -1104,13 +1165,13 @@ cx_agg(comp *k, btx_btql_node *n, scope *s)
 		if (failed(k))
 			return bad();
 		if (v.t == T_BOOL)
-			return mkval(F("%s(%s)", ismin ? "bool_and" : "bool_or", v.s), T_BOOL);
+			return mkval(F("%s(%s)", ismin ? "pg_catalog.bool_and" : "pg_catalog.bool_or", v.s), T_BOOL);
 		if (v.t == T_JSON)
-			return mkval(F("(array_agg(%s ORDER BY %s %s) FILTER (WHERE %s IS NOT NULL))[1]",
+			return mkval(F("(pg_catalog.array_agg(%s ORDER BY %s %s) FILTER (WHERE %s IS NOT NULL))[1]",
 						   v.s, v.s, ismin ? "ASC" : "DESC", v.s), T_JSON);
 		if (v.t == T_NULL)
-			return mkval("NULL::text", T_TEXT);
-		return mkval(F("%s(%s)", ismin ? "min" : "max", v.s), v.t);
+			return mkval("NULL::pg_catalog.text", T_TEXT);
+		return mkval(F("%s(%s)", ismin ? "pg_catalog.min" : "pg_catalog.max", v.s), v.t);
 	}
 	if (strcasecmp(name, "any_value") == 0)
 	{
@@ -1120,8 +1181,8 @@ cx_agg(comp *k, btx_btql_node *n, scope *s)
 		if (v.t == T_TEXTARR)
 			v = mkval(coerce(k, v, T_JSON, n), T_JSON);
 		if (v.t == T_NULL)
-			return mkval("NULL::text", T_TEXT);
-		return mkval(F("(array_agg(%s) FILTER (WHERE %s IS NOT NULL))[1]", v.s, v.s), v.t);
+			return mkval("NULL::pg_catalog.text", T_TEXT);
+		return mkval(F("(pg_catalog.array_agg(%s) FILTER (WHERE %s IS NOT NULL))[1]", v.s, v.s), v.t);
 	}
 	if (strcasecmp(name, "percentile") == 0)
 	{
@@ -1135,7 +1196,7 @@ cx_agg(comp *k, btx_btql_node *n, scope *s)
 			return err_at(k, pn, "22023", "a number between 0 and 1", "Write the fraction as a literal, as in percentile(metrics.latency, 0.95).",
 						  "percentile fraction must be a number between 0 and 1");
 		v = cx_as(k, n->args[0], &in, T_NUM);
-		return mkval(F("percentile_cont(%s) WITHIN GROUP (ORDER BY %s)", param(k, lit_text(k, pn), "float8"), v.s),
+		return mkval(F("pg_catalog.percentile_cont(%s) WITHIN GROUP (ORDER BY %s)", param(k, lit_text(k, pn), "float8"), v.s),
 					 T_NUM);
 	}
 	return bad();
@@ -1145,21 +1206,24 @@ static val
 cx_cast(comp *k, btx_btql_node *n, vtype t, btx_btql_node *arg, scope *s)
 {
 	val			v = cx(k, arg, s);
+	const char *x = json_operand(v);
 
 	if (failed(k))
 		return bad();
 	if (v.t == t)
 		return v;
 	if (v.t == T_NULL)
-		return mkval(F("NULL::%s", type_sql[t]), t);
+		return mkval(F("NULL::%s", type_cast[t]), t);
 	switch (t)
 	{
 		case T_TEXT:
 			return mkval(coerce(k, v, T_TEXT, n), T_TEXT);
 		case T_BOOL:
 			if (v.t == T_JSON)
-				return mkval(F("(CASE jsonb_typeof(%s) WHEN 'boolean' THEN (%s)::bool WHEN 'number' THEN (%s)::numeric <> 0 WHEN 'string' THEN (CASE lower(%s #>> '{}') WHEN 'true' THEN true WHEN 'false' THEN false END) END)",
-							   v.s, v.s, v.s, v.s), T_BOOL);
+				return mkval(F("(CASE WHEN %s THEN (%s)::pg_catalog.bool WHEN %s THEN (%s)::pg_catalog.numeric OPERATOR(pg_catalog.<>) 0 WHEN %s THEN %s END)",
+							   json_type_is(k, x, "boolean"), x, json_type_is(k, x, "number"), x,
+							   json_type_is(k, x, "string"), text_to_bool(k, F("(%s OPERATOR(pg_catalog.#>>) '{}')", x))),
+							 T_BOOL);
 			if (v.t == T_TEXT || v.t == T_INT || v.t == T_NUM)
 				return mkval(coerce(k, v, T_BOOL, n), T_BOOL);
 			break;
@@ -1168,9 +1232,10 @@ cx_cast(comp *k, btx_btql_node *n, vtype t, btx_btql_node *arg, scope *s)
 			if (v.t == T_JSON)
 			{
 				char	   *num = coerce(k, v, t, n);
-				char	   *txt = coerce(k, mkval(F("(%s #>> '{}')", v.s), T_TEXT), t, n);
+				char	   *txt = coerce(k, mkval(F("(%s OPERATOR(pg_catalog.#>>) '{}')", x), T_TEXT), t, n);
 
-				return mkval(F("(CASE jsonb_typeof(%s) WHEN 'number' THEN %s WHEN 'string' THEN %s END)", v.s, num, txt), t);
+				return mkval(F("(CASE WHEN %s THEN %s WHEN %s THEN %s END)", json_type_is(k, x, "number"), num,
+							   json_type_is(k, x, "string"), txt), t);
 			}
 			if (v.t == T_TEXT || v.t == T_INT || v.t == T_NUM || v.t == T_BOOL)
 				return mkval(coerce(k, v, t, n), t);
@@ -1187,7 +1252,7 @@ cx_cast(comp *k, btx_btql_node *n, vtype t, btx_btql_node *arg, scope *s)
 		default:
 			break;
 	}
-	return mkval(F("NULL::%s", type_sql[t]), t);
+	return mkval(F("NULL::%s", type_cast[t]), t);
 }
 
 static val
@@ -1210,7 +1275,7 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 		if (arity(k, n, 1, 1, F("%s(created)", unit)) != 0)
 			return bad();
 		v = cx_as(k, n->args[0], s, T_TS);
-		return mkval(F("date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
+		return mkval(F("pg_catalog.date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
 	}
 	if (strcasecmp(name, "date_trunc") == 0)
 	{
@@ -1221,26 +1286,26 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 						  "Write the unit as a string literal, as in date_trunc('day', created).",
 						  "invalid date_trunc unit");
 		v = cx_as(k, n->args[1], s, T_TS);
-		return mkval(F("date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
+		return mkval(F("pg_catalog.date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
 	}
 	if (strcasecmp(name, "now") == 0 || strcasecmp(name, "current_timestamp") == 0)
 	{
 		if (arity(k, n, 0, 0, F("%s()", name)) != 0)
 			return bad();
-		return mkval("now()", T_TS);
+		return mkval("pg_catalog.now()", T_TS);
 	}
 	if (strcasecmp(name, "current_date") == 0)
 	{
 		if (arity(k, n, 0, 0, "current_date()") != 0)
 			return bad();
-		return mkval(F("(now() AT TIME ZONE %s)::date", tz(k)), T_DATE);
+		return mkval(F("(pg_catalog.now() AT TIME ZONE %s)::pg_catalog.date", tz(k)), T_DATE);
 	}
 	if (strcasecmp(name, "lower") == 0 || strcasecmp(name, "upper") == 0)
 	{
 		if (arity(k, n, 1, 1, F("%s(text)", name)) != 0)
 			return bad();
 		v = cx_as(k, n->args[0], s, T_TEXT);
-		return mkval(F("%s(%s)", strcasecmp(name, "lower") == 0 ? "lower" : "upper", v.s), T_TEXT);
+		return mkval(F("%s(%s)", strcasecmp(name, "lower") == 0 ? "pg_catalog.lower" : "pg_catalog.upper", v.s), T_TEXT);
 	}
 	if (strcasecmp(name, "concat") == 0)
 	{
@@ -1250,7 +1315,7 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 		if (arity(k, n, 1, 64, "concat(a, b, ...)") != 0)
 			return bad();
 		btx_btql_sb_init(&b, k->a);
-		btx_btql_sb_puts(&b, "concat(");
+		btx_btql_sb_puts(&b, "pg_catalog.concat(");
 		for (i = 0; i < n->nargs; i++)
 		{
 			v = cx_as(k, n->args[i], s, T_TEXT);
@@ -1268,14 +1333,14 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 			return bad();
 		v = cx(k, n->args[0], s);
 		if (v.t == T_TEXTARR)
-			return mkval(F("cardinality(%s)::int8", v.s), T_INT);
+			return mkval(F("pg_catalog.cardinality(%s)::pg_catalog.int8", v.s), T_INT);
 		if (v.t == T_JSON)
-			return mkval(islen ? F("(CASE WHEN jsonb_typeof(%s) = 'array' THEN jsonb_array_length(%s)::int8 END)", v.s, v.s) :
-						 F("(CASE jsonb_typeof(%s) WHEN 'array' THEN jsonb_array_length(%s)::int8 WHEN 'string' THEN char_length(%s #>> '{}')::int8 END)",
-						   v.s, v.s, v.s), T_INT);
+			return mkval(islen ? F("(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'array' THEN pg_catalog.jsonb_array_length(%s)::pg_catalog.int8 END)", v.s, v.s) :
+						 F("(CASE WHEN %s THEN pg_catalog.jsonb_array_length(%s)::pg_catalog.int8 WHEN %s THEN pg_catalog.char_length(%s OPERATOR(pg_catalog.#>>) '{}')::pg_catalog.int8 END)",
+						   json_type_is(k, v.s, "array"), v.s, json_type_is(k, v.s, "string"), v.s), T_INT);
 		if (v.t == T_TEXT && !islen)
-			return mkval(F("char_length(%s)::int8", v.s), T_INT);
-		return mkval("NULL::int8", T_INT);
+			return mkval(F("pg_catalog.char_length(%s)::pg_catalog.int8", v.s), T_INT);
+		return mkval("NULL::pg_catalog.int8", T_INT);
 	}
 	if (strcasecmp(name, "contains") == 0 || strcasecmp(name, "includes") == 0)
 	{
@@ -1291,8 +1356,8 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 			return err_at(k, n->args[1], "22023", "a string literal key", "Write the key as a string literal, as in json_extract(metadata.raw, 'x-request-id').",
 						  "json_extract key must be a string literal");
 		v = cx_as(k, n->args[0], s, T_TEXT);
-		return mkval(F("NULLIF(btexport.btql_try_jsonb(%s) -> %s, 'null'::jsonb)", v.s, param(k, n->args[1]->str, "text")),
-					 T_JSON);
+		return json_val(k, F("btexport.btql_try_jsonb(%s) OPERATOR(pg_catalog.->) %s", v.s,
+							 param(k, n->args[1]->str, "text")));
 	}
 	if (strcasecmp(name, "coalesce") == 0 || strcasecmp(name, "least") == 0 || strcasecmp(name, "greatest") == 0 ||
 		strcasecmp(name, "nullif") == 0)
@@ -1301,10 +1366,11 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 		vtype		t;
 		btx_btql_sb		b;
 		char	   *r;
+		/* COALESCE, LEAST and GREATEST are SQL syntax (no name lookup) */
 		const char *fn = strcasecmp(name, "coalesce") == 0 ? "coalesce" : strcasecmp(name, "least") == 0 ? "least" :
-			strcasecmp(name, "greatest") == 0 ? "greatest" : "NULLIF";
+			strcasecmp(name, "greatest") == 0 ? "greatest" : NULL;
 
-		if (strcmp(fn, "NULLIF") == 0 ? arity(k, n, 2, 2, "nullif(a, b)") != 0 :
+		if (fn == NULL ? arity(k, n, 2, 2, "nullif(a, b)") != 0 :
 			arity(k, n, 1, 64, F("%s(a, b, ...)", name)) != 0)
 			return bad();
 		vs = btx_btql_alloc(k->a, sizeof(val) * n->nargs);
@@ -1315,10 +1381,15 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 			return bad();
 		if (t == T_NULL)
 			t = T_TEXT;
+		for (i = 0; i < n->nargs; i++)
+			if (vs[i].t == T_NULL)
+				vs[i].s = F("NULL::%s", type_cast[t]);
+		if (fn == NULL)			/* NULLIF(a, b) */
+			return mkval(F("(CASE WHEN %s OPERATOR(pg_catalog.=) %s THEN NULL ELSE %s END)", vs[0].s, vs[1].s, vs[0].s), t);
 		btx_btql_sb_init(&b, k->a);
 		btx_btql_sb_printf(&b, "%s(", fn);
 		for (i = 0; i < n->nargs; i++)
-			btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", vs[i].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[i].s);
+			btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", vs[i].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[i].s);
 		btx_btql_sb_puts(&b, ")");
 		r = btx_btql_sb_finish(&b);
 		return mkval(r, t);
@@ -1329,11 +1400,11 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 			return bad();
 		v = cx_as(k, n->args[0], s, T_NUM);
 		if (n->nargs == 1)
-			return mkval(F("round(%s)", v.s), T_NUM);
+			return mkval(F("pg_catalog.round(%s)", v.s), T_NUM);
 		if (n->args[1]->kind != E_INT || n->args[1]->ival < -100 || n->args[1]->ival > 100)
 			return err_at(k, n->args[1], "22023", "an integer literal", "Write the precision as an integer literal, as in round(x, 2).",
 						  "round precision must be an integer literal between -100 and 100");
-		return mkval(F("round((%s)::numeric, %s)::float8", v.s, param(k, lit_text(k, n->args[1]), "int4")), T_NUM);
+		return mkval(F("pg_catalog.round((%s)::pg_catalog.numeric, %s)::pg_catalog.float8", v.s, param(k, lit_text(k, n->args[1]), "int4")), T_NUM);
 	}
 	if (strncasecmp(name, "to_", 3) == 0)
 	{
@@ -1388,8 +1459,8 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 		if (arity(k, n, 0, 0, "estimated_cost()") != 0)
 			return bad();
 		if (s->summary)
-			return mkval(F("(CASE WHEN jsonb_typeof(%s -> 'total_cost') = 'number' THEN (%s -> 'total_cost')::float8 END)", m, m), T_NUM);
-		return mkval(F("coalesce(CASE WHEN jsonb_typeof(%s -> 'estimated_cost') = 'number' THEN (%s -> 'estimated_cost')::float8 END, CASE WHEN jsonb_typeof(%s -> 'cost') = 'number' THEN (%s -> 'cost')::float8 END)",
+			return mkval(F("(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'total_cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'total_cost')::pg_catalog.float8 END)", m, m), T_NUM);
+		return mkval(F("coalesce(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'estimated_cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'estimated_cost')::pg_catalog.float8 END, CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'cost')::pg_catalog.float8 END)",
 					   m, m, m, m), T_NUM);
 	}
 	if (strcasecmp(name, "any_span") == 0 || strcasecmp(name, "filter_spans") == 0)
@@ -1414,16 +1485,102 @@ cx_alias(comp *k, int idx, scope *s)
 
 /* ---- expressions ---- */
 
+/* the comparison operators = != < <= > >=, qualified */
 static const char *
-cmp_sql(const char *op)
+cmp_op(const char *op)
 {
-	if (strcmp(op, "<=>") == 0)
-		return "IS NOT DISTINCT FROM";
-	if (strcmp(op, "<!=>") == 0)
-		return "IS DISTINCT FROM";
+	if (strcmp(op, "=") == 0)
+		return "OPERATOR(pg_catalog.=)";
 	if (strcmp(op, "!=") == 0)
-		return "<>";
-	return op;
+		return "OPERATOR(pg_catalog.<>)";
+	if (strcmp(op, "<") == 0)
+		return "OPERATOR(pg_catalog.<)";
+	if (strcmp(op, "<=") == 0)
+		return "OPERATOR(pg_catalog.<=)";
+	if (strcmp(op, ">") == 0)
+		return "OPERATOR(pg_catalog.>)";
+	return "OPERATOR(pg_catalog.>=)";
+}
+
+/* the arithmetic operators + - *, qualified */
+static const char *
+arith_op(char op)
+{
+	return op == '+' ? "OPERATOR(pg_catalog.+)" : op == '-' ? "OPERATOR(pg_catalog.-)" : "OPERATOR(pg_catalog.*)";
+}
+
+/* the operands of a chain of one logical operator (a OR b OR c ...), in order */
+static void
+chain_terms(comp *k, btx_btql_node *n, const char *op, btx_btql_vec *terms)
+{
+	btx_btql_node **slot;
+
+	if (n->kind == E_BINOP && strcmp(n->op, op) == 0)
+	{
+		chain_terms(k, n->left, op, terms);
+		chain_terms(k, n->right, op, terms);
+		return;
+	}
+	if ((slot = btx_btql_vec_push(k->a, terms, sizeof(*slot))) != NULL)
+		*slot = n;
+}
+
+/*
+ * A chain of AND (or of OR) is written flat, (a AND b AND c), in one string:
+ * nesting it as the tree is, ((a AND b) AND c), would copy the text built so
+ * far at every level, quadratic in the length of the chain.
+ */
+static val
+cx_logical(comp *k, btx_btql_node *n, scope *s)
+{
+	int			and = strcmp(n->op, "and") == 0,
+				i;
+	btx_btql_vec terms = {0};
+	btx_btql_sb b;
+
+	chain_terms(k, n, n->op, &terms);
+	btx_btql_sb_init(&b, k->a);
+	btx_btql_sb_puts(&b, "(");
+	for (i = 0; i < terms.n && !failed(k); i++)
+	{
+		val			v = cx_as(k, ((btx_btql_node **) terms.data)[i], s, T_BOOL);
+
+		if (i)
+			btx_btql_sb_puts(&b, and ? " AND " : " OR ");
+		btx_btql_sb_puts(&b, v.s);
+	}
+	btx_btql_sb_puts(&b, ")");
+	return mkval(btx_btql_sb_finish(&b), T_BOOL);
+}
+
+/*
+ * = != < <= > >= <=> <!=> after unify.  IS [NOT] DISTINCT FROM would look =
+ * up through search_path: <=> is written coalesce(a = b, a IS NULL AND b IS
+ * NULL), the same truth table.
+ */
+static val
+cx_compare(comp *k, btx_btql_node *n, scope *s)
+{
+	const char *op = n->op;
+	btx_btql_node *ns[2];
+	val			vs[2];
+	vtype		t;
+	char	   *a,
+			   *b;
+
+	ns[0] = n->left;
+	ns[1] = n->right;
+	t = unify(k, ns, 2, s, vs);
+	if (failed(k))
+		return bad();
+	if (t == T_NULL)
+		return mkval(strcmp(op, "<=>") == 0 ? "true" : strcmp(op, "<!=>") == 0 ? "false" : "NULL::pg_catalog.bool", T_BOOL);
+	a = vs[0].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[0].s;
+	b = vs[1].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[1].s;
+	if (strcmp(op, "<=>") == 0 || strcmp(op, "<!=>") == 0)
+		return mkval(F("(%scoalesce(%s OPERATOR(pg_catalog.=) %s, %s IS NULL AND %s IS NULL))",
+					   op[1] == '!' ? "NOT " : "", a, b, a, b), T_BOOL);
+	return mkval(F("(%s %s %s)", a, cmp_op(op), b), T_BOOL);
 }
 
 static val
@@ -1432,30 +1589,9 @@ cx_binop(comp *k, btx_btql_node *n, scope *s)
 	const char *op = n->op;
 
 	if (strcmp(op, "and") == 0 || strcmp(op, "or") == 0)
-	{
-		val			a = cx_as(k, n->left, s, T_BOOL);
-		val			b = cx_as(k, n->right, s, T_BOOL);
-
-		return mkval(F("(%s %s %s)", a.s, strcmp(op, "and") == 0 ? "AND" : "OR", b.s), T_BOOL);
-	}
+		return cx_logical(k, n, s);
 	if (strchr("=!<>", op[0]) != NULL)
-	{
-		btx_btql_node *ns[2];
-		val			vs[2];
-		vtype		t;
-
-		ns[0] = n->left;
-		ns[1] = n->right;
-		t = unify(k, ns, 2, s, vs);
-		if (failed(k))
-			return bad();
-		if (t == T_TEXTARR && strcmp(op, "=") != 0 && strcmp(op, "!=") != 0 && op[0] != '<')
-			t = T_TEXTARR;
-		if (t == T_NULL)
-			return mkval(strcmp(op, "<=>") == 0 ? "true" : strcmp(op, "<!=>") == 0 ? "false" : "NULL::bool", T_BOOL);
-		return mkval(F("(%s %s %s)", vs[0].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[0].s, cmp_sql(op),
-					   vs[1].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[1].s), T_BOOL);
-	}
+		return cx_compare(k, n, s);
 	/* arithmetic */
 	{
 		val			a,
@@ -1477,13 +1613,13 @@ cx_binop(comp *k, btx_btql_node *n, scope *s)
 			if (failed(k))
 				return bad();
 			if ((a.t == T_TS || a.t == T_DATE) && b.t == T_INTERVAL)
-				return mkval(F("(%s %c %s)", coerce(k, a, T_TS, l), op[0], b.s), T_TS);
+				return mkval(F("(%s %s %s)", coerce(k, a, T_TS, l), arith_op(op[0]), b.s), T_TS);
 			if (op[0] == '+' && a.t == T_INTERVAL && (b.t == T_TS || b.t == T_DATE))
-				return mkval(F("(%s + %s)", a.s, coerce(k, b, T_TS, r)), T_TS);
+				return mkval(F("(%s OPERATOR(pg_catalog.+) %s)", a.s, coerce(k, b, T_TS, r)), T_TS);
 			if (a.t == T_INTERVAL && b.t == T_INTERVAL)
-				return mkval(F("(%s %c %s)", a.s, op[0], b.s), T_INTERVAL);
+				return mkval(F("(%s %s %s)", a.s, arith_op(op[0]), b.s), T_INTERVAL);
 			if (op[0] == '-' && (a.t == T_TS || a.t == T_DATE) && (b.t == T_TS || b.t == T_DATE))
-				return mkval(F("(%s - %s)", coerce(k, a, T_TS, l), coerce(k, b, T_TS, r)), T_INTERVAL);
+				return mkval(F("(%s OPERATOR(pg_catalog.-) %s)", coerce(k, a, T_TS, l), coerce(k, b, T_TS, r)), T_INTERVAL);
 		}
 		if (a.t == T_TS || a.t == T_DATE || a.t == T_INTERVAL || b.t == T_TS || b.t == T_DATE || b.t == T_INTERVAL ||
 			a.t == T_TEXTARR || b.t == T_TEXTARR)
@@ -1500,15 +1636,20 @@ cx_binop(comp *k, btx_btql_node *n, scope *s)
 
 			if (failed(k))
 				return bad();
+			/* x / 0 and x % 0 are NULL: NULLIF(y, 0), written without NULLIF */
 			if (op[0] == '/')
-				return mkval(F("((%s)::float8 / NULLIF((%s)::float8, 0))", x, y), T_NUM);
+				return mkval(F("(CASE WHEN (%s)::pg_catalog.float8 OPERATOR(pg_catalog.=) 0 THEN NULL "
+							   "ELSE (%s)::pg_catalog.float8 OPERATOR(pg_catalog./) (%s)::pg_catalog.float8 END)", y, x, y), T_NUM);
 			if (op[0] == '%')
 			{
 				if (t == T_INT)
-					return mkval(F("mod(%s, NULLIF(%s, 0))", x, y), T_INT);
-				return mkval(F("mod((%s)::numeric, NULLIF((%s)::numeric, 0))::float8", x, y), T_NUM);
+					return mkval(F("(CASE WHEN (%s) OPERATOR(pg_catalog.=) 0 THEN NULL ELSE pg_catalog.mod(%s, %s) END)",
+								   y, x, y), T_INT);
+				return mkval(F("(CASE WHEN (%s)::pg_catalog.numeric OPERATOR(pg_catalog.=) 0 THEN NULL "
+							   "ELSE pg_catalog.mod((%s)::pg_catalog.numeric, (%s)::pg_catalog.numeric)::pg_catalog.float8 END)",
+							   y, x, y), T_NUM);
 			}
-			return mkval(F("(%s %c %s)", x, op[0], y), t);
+			return mkval(F("(%s %s %s)", x, arith_op(op[0]), y), t);
 		}
 	}
 }
@@ -1537,12 +1678,28 @@ cx_in(comp *k, btx_btql_node *n, scope *s)
 	if (failed(k))
 		return bad();
 	if (t == T_NULL)
-		return mkval("NULL::bool", T_BOOL);
+		return mkval("NULL::pg_catalog.bool", T_BOOL);
+	for (i = 0; i <= lst->nargs; i++)
+		if (vs[i].t == T_NULL)
+			vs[i].s = F("NULL::%s", type_cast[t]);
 	btx_btql_sb_init(&b, k->a);
-	btx_btql_sb_printf(&b, "(%s %sIN (", vs[0].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[0].s, n->neg ? "NOT " : "");
-	for (i = 1; i <= lst->nargs; i++)
-		btx_btql_sb_printf(&b, "%s%s", i > 1 ? ", " : "", vs[i].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[i].s);
-	btx_btql_sb_puts(&b, "))");
+	if (t == T_TEXTARR)
+	{
+		/* an ARRAY[] of arrays would be two-dimensional: compare one by one */
+		btx_btql_sb_puts(&b, n->neg ? "(NOT (" : "((");
+		for (i = 1; i <= lst->nargs; i++)
+			btx_btql_sb_printf(&b, "%s%s OPERATOR(pg_catalog.=) %s", i > 1 ? " OR " : "", vs[0].s, vs[i].s);
+		btx_btql_sb_puts(&b, "))");
+	}
+	else
+	{
+		/* x IN (a, b) is x = ANY (ARRAY[a, b]), NOT IN is <> ALL: same NULL rules */
+		btx_btql_sb_printf(&b, "(%s %s (ARRAY[", vs[0].s,
+						   n->neg ? "OPERATOR(pg_catalog.<>) ALL" : "OPERATOR(pg_catalog.=) ANY");
+		for (i = 1; i <= lst->nargs; i++)
+			btx_btql_sb_printf(&b, "%s%s", i > 1 ? ", " : "", vs[i].s);
+		btx_btql_sb_puts(&b, "]))");
+	}
 	r = btx_btql_sb_finish(&b);
 	return mkval(r, T_BOOL);
 }
@@ -1575,7 +1732,7 @@ cx_node(comp *k, btx_btql_node *n, scope *s)
 				int			i;
 
 				btx_btql_sb_init(&b, k->a);
-				btx_btql_sb_puts(&b, "jsonb_build_array(");
+				btx_btql_sb_puts(&b, "pg_catalog.jsonb_build_array(");
 				for (i = 0; i < n->nargs; i++)
 				{
 					v = cx_as(k, n->args[i], s, T_JSON);
@@ -1599,10 +1756,10 @@ cx_node(comp *k, btx_btql_node *n, scope *s)
 		case E_NEG:
 			v = cx(k, n->left, s);
 			if (v.t == T_INT || v.t == T_NUM || v.t == T_INTERVAL)
-				return mkval(F("(-%s)", v.s), v.t);
+				return mkval(F("(OPERATOR(pg_catalog.-) %s)", v.s), v.t);
 			if (failed(k))
 				return bad();
-			return mkval(F("(-%s)", coerce(k, v, T_NUM, n->left)), T_NUM);
+			return mkval(F("(OPERATOR(pg_catalog.-) %s)", coerce(k, v, T_NUM, n->left)), T_NUM);
 		case E_ISNULL:
 		case E_ISNOTNULL:
 			v = cx(k, n->left, s);
@@ -1625,9 +1782,11 @@ cx_node(comp *k, btx_btql_node *n, scope *s)
 				if (n->right->kind == E_STRING)
 					pat = param(k, like_pattern_literal(k, n->right->str), "text");
 				else
-					pat = F("replace(%s, '_', '\\_')", cx_as(k, n->right, s, T_TEXT).s);
-				return mkval(F("(%s %s%s %s)", match_text(k, v, n->left), n->neg ? "NOT " : "",
-							   n->kind == E_LIKE ? "LIKE" : "ILIKE", pat), T_BOOL);
+					pat = F("pg_catalog.replace(%s, '_', '\\_')", cx_as(k, n->right, s, T_TEXT).s);
+				/* LIKE is ~~, ILIKE ~~*, NOT LIKE !~~, NOT ILIKE !~~* */
+				return mkval(F("(%s %s %s)", match_text(k, v, n->left),
+							   n->kind == E_LIKE ? (n->neg ? "OPERATOR(pg_catalog.!~~)" : "OPERATOR(pg_catalog.~~)") :
+							   (n->neg ? "OPERATOR(pg_catalog.!~~*)" : "OPERATOR(pg_catalog.~~*)"), pat), T_BOOL);
 			}
 		case E_MATCH:
 			v = cx(k, n->left, s);
@@ -1654,8 +1813,8 @@ cx_node(comp *k, btx_btql_node *n, scope *s)
 				if (t == T_NULL)
 					t = T_TEXT;
 				return mkval(F("(CASE WHEN %s THEN %s ELSE %s END)", v.s,
-							   vs[0].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[0].s,
-							   vs[1].t == T_NULL ? F("NULL::%s", type_sql[t]) : vs[1].s), t);
+							   vs[0].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[0].s,
+							   vs[1].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[1].s), t);
 			}
 		case E_ANYSPAN:
 			{
@@ -1672,7 +1831,7 @@ cx_node(comp *k, btx_btql_node *n, scope *s)
 				in.rel = rel;
 				in.anyspan++;
 				v = cx_as(k, n->left, &in, T_BOOL);
-				return mkval(F("EXISTS (SELECT 1 FROM btexport.logs %s WHERE %s.project_id = %s.project_id AND %s.root_span_id = %s.root_span_id AND %s)",
+				return mkval(F("EXISTS (SELECT 1 FROM btexport.logs %s WHERE %s.project_id OPERATOR(pg_catalog.=) %s.project_id AND %s.root_span_id OPERATOR(pg_catalog.=) %s.root_span_id AND %s)",
 							   rel, rel, s->rel, rel, s->rel, v.s), T_BOOL);
 			}
 		case E_FILTERSPANS:
@@ -1850,12 +2009,12 @@ projects_pred(comp *k, const char *rel)
 	int			i;
 
 	btx_btql_sb_init(&b, k->a);
-	btx_btql_sb_printf(&b, "%s.project_id IN (SELECT p.id FROM btexport.projects p WHERE ", rel);
+	btx_btql_sb_printf(&b, "%s.project_id OPERATOR(pg_catalog.=) ANY (SELECT p.id FROM btexport.projects p WHERE ", rel);
 	for (i = 0; i < k->q->nids; i++)
 	{
 		char	   *pp = param(k, k->q->ids[i], "text");
 
-		btx_btql_sb_printf(&b, "%sp.id::text = %s OR p.name = %s", i ? " OR " : "", pp, pp);
+		btx_btql_sb_printf(&b, "%sp.id::pg_catalog.text OPERATOR(pg_catalog.=) %s OR p.name OPERATOR(pg_catalog.=) %s", i ? " OR " : "", pp, pp);
 	}
 	btx_btql_sb_puts(&b, ")");
 	r = btx_btql_sb_finish(&b);
@@ -1865,7 +2024,7 @@ projects_pred(comp *k, const char *rel)
 static char *
 window_pred(comp *k, const char *rel)
 {
-	return F("%s._xact_id >= $1::xid8 AND %s._xact_id < $2::xid8", rel, rel);
+	return F("%s._xact_id OPERATOR(pg_catalog.>=) $1::pg_catalog.xid8 AND %s._xact_id OPERATOR(pg_catalog.<) $2::pg_catalog.xid8", rel, rel);
 }
 
 /* split the top-level AND terms of the filter into trace selection and FILTER_SPANS */
@@ -1908,7 +2067,7 @@ and_terms(comp *k, btx_btql_node **ts, int n, scope *s)
 static char *
 summary_relation(comp *k, const char *where)
 {
-	const char *N_fmt = "CASE WHEN jsonb_typeof(l.metrics -> '%s') = 'number' THEN (l.metrics -> '%s')::numeric END";
+	const char *N_fmt = "CASE WHEN pg_catalog.jsonb_typeof(l.metrics OPERATOR(pg_catalog.->) '%s') OPERATOR(pg_catalog.=) 'number' THEN (l.metrics OPERATOR(pg_catalog.->) '%s')::pg_catalog.numeric END";
 	char	   *pt = F(N_fmt, "prompt_tokens", "prompt_tokens");
 	char	   *ct = F(N_fmt, "completion_tokens", "completion_tokens");
 	char	   *ec = F(N_fmt, "estimated_cost", "estimated_cost");
@@ -1924,7 +2083,7 @@ summary_relation(comp *k, const char *where)
 	if (k->q->preview_length >= 0)
 	{
 		char	   *len = param(k, F("%d", k->q->preview_length), "int4");
-		const char *fmt = "CASE WHEN jsonb_typeof(%s) = 'string' AND char_length(%s #>> '{}') > %s THEN to_jsonb(left(%s #>> '{}', %s)) WHEN jsonb_typeof(%s) IN ('object', 'array') AND char_length((%s)::text) > %s THEN to_jsonb(left((%s)::text, %s)) ELSE %s END";
+		const char *fmt = "CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'string' AND pg_catalog.char_length(%s OPERATOR(pg_catalog.#>>) '{}') OPERATOR(pg_catalog.>) %s THEN pg_catalog.to_jsonb(pg_catalog.left(%s OPERATOR(pg_catalog.#>>) '{}', %s)) WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) ANY (ARRAY['object', 'array']) AND pg_catalog.char_length((%s)::pg_catalog.text) OPERATOR(pg_catalog.>) %s THEN pg_catalog.to_jsonb(pg_catalog.left((%s)::pg_catalog.text, %s)) ELSE %s END";
 
 #define PV(x) F(fmt, x, x, len, x, len, x, x, len, x, len, x)
 		pv_in = PV("r.input");
@@ -1935,23 +2094,23 @@ summary_relation(comp *k, const char *where)
 #undef PV
 	}
 	return F("(SELECT g.id, g.project_id, coalesce(r.created, g.min_created) AS created, %s AS metadata, %s AS input, "
-			 "%s AS output, r.tags, g.scores, g.metrics, g.span_count, g._xact_id, r.span_id, r.org_id::text AS org_id, "
+			 "%s AS output, r.tags, g.scores, g.metrics, g.span_count, g._xact_id, r.span_id, r.org_id::pg_catalog.text AS org_id, "
 			 "r.log_id, %s AS expected, %s AS error, r.span_attributes "
-			 "FROM (SELECT l.project_id AS pid, l.root_span_id AS id, l.project_id::text AS project_id, "
-			 "min(l.created) AS min_created, "
-			 "(SELECT jsonb_object_agg(sc.k, sc.a) FROM (SELECT e.key AS k, avg((e.value)::float8) AS a "
-			 "FROM unnest(array_agg(l.scores)) AS u(j), jsonb_each(CASE WHEN jsonb_typeof(u.j) = 'object' THEN u.j END) AS e "
-			 "WHERE jsonb_typeof(e.value) = 'number' GROUP BY e.key) sc) AS scores, "
-			 "jsonb_build_object('prompt_tokens', coalesce(sum(%s), 0), 'completion_tokens', coalesce(sum(%s), 0), "
-			 "'total_tokens', coalesce(sum(%s), 0) + coalesce(sum(%s), 0), "
-			 "'total_cost', coalesce(sum(coalesce(%s, %s)), 0), "
-			 "'llm_calls', count(*) FILTER (WHERE l.span_attributes ->> 'type' = 'llm'), "
-			 "'tool_calls', count(*) FILTER (WHERE l.span_attributes ->> 'type' = 'tool'), "
-			 "'errors', count(*) FILTER (WHERE l.error IS NOT NULL AND l.error <> 'null'::jsonb), "
-			 "'start', min(%s), 'end', max(%s), 'duration', max(%s) - min(%s)) AS metrics, "
-			 "count(*)::int8 AS span_count, max(l._xact_id::text::int8) AS _xact_id "
+			 "FROM (SELECT l.project_id AS pid, l.root_span_id AS id, l.project_id::pg_catalog.text AS project_id, "
+			 "pg_catalog.min(l.created) AS min_created, "
+			 "(SELECT pg_catalog.jsonb_object_agg(sc.k, sc.a) FROM (SELECT e.key AS k, pg_catalog.avg((e.value)::pg_catalog.float8) AS a "
+			 "FROM pg_catalog.unnest(pg_catalog.array_agg(l.scores)) AS u(j), pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(u.j) OPERATOR(pg_catalog.=) 'object' THEN u.j END) AS e "
+			 "WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.=) 'number' GROUP BY e.key) sc) AS scores, "
+			 "pg_catalog.jsonb_build_object('prompt_tokens', coalesce(pg_catalog.sum(%s), 0), 'completion_tokens', coalesce(pg_catalog.sum(%s), 0), "
+			 "'total_tokens', coalesce(pg_catalog.sum(%s), 0) OPERATOR(pg_catalog.+) coalesce(pg_catalog.sum(%s), 0), "
+			 "'total_cost', coalesce(pg_catalog.sum(coalesce(%s, %s)), 0), "
+			 "'llm_calls', pg_catalog.count(*) FILTER (WHERE l.span_attributes OPERATOR(pg_catalog.->>) 'type' OPERATOR(pg_catalog.=) 'llm'), "
+			 "'tool_calls', pg_catalog.count(*) FILTER (WHERE l.span_attributes OPERATOR(pg_catalog.->>) 'type' OPERATOR(pg_catalog.=) 'tool'), "
+			 "'errors', pg_catalog.count(*) FILTER (WHERE l.error IS NOT NULL AND l.error OPERATOR(pg_catalog.<>) 'null'::pg_catalog.jsonb), "
+			 "'start', pg_catalog.min(%s), 'end', pg_catalog.max(%s), 'duration', pg_catalog.max(%s) OPERATOR(pg_catalog.-) pg_catalog.min(%s)) AS metrics, "
+			 "pg_catalog.count(*)::pg_catalog.int8 AS span_count, pg_catalog.max(l._xact_id::pg_catalog.text::pg_catalog.int8) AS _xact_id "
 			 "FROM btexport.logs l WHERE %s GROUP BY l.project_id, l.root_span_id) g "
-			 "LEFT JOIN LATERAL (SELECT r0.* FROM btexport.logs r0 WHERE r0.project_id = g.pid AND r0.root_span_id = g.id "
+			 "LEFT JOIN LATERAL (SELECT r0.* FROM btexport.logs r0 WHERE r0.project_id OPERATOR(pg_catalog.=) g.pid AND r0.root_span_id OPERATOR(pg_catalog.=) g.id "
 			 "AND r0.is_root ORDER BY r0.created, r0.id LIMIT 1) r ON true) t",
 			 pv_md, pv_in, pv_out, pv_ex, pv_er, pt, ct, pt, ct, ec, co, st, en, en, st, where);
 }
@@ -2261,10 +2420,10 @@ compile_query(comp *k, btx_btql_query *out)
 
 		split_filter(k, q->filter, &seln, &fsn);
 		if (seln.n)
-			w = F("%s AND (l.project_id, l.root_span_id) IN (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
+			w = F("%s AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
 				  w, projects_pred(k, "s"), and_terms(k, seln.data, seln.n, &filt));
 		if (exp)
-			w = F("%s AND (l.project_id, l.root_span_id) IN (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
+			w = F("%s AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
 				  w, projects_pred(k, "w"), window_pred(k, "w"));
 		if (fsn.n)
 		{
@@ -2290,10 +2449,10 @@ compile_query(comp *k, btx_btql_query *out)
 		{
 			split_filter(k, q->filter, &seln, &fsn);
 			if (seln.n)
-				btx_btql_sb_printf(&where, " AND (l.project_id, l.root_span_id) IN (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
+				btx_btql_sb_printf(&where, " AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
 								projects_pred(k, "s"), and_terms(k, seln.data, seln.n, &filt));
 			if (exp)
-				btx_btql_sb_printf(&where, " AND (l.project_id, l.root_span_id) IN (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
+				btx_btql_sb_printf(&where, " AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
 								projects_pred(k, "w"), window_pred(k, "w"));
 			if (fsn.n)
 			{
@@ -2354,18 +2513,18 @@ compile_query(comp *k, btx_btql_query *out)
 				goto fail;
 			}
 			p->vt = T_JSON;
-			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(%s) = 'object' THEN %s END) AS %s(k, v)",
+			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'object' THEN %s END) AS %s(k, v)",
 							src.s, src.s, p->rel);
 		}
 		else if (src.t == T_TEXTARR)
 		{
 			p->vt = T_TEXT;
-			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL unnest(%s) AS %s(v)", src.s, p->rel);
+			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL pg_catalog.unnest(%s) AS %s(v)", src.s, p->rel);
 		}
 		else if (src.t == T_JSON)
 		{
 			p->vt = T_JSON;
-			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(%s) = 'array' THEN %s END) AS %s(v)",
+			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'array' THEN %s END) AS %s(v)",
 							src.s, src.s, p->rel);
 		}
 		else
@@ -2403,7 +2562,7 @@ compile_query(comp *k, btx_btql_query *out)
 				ci[nci].name = k->upvs[i].key_name;
 				ci[nci++].t = T_TEXT;
 			}
-			btx_btql_sb_printf(&sel, ", %s AS c%d", k->upvs[i].vt == T_JSON ? F("NULLIF(%s.v, 'null'::jsonb)", k->upvs[i].rel) :
+			btx_btql_sb_printf(&sel, ", %s AS c%d", k->upvs[i].vt == T_JSON ? json_null_to_sql(k, F("%s.v", k->upvs[i].rel)) :
 							F("%s.v", k->upvs[i].rel), nci + 1);
 			ci[nci].name = k->upvs[i].value_name;
 			ci[nci++].t = k->upvs[i].vt;
@@ -2418,7 +2577,7 @@ compile_query(comp *k, btx_btql_query *out)
 			if (failed(k))
 				goto fail;
 			if (v.t == T_NULL)
-				v = mkval("NULL::text", T_TEXT);
+				v = mkval("NULL::pg_catalog.text", T_TEXT);
 			btx_btql_sb_printf(&sel, "%s%s AS c%d", nci ? ", " : "", v.s, nci + 1);
 			ci[nci].name = k->cols[i].name;
 			ci[nci].t = v.t;
@@ -2431,7 +2590,7 @@ compile_query(comp *k, btx_btql_query *out)
 	{
 		const field *f = row_field(&row, "_xact_id");
 
-		btx_btql_sb_printf(&sel, ", %s AS c%d", k->grouped ? F("max(%s)", F(f->sql, rel)) : F(f->sql, rel), nci + 1);
+		btx_btql_sb_printf(&sel, ", %s AS c%d", k->grouped ? F("pg_catalog.max(%s)", F(f->sql, rel)) : F(f->sql, rel), nci + 1);
 		ci[nci].name = "_xact_id";
 		ci[nci].t = T_INT;
 		xact_col = nci++;
@@ -2547,13 +2706,13 @@ compile_query(comp *k, btx_btql_query *out)
 		switch (ci[pc].t)
 		{
 			case T_JSON:
-				pvtext = F("(g.c%d #>> '{}')", pc + 1);
+				pvtext = F("(g.c%d OPERATOR(pg_catalog.#>>) '{}')", pc + 1);
 				break;
 			case T_TS:
 				pvtext = ts_text(k, F("g.c%d", pc + 1));
 				break;
 			default:
-				pvtext = F("(g.c%d)::text", pc + 1);
+				pvtext = F("(g.c%d)::pg_catalog.text", pc + 1);
 		}
 		for (i = 0; i < k->ncols; i++)
 		{
@@ -2571,8 +2730,8 @@ compile_query(comp *k, btx_btql_query *out)
 		}
 		for (i = 0; i < k->ncols; i++)
 			if (is_measure[i])
-				btx_btql_sb_printf(&agg, "%sjsonb_object_agg(coalesce(%s, 'null') || %s, to_jsonb(g.c%d))",
-								agg.len ? " || " : "", pvtext, param(k, F("_%s", k->cols[i].name), "text"), i + 1);
+				btx_btql_sb_printf(&agg, "%spg_catalog.jsonb_object_agg(coalesce(%s, 'null') OPERATOR(pg_catalog.||) %s, pg_catalog.to_jsonb(g.c%d))",
+								agg.len ? " OPERATOR(pg_catalog.||) " : "", pvtext, param(k, F("_%s", k->cols[i].name), "text"), i + 1);
 		btx_btql_sb_printf(&outer, "%s%s AS c%d", noci ? ", " : "", btx_btql_sb_finish(&agg), noci + 1);
 		pivot_col = noci;
 		oci[noci].name = "_pivot";

@@ -192,27 +192,34 @@ btx_btql_sb_init(btx_btql_sb *b, btx_btql_arena *a)
 	b->a = a;
 }
 
+/* room for n more bytes and the terminator; 0 on success */
+static int
+sb_reserve(btx_btql_sb *b, size_t n)
+{
+	size_t		ncap;
+	char	   *nd;
+
+	if (b->a->failed || !string_fits(b->a, b->len + n))
+		return -1;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap * 2 : 256;
+	while (ncap < b->len + n + 1)
+		ncap *= 2;
+	if ((nd = btx_btql_alloc(b->a, ncap)) == NULL)
+		return -1;
+	if (b->len)
+		memcpy(nd, b->data, b->len);
+	b->data = nd;
+	b->cap = ncap;
+	return 0;
+}
+
 void
 btx_btql_sb_append(btx_btql_sb *b, const char *s, size_t n)
 {
-	if (b->a->failed)
+	if (sb_reserve(b, n) != 0)
 		return;
-	if (!string_fits(b->a, b->len + n))
-		return;
-	if (b->len + n + 1 > b->cap)
-	{
-		size_t		ncap = b->cap ? b->cap * 2 : 256;
-		char	   *nd;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		if ((nd = btx_btql_alloc(b->a, ncap)) == NULL)
-			return;
-		if (b->len)
-			memcpy(nd, b->data, b->len);
-		b->data = nd;
-		b->cap = ncap;
-	}
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 	b->data[b->len] = '\0';
@@ -230,38 +237,27 @@ btx_btql_sb_puts(btx_btql_sb *b, const char *s)
 	btx_btql_sb_append(b, s, strlen(s));
 }
 
+/* formats straight into the buffer: no temporary copy of a long argument */
 void
 btx_btql_sb_printf(btx_btql_sb *b, const char *fmt,...)
 {
 	va_list		ap;
 	int			n;
-	char		small[256];
 
 	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 	{
 		arena_fail(b->a, BTX_BTQL_ARENA_NOMEM);
 		return;
 	}
-	if ((size_t) n < sizeof(small))
-	{
-		btx_btql_sb_append(b, small, (size_t) n);
+	if (sb_reserve(b, (size_t) n) != 0)
 		return;
-	}
-	if (!string_fits(b->a, b->len + (size_t) n))
-		return;
-	{
-		char	   *big = btx_btql_alloc(b->a, (size_t) n + 1);
-
-		if (big == NULL)
-			return;
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t) n + 1, fmt, ap);
-		va_end(ap);
-		btx_btql_sb_append(b, big, (size_t) n);
-	}
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t) n;
 }
 
 char *

@@ -1,6 +1,6 @@
 /*
  * check.h — the assertion macro of the BTQL unit tests (test_btql.c,
- * test_limits.c): counts passes and failures, prints each failure.
+ * test_limits.c, test_lint.c): counts passes and failures, prints each failure.
  */
 #ifndef BTQL_TEST_CHECK_H
 #define BTQL_TEST_CHECK_H
@@ -16,5 +16,6 @@ extern int	passed,
 } while (0)
 
 extern void test_limits(void);
+extern void test_lint(int nfiles, char **files);
 
 #endif							/* BTQL_TEST_CHECK_H */

@@ -3,7 +3,8 @@
  * parameters, typed columns), safety (no user text in SQL), API contract,
  * and the exact error output of every invalid case of the differential suite.
  *
- *   test_btql snapshots.txt ../../btql/cases/90_invalid.txt
+ *   test_btql snapshots.txt ../../btql/cases/90_invalid.txt ../../btql/cases/NN_*.txt
+ * (the case files after the second argument: their compiled SQL is linted)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,11 @@ test_snapshots(const char *path)
 	char	   *text = slurp(path);
 	char	   *p;
 	int			n = 0;
+	/* BTQL_UPDATE_SNAPSHOTS=file: also write the snapshots as compiled now (review, then copy) */
+	const char *update = getenv("BTQL_UPDATE_SNAPSHOTS");
+	btx_buf		fresh;
+
+	btx_buf_init(&fresh);
 
 	CHECK(text != NULL, "snapshot file %s readable", path);
 	if (text == NULL)
@@ -234,6 +240,8 @@ test_snapshots(const char *path)
 			btx_buf_appendf(&got, "error %s %s", e.sqlstate, e.message);
 		CHECK(got.data && strcmp(got.data, expect) == 0, "snapshot %s\n--- expected\n%s\n--- got\n%s", name, expect,
 			  got.data ? got.data : "");
+		btx_buf_appendf(&fresh, "%s### %s%s\n%s\n=== sql\n%s\n", n ? "\n" : "", name, opt.export_cursor ? " export" : "",
+						query, got.data ? got.data : "");
 		btx_buf_free(&got);
 		free(query);
 		free(expect);
@@ -241,6 +249,13 @@ test_snapshots(const char *path)
 		p = next ? next + 1 : NULL;
 	}
 	CHECK(n >= 10, "at least 10 snapshots (%d)", n);
+	if (update && fresh.data)
+	{
+		FILE	   *f = fopen(update, "w");
+
+		CHECK(f != NULL && fputs(fresh.data, f) >= 0 && fclose(f) == 0, "snapshots written to %s", update);
+	}
+	btx_buf_free(&fresh);
 	free(text);
 }
 
@@ -363,7 +378,7 @@ test_no_user_text(void)
 		{
 			char		ph[32];
 
-			snprintf(ph, sizeof(ph), "$%d::%s", q.first_param + j, q.params[j].type);
+			snprintf(ph, sizeof(ph), "$%d::pg_catalog.%s", q.first_param + j, q.params[j].type);
 			CHECK(strstr(q.sql, ph) != NULL, "parameter %s used in query %d", ph, i);
 		}
 		btx_btql_query_free(&q);
@@ -387,7 +402,8 @@ test_api(void)
 	CHECK(rc == 0, "export compile: %s", e.message);
 	if (rc == 0)
 	{
-		CHECK(q.first_param == 3 && strstr(q.sql, "$1::xid8") && strstr(q.sql, "$2::xid8") && strstr(q.sql, "$3::text"),
+		CHECK(q.first_param == 3 && strstr(q.sql, "$1::pg_catalog.xid8") && strstr(q.sql, "$2::pg_catalog.xid8") &&
+			  strstr(q.sql, "$3::pg_catalog.text"),
 			  "export placeholders");
 		CHECK(q.ncolumns == 3 && strcmp(q.columns[2].name, "_xact_id") == 0 && strcmp(q.columns[2].type, "int8") == 0 &&
 			  q.xact_column == 2, "_xact_id column appended");
@@ -489,6 +505,7 @@ main(int argc, char **argv)
 		test_invalid_cases(argv[2]);
 	else
 		CHECK(0, "invalid case file argument missing");
+	test_lint(argc > 3 ? argc - 3 : 0, argv + 3);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
