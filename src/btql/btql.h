@@ -6,8 +6,13 @@
  * text: literals, JSON keys and project ids/names are bind parameters, every
  * identifier comes from the compiler's own whitelist, and output columns are
  * named c1, c2, ... in the SQL (their user-visible names are in columns[]).
- * Every placeholder carries an explicit cast ($3::text), so the caller may
- * bind all parameters as text with unknown type.
+ * Every placeholder carries an explicit cast ($3::pg_catalog.text), so the
+ * caller may bind all parameters as text with unknown type.  Every function,
+ * operator and type in the SQL is qualified with pg_catalog, so it means the
+ * same whatever the search_path (the caller pins one all the same).
+ *
+ * Stages: btql_lex.c (arena and limits, tokens, errors), btql_parse.c (both
+ * syntaxes to one query model, btql_int.h), btql_compile.c (model to SQL).
  */
 #ifndef BTX_BTQL_H
 #define BTX_BTQL_H

@@ -2,9 +2,42 @@
  * btql_compile.c — lowers the BTQL query model to one PostgreSQL SELECT over
  * btexport.logs, with bind parameters and typed result columns.
  *
- * Safety: user text never reaches the SQL.  Literals, JSON keys, project ids
- * and names, aliases used as pivot keys all become parameters; identifiers
- * and SQL fragments come from the tables and string constants in this file.
+ * How SQL is produced.  Every expression node compiles (cx) to a val: its
+ * SQL text and its type (vtype), so that the compiler knows the type of
+ * every column it returns (Parquet files get typed columns) and inserts the
+ * conversions itself: JSON values read from paths meet literals and typed
+ * fields through unify(), which picks the common type of several operands,
+ * and coerce(), which writes the conversion and turns what does not convert
+ * into NULL instead of an error at run time.  compile_query then assembles
+ * the statement clause by clause (struct stmt): the output columns first
+ * (aliases resolve against them), FROM/WHERE per shape (spans; traces and
+ * summary select whole traces through their spans), UNPIVOT lateral joins,
+ * grouping, the select list, GROUP BY/HAVING, and ORDER BY/LIMIT or a PIVOT
+ * wrapper.  Output columns are named c1, c2, ... in the SQL; the names the
+ * user sees travel beside it (btx_btql_query.columns).
+ *
+ * Binds.  User text never reaches the SQL: literals, JSON keys, project ids
+ * and names, pivot keys and the time zone all become bind parameters
+ * (param()), deduplicated, each placeholder with an explicit cast
+ * ($3::pg_catalog.text) so that the caller can bind every value as text.
+ * Identifiers and SQL fragments come only from the tables and string
+ * constants in this file.
+ *
+ * search_path.  Nothing in the SQL is resolved through search_path: every
+ * function is written pg_catalog.f(...), every operator OPERATOR(pg_catalog.op),
+ * every cast ::pg_catalog.type, and constructs that would look an operator up
+ * by name behind the scenes (NULLIF, CASE x WHEN, IN, IS DISTINCT FROM,
+ * LIKE) are written with explicit operators instead.  Write those names as
+ * literal strings ("pg_catalog.lower(", "OPERATOR(pg_catalog.=)"): the
+ * search_path test (test/btql/run.sh) plants a look-alike for every such
+ * literal in this file, and test/btql/sql_lint.c fails on anything else.
+ *
+ * Limits.  The compiler recurses over expression trees, whose height the
+ * parser bounds (max_depth).  All memory comes from the arena, which fails
+ * past max_memory or for any string past max_sql_bytes (btql_lex.c); failed()
+ * turns that into an error at the expression being compiled (comp.at).
+ * Strings that grow with the input are built once, in a string builder
+ * (paths, lists, chains of AND/OR), never by re-copying a growing string.
  */
 #include "btql_int.h"
 
@@ -203,6 +236,7 @@ bad(void)
 	return mkval("NULL", T_NULL);
 }
 
+/* an error at node n (a BTQL error with its position); returns bad() */
 static val
 err_at(comp *k, btx_btql_node *n, const char *sqlstate, const char *expected, const char *hint,
 	   const char *fmt,...) BTX_PRINTF(6, 7);
@@ -590,6 +624,12 @@ text_to_bool(comp *k, const char *x)
 			 "WHEN pg_catalog.lower(%s) OPERATOR(pg_catalog.=) 'false' THEN false END)", x, x);
 }
 
+/*
+ * The SQL of v converted to type t.  Conversions never fail at run time:
+ * what does not convert (a JSON string that is not a number, text that is
+ * not a timestamp) becomes NULL, as in BTQL.  Timestamps become text in
+ * ISO 8601 with a Z, as Braintrust prints them.
+ */
 static char *
 coerce(comp *k, val v, vtype t, btx_btql_node *at)
 {
@@ -672,6 +712,7 @@ coerce(comp *k, val v, vtype t, btx_btql_node *at)
 	return "NULL";
 }
 
+/* an expression as type t: literals are bound as t directly, the rest converted */
 static val
 cx_as(comp *k, btx_btql_node *n, scope *s, vtype t)
 {
@@ -760,6 +801,7 @@ find_field(const field *tab, const char *name)
 	return NULL;
 }
 
+/* a top-level field of the row in scope (spans or summary), or NULL */
 static const field *
 row_field(scope *s, const char *name)
 {
@@ -776,6 +818,7 @@ row_field(scope *s, const char *name)
 	return NULL;
 }
 
+/* an unpivot column (key or value) of that name, latest first, or NULL */
 static upv *
 find_upv(comp *k, scope *s, const char *name, int *is_key)
 {
@@ -843,6 +886,10 @@ is_lit(comp *k, btx_btql_node *n, scope *s)
 
 /* ---- paths ---- */
 
+/*
+ * base -> seg -> seg ... from segment from on: every key and index is a bind
+ * parameter; written once into a string builder (linear in the segments).
+ */
 static val
 json_path(comp *k, const char *base, btx_btql_node *n, int from, int numeric_leaf)
 {
@@ -911,6 +958,12 @@ path_from(comp *k, btx_btql_node *n, const char *base, vtype t, const char *root
 
 static val	cx_alias(comp *k, int idx, scope *s);
 
+/*
+ * A name or path: a field of the row, an unpivot column, an alias of the
+ * select list (bare names only, not while expanding an alias), or, for a
+ * double-quoted word that is none of those, a string literal (qstring).
+ * A filter on created, _xact_id, id or root_span_id makes the query bounded.
+ */
 static val
 cx_path(comp *k, btx_btql_node *n, scope *s, int qstring)
 {
@@ -1040,6 +1093,10 @@ match_words_source(comp *k, val v, btx_btql_node *at)
 	return coerce(k, v, T_TEXT, at);
 }
 
+/*
+ * MATCH: every word of the pattern occurs as a word of the field (words are
+ * runs of letters and digits, case-insensitive); NULL when either is NULL.
+ */
 static char *
 match_sql(comp *k, val field, char *pat, btx_btql_node *at)
 {
@@ -1073,6 +1130,7 @@ like_pattern_literal(comp *k, const char *p)
 	return r;
 }
 
+/* INCLUDES / contains(): membership in a text array, a JSON array or a JSON object */
 static val
 includes_sql(comp *k, btx_btql_node *hn, btx_btql_node *nn, scope *s, btx_btql_node *at)
 {
@@ -1098,6 +1156,11 @@ includes_sql(comp *k, btx_btql_node *hn, btx_btql_node *nn, scope *s, btx_btql_n
 				  "includes needs an array or an object, not a %s", type_desc[h.t]);
 }
 
+/*
+ * Aggregates: only where the scope allows them, never nested.  min/max of
+ * JSON compare JSON values (array_agg ordered, first non-null), of booleans
+ * are bool_and/bool_or; sum of integers stays an integer.
+ */
 static val
 cx_agg(comp *k, btx_btql_node *n, scope *s)
 {
@@ -1202,6 +1265,7 @@ cx_agg(comp *k, btx_btql_node *n, scope *s)
 	return bad();
 }
 
+/* to_*() and CAST(): like coerce, plus JSON strings that hold numbers and booleans */
 static val
 cx_cast(comp *k, btx_btql_node *n, vtype t, btx_btql_node *arg, scope *s)
 {
@@ -1255,12 +1319,272 @@ cx_cast(comp *k, btx_btql_node *n, vtype t, btx_btql_node *arg, scope *s)
 	return mkval(F("NULL::%s", type_cast[t]), t);
 }
 
+/*
+ * Scalar functions: one compiler per function (or family), found by name in
+ * the functions[] table below; cx_func checks what all have in common.
+ */
+typedef val (*fn_compiler) (comp *k, btx_btql_node *n, scope *s);
+
+/* second(ts) ... year(ts): the start of the unit, in the request's zone */
+static val
+fn_trunc_unit(comp *k, btx_btql_node *n, scope *s)
+{
+	const char *unit = trunc_unit(n->str);
+	val			v;
+
+	if (arity(k, n, 1, 1, F("%s(created)", unit)) != 0)
+		return bad();
+	v = cx_as(k, n->args[0], s, T_TS);
+	return mkval(F("pg_catalog.date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
+}
+
+static val
+fn_date_trunc(comp *k, btx_btql_node *n, scope *s)
+{
+	const char *unit;
+	val			v;
+
+	if (arity(k, n, 2, 2, "date_trunc('day', created)") != 0)
+		return bad();
+	if (n->args[0]->kind != E_STRING || (unit = trunc_unit(n->args[0]->str)) == NULL)
+		return err_at(k, n->args[0], "22023", "'second', 'minute', 'hour', 'day', 'week', 'month' or 'year'",
+					  "Write the unit as a string literal, as in date_trunc('day', created).",
+					  "invalid date_trunc unit");
+	v = cx_as(k, n->args[1], s, T_TS);
+	return mkval(F("pg_catalog.date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
+}
+
+/* now(), current_timestamp() */
+static val
+fn_now(comp *k, btx_btql_node *n, scope *s)
+{
+	if (arity(k, n, 0, 0, F("%s()", n->str)) != 0)
+		return bad();
+	return mkval("pg_catalog.now()", T_TS);
+}
+
+static val
+fn_current_date(comp *k, btx_btql_node *n, scope *s)
+{
+	if (arity(k, n, 0, 0, "current_date()") != 0)
+		return bad();
+	return mkval(F("(pg_catalog.now() AT TIME ZONE %s)::pg_catalog.date", tz(k)), T_DATE);
+}
+
+/* lower(), upper() */
+static val
+fn_case(comp *k, btx_btql_node *n, scope *s)
+{
+	val			v;
+
+	if (arity(k, n, 1, 1, F("%s(text)", n->str)) != 0)
+		return bad();
+	v = cx_as(k, n->args[0], s, T_TEXT);
+	return mkval(F("%s(%s)", strcasecmp(n->str, "lower") == 0 ? "pg_catalog.lower" : "pg_catalog.upper", v.s), T_TEXT);
+}
+
+static val
+fn_concat(comp *k, btx_btql_node *n, scope *s)
+{
+	btx_btql_sb b;
+	int			i;
+
+	if (arity(k, n, 1, 64, "concat(a, b, ...)") != 0)
+		return bad();
+	btx_btql_sb_init(&b, k->a);
+	btx_btql_sb_puts(&b, "pg_catalog.concat(");
+	for (i = 0; i < n->nargs; i++)
+		btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", cx_as(k, n->args[i], s, T_TEXT).s);
+	btx_btql_sb_puts(&b, ")");
+	return mkval(btx_btql_sb_finish(&b), T_TEXT);
+}
+
+/* len(x): elements of an array; length(x): also characters of a string */
+static val
+fn_length(comp *k, btx_btql_node *n, scope *s)
+{
+	int			islen = strcasecmp(n->str, "len") == 0;
+	val			v;
+
+	if (arity(k, n, 1, 1, F("%s(x)", n->str)) != 0)
+		return bad();
+	v = cx(k, n->args[0], s);
+	if (v.t == T_TEXTARR)
+		return mkval(F("pg_catalog.cardinality(%s)::pg_catalog.int8", v.s), T_INT);
+	if (v.t == T_JSON && islen)
+		return mkval(F("(CASE WHEN %s THEN pg_catalog.jsonb_array_length(%s)::pg_catalog.int8 END)",
+					   json_type_is(k, v.s, "array"), v.s), T_INT);
+	if (v.t == T_JSON)
+		return mkval(F("(CASE WHEN %s THEN pg_catalog.jsonb_array_length(%s)::pg_catalog.int8 WHEN %s THEN pg_catalog.char_length(%s OPERATOR(pg_catalog.#>>) '{}')::pg_catalog.int8 END)",
+					   json_type_is(k, v.s, "array"), v.s, json_type_is(k, v.s, "string"), v.s), T_INT);
+	if (v.t == T_TEXT && !islen)
+		return mkval(F("pg_catalog.char_length(%s)::pg_catalog.int8", v.s), T_INT);
+	return mkval("NULL::pg_catalog.int8", T_INT);
+}
+
+/* contains(arr, v), includes(arr, v): the INCLUDES operator */
+static val
+fn_contains(comp *k, btx_btql_node *n, scope *s)
+{
+	if (arity(k, n, 2, 2, F("%s(tags, 'value')", n->str)) != 0)
+		return bad();
+	return includes_sql(k, n->args[0], n->args[1], s, n);
+}
+
+static val
+fn_json_extract(comp *k, btx_btql_node *n, scope *s)
+{
+	val			v;
+
+	if (arity(k, n, 2, 2, "json_extract(metadata.raw, 'key')") != 0)
+		return bad();
+	if (n->args[1]->kind != E_STRING)
+		return err_at(k, n->args[1], "22023", "a string literal key", "Write the key as a string literal, as in json_extract(metadata.raw, 'x-request-id').",
+					  "json_extract key must be a string literal");
+	v = cx_as(k, n->args[0], s, T_TEXT);
+	return json_val(k, F("btexport.btql_try_jsonb(%s) OPERATOR(pg_catalog.->) %s", v.s,
+						 param(k, n->args[1]->str, "text")));
+}
+
+/*
+ * coalesce, least, greatest (SQL syntax, no name lookup) and nullif: the
+ * arguments meet in one type (unify).
+ */
+static val
+fn_variadic(comp *k, btx_btql_node *n, scope *s)
+{
+	const char *name = n->str;
+	const char *fn = strcasecmp(name, "coalesce") == 0 ? "coalesce" : strcasecmp(name, "least") == 0 ? "least" :
+		strcasecmp(name, "greatest") == 0 ? "greatest" : NULL;
+	val		   *vs;
+	vtype		t;
+	btx_btql_sb b;
+	int			i;
+
+	if (fn == NULL ? arity(k, n, 2, 2, "nullif(a, b)") != 0 :
+		arity(k, n, 1, 64, F("%s(a, b, ...)", name)) != 0)
+		return bad();
+	if ((vs = btx_btql_alloc(k->a, sizeof(val) * n->nargs)) == NULL)
+		return bad();
+	t = unify(k, n->args, n->nargs, s, vs);
+	if (failed(k))
+		return bad();
+	if (t == T_NULL)
+		t = T_TEXT;
+	for (i = 0; i < n->nargs; i++)
+		if (vs[i].t == T_NULL)
+			vs[i].s = F("NULL::%s", type_cast[t]);
+	if (fn == NULL)				/* NULLIF(a, b), without NULLIF */
+		return mkval(F("(CASE WHEN %s OPERATOR(pg_catalog.=) %s THEN NULL ELSE %s END)", vs[0].s, vs[1].s, vs[0].s), t);
+	btx_btql_sb_init(&b, k->a);
+	btx_btql_sb_printf(&b, "%s(", fn);
+	for (i = 0; i < n->nargs; i++)
+		btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", vs[i].s);
+	btx_btql_sb_puts(&b, ")");
+	return mkval(btx_btql_sb_finish(&b), t);
+}
+
+static val
+fn_round(comp *k, btx_btql_node *n, scope *s)
+{
+	val			v;
+
+	if (arity(k, n, 1, 2, "round(x, 2)") != 0)
+		return bad();
+	v = cx_as(k, n->args[0], s, T_NUM);
+	if (n->nargs == 1)
+		return mkval(F("pg_catalog.round(%s)", v.s), T_NUM);
+	if (n->args[1]->kind != E_INT || n->args[1]->ival < -100 || n->args[1]->ival > 100)
+		return err_at(k, n->args[1], "22023", "an integer literal", "Write the precision as an integer literal, as in round(x, 2).",
+					  "round precision must be an integer literal between -100 and 100");
+	return mkval(F("pg_catalog.round((%s)::pg_catalog.numeric, %s)::pg_catalog.float8", v.s,
+				   param(k, lit_text(k, n->args[1]), "int4")), T_NUM);
+}
+
+/* to_string() ... to_interval(): CAST(x AS type) */
+static val
+fn_convert(comp *k, btx_btql_node *n, scope *s)
+{
+	static const struct
+	{
+		const char *n;
+		vtype		t;
+	}			casts[] = {
+		{"to_string", T_TEXT}, {"to_boolean", T_BOOL}, {"to_integer", T_INT}, {"to_number", T_NUM},
+		{"to_date", T_DATE}, {"to_datetime", T_TS}, {"to_interval", T_INTERVAL}, {NULL, T_NULL}
+	};
+	int			i;
+
+	for (i = 0; casts[i].n; i++)
+		if (strcasecmp(casts[i].n, n->str) == 0)
+			break;
+	if (arity(k, n, 1, 1, F("%s(x)", casts[i].n)) != 0)
+		return bad();
+	return cx_cast(k, n, casts[i].t, n->args[0], s);
+}
+
+/* search('text'): MATCH over the text fields of the row */
+static val
+fn_search(comp *k, btx_btql_node *n, scope *s)
+{
+	static const char *const fields[] = {"input", "output", "expected", "metadata", "span_attributes", NULL};
+	val			q;
+	btx_btql_sb b;
+	int			i;
+
+	if (arity(k, n, 1, 1, "search('text')") != 0)
+		return bad();
+	q = cx_as(k, n->args[0], s, T_TEXT);
+	btx_btql_sb_init(&b, k->a);
+	btx_btql_sb_puts(&b, "(");
+	for (i = 0; fields[i]; i++)
+	{
+		const field *f = row_field(s, fields[i]);
+
+		if (f == NULL)
+			continue;
+		btx_btql_sb_printf(&b, "%scoalesce(%s, false)", b.len > 1 ? " OR " : "",
+						   match_sql(k, mkval(F(f->sql, s->rel), T_JSON), q.s, n));
+	}
+	btx_btql_sb_puts(&b, ")");
+	return mkval(F("(CASE WHEN (%s) IS NULL THEN NULL ELSE %s END)", q.s, btx_btql_sb_finish(&b)), T_BOOL);
+}
+
+/* estimated_cost(): metrics.estimated_cost, else metrics.cost (summary: total_cost) */
+static val
+fn_estimated_cost(comp *k, btx_btql_node *n, scope *s)
+{
+	const field *f = row_field(s, "metrics");
+	char	   *m = F(f->sql, s->rel);
+
+	if (arity(k, n, 0, 0, "estimated_cost()") != 0)
+		return bad();
+	if (s->summary)
+		return mkval(F("(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'total_cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'total_cost')::pg_catalog.float8 END)", m, m), T_NUM);
+	return mkval(F("coalesce(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'estimated_cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'estimated_cost')::pg_catalog.float8 END, CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'cost')::pg_catalog.float8 END)",
+				   m, m, m, m), T_NUM);
+}
+
+static const struct
+{
+	const char *name;
+	fn_compiler fn;
+}			functions[] = {
+	{"second", fn_trunc_unit}, {"minute", fn_trunc_unit}, {"hour", fn_trunc_unit}, {"day", fn_trunc_unit},
+	{"week", fn_trunc_unit}, {"month", fn_trunc_unit}, {"year", fn_trunc_unit}, {"date_trunc", fn_date_trunc},
+	{"now", fn_now}, {"current_timestamp", fn_now}, {"current_date", fn_current_date},
+	{"lower", fn_case}, {"upper", fn_case}, {"concat", fn_concat}, {"len", fn_length}, {"length", fn_length},
+	{"contains", fn_contains}, {"includes", fn_contains}, {"json_extract", fn_json_extract},
+	{"coalesce", fn_variadic}, {"least", fn_variadic}, {"greatest", fn_variadic}, {"nullif", fn_variadic},
+	{"round", fn_round}, {"to_string", fn_convert}, {"to_boolean", fn_convert}, {"to_integer", fn_convert},
+	{"to_number", fn_convert}, {"to_date", fn_convert}, {"to_datetime", fn_convert}, {"to_interval", fn_convert},
+	{"search", fn_search}, {"estimated_cost", fn_estimated_cost}, {NULL, NULL}
+};
+
 static val
 cx_func(comp *k, btx_btql_node *n, scope *s)
 {
 	const char *name = n->str;
-	const char *unit;
-	val			v;
 	int			i;
 
 	if (is_agg_name(name))
@@ -1270,199 +1594,9 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 	for (i = 0; i < n->nargs; i++)
 		if (n->args[i]->kind == E_STAR)
 			return err_at(k, n->args[i], "42601", "an expression", "Only count(*) takes *.", "syntax error at \"*\"");
-	if ((unit = trunc_unit(name)) != NULL)
-	{
-		if (arity(k, n, 1, 1, F("%s(created)", unit)) != 0)
-			return bad();
-		v = cx_as(k, n->args[0], s, T_TS);
-		return mkval(F("pg_catalog.date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
-	}
-	if (strcasecmp(name, "date_trunc") == 0)
-	{
-		if (arity(k, n, 2, 2, "date_trunc('day', created)") != 0)
-			return bad();
-		if (n->args[0]->kind != E_STRING || (unit = trunc_unit(n->args[0]->str)) == NULL)
-			return err_at(k, n->args[0], "22023", "'second', 'minute', 'hour', 'day', 'week', 'month' or 'year'",
-						  "Write the unit as a string literal, as in date_trunc('day', created).",
-						  "invalid date_trunc unit");
-		v = cx_as(k, n->args[1], s, T_TS);
-		return mkval(F("pg_catalog.date_trunc('%s', %s, %s)", unit, v.s, tz(k)), T_TS);
-	}
-	if (strcasecmp(name, "now") == 0 || strcasecmp(name, "current_timestamp") == 0)
-	{
-		if (arity(k, n, 0, 0, F("%s()", name)) != 0)
-			return bad();
-		return mkval("pg_catalog.now()", T_TS);
-	}
-	if (strcasecmp(name, "current_date") == 0)
-	{
-		if (arity(k, n, 0, 0, "current_date()") != 0)
-			return bad();
-		return mkval(F("(pg_catalog.now() AT TIME ZONE %s)::pg_catalog.date", tz(k)), T_DATE);
-	}
-	if (strcasecmp(name, "lower") == 0 || strcasecmp(name, "upper") == 0)
-	{
-		if (arity(k, n, 1, 1, F("%s(text)", name)) != 0)
-			return bad();
-		v = cx_as(k, n->args[0], s, T_TEXT);
-		return mkval(F("%s(%s)", strcasecmp(name, "lower") == 0 ? "pg_catalog.lower" : "pg_catalog.upper", v.s), T_TEXT);
-	}
-	if (strcasecmp(name, "concat") == 0)
-	{
-		btx_btql_sb		b;
-		char	   *r;
-
-		if (arity(k, n, 1, 64, "concat(a, b, ...)") != 0)
-			return bad();
-		btx_btql_sb_init(&b, k->a);
-		btx_btql_sb_puts(&b, "pg_catalog.concat(");
-		for (i = 0; i < n->nargs; i++)
-		{
-			v = cx_as(k, n->args[i], s, T_TEXT);
-			btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", v.s);
-		}
-		btx_btql_sb_puts(&b, ")");
-		r = btx_btql_sb_finish(&b);
-		return mkval(r, T_TEXT);
-	}
-	if (strcasecmp(name, "len") == 0 || strcasecmp(name, "length") == 0)
-	{
-		int			islen = strcasecmp(name, "len") == 0;
-
-		if (arity(k, n, 1, 1, F("%s(x)", name)) != 0)
-			return bad();
-		v = cx(k, n->args[0], s);
-		if (v.t == T_TEXTARR)
-			return mkval(F("pg_catalog.cardinality(%s)::pg_catalog.int8", v.s), T_INT);
-		if (v.t == T_JSON)
-			return mkval(islen ? F("(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'array' THEN pg_catalog.jsonb_array_length(%s)::pg_catalog.int8 END)", v.s, v.s) :
-						 F("(CASE WHEN %s THEN pg_catalog.jsonb_array_length(%s)::pg_catalog.int8 WHEN %s THEN pg_catalog.char_length(%s OPERATOR(pg_catalog.#>>) '{}')::pg_catalog.int8 END)",
-						   json_type_is(k, v.s, "array"), v.s, json_type_is(k, v.s, "string"), v.s), T_INT);
-		if (v.t == T_TEXT && !islen)
-			return mkval(F("pg_catalog.char_length(%s)::pg_catalog.int8", v.s), T_INT);
-		return mkval("NULL::pg_catalog.int8", T_INT);
-	}
-	if (strcasecmp(name, "contains") == 0 || strcasecmp(name, "includes") == 0)
-	{
-		if (arity(k, n, 2, 2, F("%s(tags, 'value')", name)) != 0)
-			return bad();
-		return includes_sql(k, n->args[0], n->args[1], s, n);
-	}
-	if (strcasecmp(name, "json_extract") == 0)
-	{
-		if (arity(k, n, 2, 2, "json_extract(metadata.raw, 'key')") != 0)
-			return bad();
-		if (n->args[1]->kind != E_STRING)
-			return err_at(k, n->args[1], "22023", "a string literal key", "Write the key as a string literal, as in json_extract(metadata.raw, 'x-request-id').",
-						  "json_extract key must be a string literal");
-		v = cx_as(k, n->args[0], s, T_TEXT);
-		return json_val(k, F("btexport.btql_try_jsonb(%s) OPERATOR(pg_catalog.->) %s", v.s,
-							 param(k, n->args[1]->str, "text")));
-	}
-	if (strcasecmp(name, "coalesce") == 0 || strcasecmp(name, "least") == 0 || strcasecmp(name, "greatest") == 0 ||
-		strcasecmp(name, "nullif") == 0)
-	{
-		val		   *vs;
-		vtype		t;
-		btx_btql_sb		b;
-		char	   *r;
-		/* COALESCE, LEAST and GREATEST are SQL syntax (no name lookup) */
-		const char *fn = strcasecmp(name, "coalesce") == 0 ? "coalesce" : strcasecmp(name, "least") == 0 ? "least" :
-			strcasecmp(name, "greatest") == 0 ? "greatest" : NULL;
-
-		if (fn == NULL ? arity(k, n, 2, 2, "nullif(a, b)") != 0 :
-			arity(k, n, 1, 64, F("%s(a, b, ...)", name)) != 0)
-			return bad();
-		vs = btx_btql_alloc(k->a, sizeof(val) * n->nargs);
-		if (vs == NULL)
-			return bad();
-		t = unify(k, n->args, n->nargs, s, vs);
-		if (failed(k))
-			return bad();
-		if (t == T_NULL)
-			t = T_TEXT;
-		for (i = 0; i < n->nargs; i++)
-			if (vs[i].t == T_NULL)
-				vs[i].s = F("NULL::%s", type_cast[t]);
-		if (fn == NULL)			/* NULLIF(a, b) */
-			return mkval(F("(CASE WHEN %s OPERATOR(pg_catalog.=) %s THEN NULL ELSE %s END)", vs[0].s, vs[1].s, vs[0].s), t);
-		btx_btql_sb_init(&b, k->a);
-		btx_btql_sb_printf(&b, "%s(", fn);
-		for (i = 0; i < n->nargs; i++)
-			btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", vs[i].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[i].s);
-		btx_btql_sb_puts(&b, ")");
-		r = btx_btql_sb_finish(&b);
-		return mkval(r, t);
-	}
-	if (strcasecmp(name, "round") == 0)
-	{
-		if (arity(k, n, 1, 2, "round(x, 2)") != 0)
-			return bad();
-		v = cx_as(k, n->args[0], s, T_NUM);
-		if (n->nargs == 1)
-			return mkval(F("pg_catalog.round(%s)", v.s), T_NUM);
-		if (n->args[1]->kind != E_INT || n->args[1]->ival < -100 || n->args[1]->ival > 100)
-			return err_at(k, n->args[1], "22023", "an integer literal", "Write the precision as an integer literal, as in round(x, 2).",
-						  "round precision must be an integer literal between -100 and 100");
-		return mkval(F("pg_catalog.round((%s)::pg_catalog.numeric, %s)::pg_catalog.float8", v.s, param(k, lit_text(k, n->args[1]), "int4")), T_NUM);
-	}
-	if (strncasecmp(name, "to_", 3) == 0)
-	{
-		static const struct
-		{
-			const char *n;
-			vtype		t;
-		}			casts[] = {
-			{"to_string", T_TEXT}, {"to_boolean", T_BOOL}, {"to_integer", T_INT}, {"to_number", T_NUM},
-			{"to_date", T_DATE}, {"to_datetime", T_TS}, {"to_interval", T_INTERVAL}, {NULL, T_NULL}
-		};
-
-		for (i = 0; casts[i].n; i++)
-			if (strcasecmp(casts[i].n, name) == 0)
-			{
-				if (arity(k, n, 1, 1, F("%s(x)", casts[i].n)) != 0)
-					return bad();
-				return cx_cast(k, n, casts[i].t, n->args[0], s);
-			}
-	}
-	if (strcasecmp(name, "search") == 0)
-	{
-		static const char *const fields[] = {"input", "output", "expected", "metadata", "span_attributes", NULL};
-		val			q;
-		btx_btql_sb		b;
-		char	   *r;
-
-		if (arity(k, n, 1, 1, "search('text')") != 0)
-			return bad();
-		q = cx_as(k, n->args[0], s, T_TEXT);
-		btx_btql_sb_init(&b, k->a);
-		btx_btql_sb_puts(&b, "(");
-		for (i = 0; fields[i]; i++)
-		{
-			const field *f = row_field(s, fields[i]);
-			val			fv;
-
-			if (f == NULL)
-				continue;
-			fv = mkval(F(f->sql, s->rel), T_JSON);
-			btx_btql_sb_printf(&b, "%scoalesce(%s, false)", b.len > 1 ? " OR " : "", match_sql(k, fv, q.s, n));
-		}
-		btx_btql_sb_puts(&b, ")");
-		r = btx_btql_sb_finish(&b);
-		return mkval(F("(CASE WHEN (%s) IS NULL THEN NULL ELSE %s END)", q.s, r), T_BOOL);
-	}
-	if (strcasecmp(name, "estimated_cost") == 0)
-	{
-		const field *f = row_field(s, "metrics");
-		char	   *m = F(f->sql, s->rel);
-
-		if (arity(k, n, 0, 0, "estimated_cost()") != 0)
-			return bad();
-		if (s->summary)
-			return mkval(F("(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'total_cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'total_cost')::pg_catalog.float8 END)", m, m), T_NUM);
-		return mkval(F("coalesce(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'estimated_cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'estimated_cost')::pg_catalog.float8 END, CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'cost')::pg_catalog.float8 END)",
-					   m, m, m, m), T_NUM);
-	}
+	for (i = 0; functions[i].name; i++)
+		if (strcasecmp(functions[i].name, name) == 0)
+			return functions[i].fn(k, n, s);
 	if (strcasecmp(name, "any_span") == 0 || strcasecmp(name, "filter_spans") == 0)
 		return bad();				/* parsed as E_ANYSPAN / E_FILTERSPANS */
 	return err_at(k, n, "42883", NULL,
@@ -1470,6 +1604,7 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 				  "unknown function \"%s\"", name);
 }
 
+/* an alias reference: the aliased expression compiled in place (no alias inside it) */
 static val
 cx_alias(comp *k, int idx, scope *s)
 {
@@ -1583,6 +1718,7 @@ cx_compare(comp *k, btx_btql_node *n, scope *s)
 	return mkval(F("(%s %s %s)", a, cmp_op(op), b), T_BOOL);
 }
 
+/* binary operators: AND/OR chains, comparisons, and arithmetic (with timestamps) */
 static val
 cx_binop(comp *k, btx_btql_node *n, scope *s)
 {
@@ -1654,6 +1790,11 @@ cx_binop(comp *k, btx_btql_node *n, scope *s)
 	}
 }
 
+/*
+ * x [NOT] IN (a, b, ...): the operands meet in one type; written as
+ * = ANY (ARRAY[...]) or <> ALL (...), which IN means (and which would look
+ * = up by name if written IN).
+ */
 static val
 cx_in(comp *k, btx_btql_node *n, scope *s)
 {
@@ -1704,6 +1845,105 @@ cx_in(comp *k, btx_btql_node *n, scope *s)
 	return mkval(r, T_BOOL);
 }
 
+/* [a, b, ...] in BTQL: a JSON array */
+static val
+cx_array(comp *k, btx_btql_node *n, scope *s)
+{
+	btx_btql_sb b;
+	int			i;
+
+	btx_btql_sb_init(&b, k->a);
+	btx_btql_sb_puts(&b, "pg_catalog.jsonb_build_array(");
+	for (i = 0; i < n->nargs; i++)
+		btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", cx_as(k, n->args[i], s, T_JSON).s);
+	btx_btql_sb_puts(&b, ")");
+	return mkval(btx_btql_sb_finish(&b), T_JSON);
+}
+
+/* [NOT] LIKE / ILIKE, as the operators ~~ ~~* !~~ !~~* (LIKE looks them up by name) */
+static val
+cx_like(comp *k, btx_btql_node *n, scope *s)
+{
+	val			v = cx(k, n->left, s);
+	char	   *pat;
+
+	if (failed(k))
+		return bad();
+	if (n->right->kind == E_STRING)
+		pat = param(k, like_pattern_literal(k, n->right->str), "text");
+	else
+		pat = F("pg_catalog.replace(%s, '_', '\\_')", cx_as(k, n->right, s, T_TEXT).s);
+	return mkval(F("(%s %s %s)", match_text(k, v, n->left),
+				   n->kind == E_LIKE ? (n->neg ? "OPERATOR(pg_catalog.!~~)" : "OPERATOR(pg_catalog.~~)") :
+				   (n->neg ? "OPERATOR(pg_catalog.!~~*)" : "OPERATOR(pg_catalog.~~*)"), pat), T_BOOL);
+}
+
+/* cond ? a : b, the branches in one type */
+static val
+cx_if(comp *k, btx_btql_node *n, scope *s)
+{
+	val			c = cx_as(k, n->args[0], s, T_BOOL),
+				vs[2];
+	vtype		t = unify(k, n->args + 1, 2, s, vs);
+
+	if (failed(k))
+		return bad();
+	if (t == T_NULL)
+		t = T_TEXT;
+	return mkval(F("(CASE WHEN %s THEN %s ELSE %s END)", c.s,
+				   vs[0].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[0].s,
+				   vs[1].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[1].s), t);
+}
+
+/* ANY_SPAN(cond): some span of the same trace (relation a<n>) satisfies cond */
+static val
+cx_any_span(comp *k, btx_btql_node *n, scope *s)
+{
+	scope		in = *s;
+	char	   *rel;
+	val			v;
+
+	if (!s->filter || s->summary)
+		return err_at(k, n, "0A000", NULL, "Use ANY_SPAN() in the filter (WHERE).",
+					  "ANY_SPAN() is only allowed in the filter");
+	if (s->anyspan >= 2)
+		return err_at(k, n, "0A000", NULL, "Nest ANY_SPAN() at most two levels deep.",
+					  "ANY_SPAN() nested more than two levels");
+	rel = F("a%d", ++k->nrel);
+	in.rel = rel;
+	in.anyspan++;
+	v = cx_as(k, n->left, &in, T_BOOL);
+	return mkval(F("EXISTS (SELECT 1 FROM btexport.logs %s WHERE %s.project_id OPERATOR(pg_catalog.=) %s.project_id AND %s.root_span_id OPERATOR(pg_catalog.=) %s.root_span_id AND %s)",
+				   rel, rel, s->rel, rel, s->rel, v.s), T_BOOL);
+}
+
+/* CAST(x AS type), by the type's BTQL/SQL name */
+static val
+cx_cast_expr(comp *k, btx_btql_node *n, scope *s)
+{
+	static const struct
+	{
+		const char *n;
+		vtype		t;
+	}			types[] = {
+		{"text", T_TEXT}, {"varchar", T_TEXT}, {"string", T_TEXT}, {"char", T_TEXT},
+		{"integer", T_INT}, {"int", T_INT}, {"bigint", T_INT}, {"int8", T_INT},
+		{"double", T_NUM}, {"float", T_NUM}, {"float8", T_NUM}, {"real", T_NUM}, {"numeric", T_NUM},
+		{"number", T_NUM}, {"decimal", T_NUM}, {"boolean", T_BOOL}, {"bool", T_BOOL},
+		{"timestamp", T_TS}, {"timestamptz", T_TS}, {"datetime", T_TS}, {"date", T_DATE},
+		{"interval", T_INTERVAL}, {NULL, T_NULL}
+	};
+	int			i;
+
+	for (i = 0; types[i].n; i++)
+		if (strcasecmp(types[i].n, n->str) == 0)
+			return cx_cast(k, n, types[i].t, n->left, s);
+	return err_at(k, n, "22023", NULL,
+				  "Cast to text, varchar, integer, bigint, double, float, numeric, boolean, timestamp, date or interval.",
+				  "unknown type \"%s\" in CAST", n->str);
+}
+
+/* the SQL of one expression node: a dispatch on its kind */
 static val
 cx_node(comp *k, btx_btql_node *n, scope *s)
 {
@@ -1726,22 +1966,7 @@ cx_node(comp *k, btx_btql_node *n, scope *s)
 		case E_INTERVAL:
 			return mkval(param(k, F("%lld %s", (long long) n->ival, n->str), "interval"), T_INTERVAL);
 		case E_ARRAY:
-			{
-				btx_btql_sb		b;
-				char	   *r;
-				int			i;
-
-				btx_btql_sb_init(&b, k->a);
-				btx_btql_sb_puts(&b, "pg_catalog.jsonb_build_array(");
-				for (i = 0; i < n->nargs; i++)
-				{
-					v = cx_as(k, n->args[i], s, T_JSON);
-					btx_btql_sb_printf(&b, "%s%s", i ? ", " : "", v.s);
-				}
-				btx_btql_sb_puts(&b, ")");
-				r = btx_btql_sb_finish(&b);
-				return mkval(r, T_JSON);
-			}
+			return cx_array(k, n, s);
 		case E_PATH:
 			return cx_path(k, n, s, 0);
 		case E_STAR:
@@ -1773,21 +1998,7 @@ cx_node(comp *k, btx_btql_node *n, scope *s)
 						   (n->kind == E_ISTRUE || n->kind == E_ISNOTTRUE) ? "TRUE" : "FALSE"), T_BOOL);
 		case E_LIKE:
 		case E_ILIKE:
-			{
-				char	   *pat;
-
-				v = cx(k, n->left, s);
-				if (failed(k))
-					return bad();
-				if (n->right->kind == E_STRING)
-					pat = param(k, like_pattern_literal(k, n->right->str), "text");
-				else
-					pat = F("pg_catalog.replace(%s, '_', '\\_')", cx_as(k, n->right, s, T_TEXT).s);
-				/* LIKE is ~~, ILIKE ~~*, NOT LIKE !~~, NOT ILIKE !~~* */
-				return mkval(F("(%s %s %s)", match_text(k, v, n->left),
-							   n->kind == E_LIKE ? (n->neg ? "OPERATOR(pg_catalog.!~~)" : "OPERATOR(pg_catalog.~~)") :
-							   (n->neg ? "OPERATOR(pg_catalog.!~~*)" : "OPERATOR(pg_catalog.~~*)"), pat), T_BOOL);
-			}
+			return cx_like(k, n, s);
 		case E_MATCH:
 			v = cx(k, n->left, s);
 			w = cx_as(k, n->right, s, T_TEXT);
@@ -1802,66 +2013,16 @@ cx_node(comp *k, btx_btql_node *n, scope *s)
 		case E_IN:
 			return cx_in(k, n, s);
 		case E_IF:
-			{
-				val			vs[2];
-				vtype		t;
-
-				v = cx_as(k, n->args[0], s, T_BOOL);
-				t = unify(k, n->args + 1, 2, s, vs);
-				if (failed(k))
-					return bad();
-				if (t == T_NULL)
-					t = T_TEXT;
-				return mkval(F("(CASE WHEN %s THEN %s ELSE %s END)", v.s,
-							   vs[0].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[0].s,
-							   vs[1].t == T_NULL ? F("NULL::%s", type_cast[t]) : vs[1].s), t);
-			}
+			return cx_if(k, n, s);
 		case E_ANYSPAN:
-			{
-				scope		in = *s;
-				char	   *rel;
-
-				if (!s->filter || s->summary)
-					return err_at(k, n, "0A000", NULL, "Use ANY_SPAN() in the filter (WHERE).",
-								  "ANY_SPAN() is only allowed in the filter");
-				if (s->anyspan >= 2)
-					return err_at(k, n, "0A000", NULL, "Nest ANY_SPAN() at most two levels deep.",
-								  "ANY_SPAN() nested more than two levels");
-				rel = F("a%d", ++k->nrel);
-				in.rel = rel;
-				in.anyspan++;
-				v = cx_as(k, n->left, &in, T_BOOL);
-				return mkval(F("EXISTS (SELECT 1 FROM btexport.logs %s WHERE %s.project_id OPERATOR(pg_catalog.=) %s.project_id AND %s.root_span_id OPERATOR(pg_catalog.=) %s.root_span_id AND %s)",
-							   rel, rel, s->rel, rel, s->rel, v.s), T_BOOL);
-			}
+			return cx_any_span(k, n, s);
 		case E_FILTERSPANS:
 			if (s->filter && s->spans_shape)
 				return cx_as(k, n->left, s, T_BOOL);
 			return err_at(k, n, "0A000", NULL, "Write FILTER_SPANS(...) as a top-level AND term of the filter.",
 						  "FILTER_SPANS() is only allowed as a top-level term of the filter");
 		case E_CAST:
-			{
-				static const struct
-				{
-					const char *n;
-					vtype		t;
-				}			types[] = {
-					{"text", T_TEXT}, {"varchar", T_TEXT}, {"string", T_TEXT}, {"char", T_TEXT},
-					{"integer", T_INT}, {"int", T_INT}, {"bigint", T_INT}, {"int8", T_INT},
-					{"double", T_NUM}, {"float", T_NUM}, {"float8", T_NUM}, {"real", T_NUM}, {"numeric", T_NUM},
-					{"number", T_NUM}, {"decimal", T_NUM}, {"boolean", T_BOOL}, {"bool", T_BOOL},
-					{"timestamp", T_TS}, {"timestamptz", T_TS}, {"datetime", T_TS}, {"date", T_DATE},
-					{"interval", T_INTERVAL}, {NULL, T_NULL}
-				};
-				int			i;
-
-				for (i = 0; types[i].n; i++)
-					if (strcasecmp(types[i].n, n->str) == 0)
-						return cx_cast(k, n, types[i].t, n->left, s);
-				return err_at(k, n, "22023", NULL,
-							  "Cast to text, varchar, integer, bigint, double, float, numeric, boolean, timestamp, date or interval.",
-							  "unknown type \"%s\" in CAST", n->str);
-			}
+			return cx_cast_expr(k, n, s);
 	}
 	return bad();
 }
@@ -1887,6 +2048,7 @@ cx(comp *k, btx_btql_node *n, scope *s)
 
 /* ---- structural equality (grouping) ---- */
 
+/* structural equality of two expressions (a select item against a GROUP BY item) */
 static int
 node_eq(btx_btql_node *a, btx_btql_node *b)
 {
@@ -2001,6 +2163,7 @@ check_grouped(comp *k, btx_btql_node *n, scope *s)
 
 /* ---- query assembly ---- */
 
+/* the spans of the project_logs() projects, each given by id or by name (a parameter) */
 static char *
 projects_pred(comp *k, const char *rel)
 {
@@ -2021,6 +2184,7 @@ projects_pred(comp *k, const char *rel)
 	return r;
 }
 
+/* export mode: spans written in the run's window [$1, $2) of _xact_id */
 static char *
 window_pred(comp *k, const char *rel)
 {
@@ -2064,6 +2228,12 @@ and_terms(comp *k, btx_btql_node **ts, int n, scope *s)
 	return r;
 }
 
+/*
+ * The summary shape: one row per selected trace, from its spans (where):
+ * metrics summed over the spans, scores averaged per key, the rest from the
+ * root span (the earliest root span when there are several), previews
+ * truncated to preview_length.
+ */
 static char *
 summary_relation(comp *k, const char *where)
 {
@@ -2115,6 +2285,7 @@ summary_relation(comp *k, const char *where)
 			 pv_md, pv_in, pv_out, pv_ex, pv_er, pt, ct, pt, ct, ec, co, st, en, en, st, where);
 }
 
+/* the user-visible name of a column: alias, last path segment, field, else the text */
 static char *
 output_name(comp *k, outcol *oc)
 {
@@ -2129,6 +2300,11 @@ output_name(comp *k, outcol *oc)
 	return src_text(k, e);
 }
 
+/*
+ * The output columns: the select list, or dimensions then measures; their
+ * implicit aliases (last path segment) and names, with duplicate aliases
+ * rejected and colliding implicit names falling back to the full path.
+ */
 static int
 build_columns(comp *k)
 {
@@ -2234,6 +2410,11 @@ build_columns(comp *k)
 	return 0;
 }
 
+/*
+ * Grouping: whether the query is grouped, the GROUP BY items resolved
+ * (positions, aliases, expressions), and every non-aggregate select item
+ * checked against them.
+ */
 static int
 build_groups(comp *k, scope *s)
 {
@@ -2360,472 +2541,548 @@ typedef struct colinfo
 	vtype		t;
 } colinfo;
 
-static int
-compile_query(comp *k, btx_btql_query *out)
+/*
+ * The statement under construction: compile_query fills it clause by clause
+ * (FROM and WHERE, UNPIVOT joins, select list, GROUP BY and HAVING, then
+ * ORDER BY and LIMIT, or the PIVOT wrapper) and hands it over.
+ */
+typedef struct stmt
 {
-	btx_btql_ast *q = k->q;
-	scope		row,
-				filt;
-	btx_btql_sb		sel,
+	scope		row;			/* select list, grouping, sort */
+	scope		filt;			/* filter / WHERE */
+	const char *rel;			/* the row's relation: l (spans), t (summary) */
+	int			exp;			/* export mode */
+	btx_btql_sb sel,
 				from,
 				where,
-				tail;
-	colinfo    *ci;
-	int			nci = 0,
-				i,
-				xact_col = -1;
+				tail;			/* GROUP BY, HAVING, ORDER BY, LIMIT */
+	colinfo    *ci;				/* output columns */
+	int			nci;
+	int			xact_col;
+	int			pivot_col;
 	char	   *sql;
-	int			exp = k->opt->export_cursor;
-	const char *rel = q->shape == BTX_BTQL_SUMMARY ? "t" : "l";
+} stmt;
+
+/* the scopes of the row and of the filter, per shape, and empty clauses */
+static void
+stmt_init(comp *k, stmt *st)
+{
+	btx_btql_ast *q = k->q;
+
+	memset(st, 0, sizeof(*st));
+	st->rel = q->shape == BTX_BTQL_SUMMARY ? "t" : "l";
+	st->exp = k->opt->export_cursor;
+	st->xact_col = -1;
+	st->pivot_col = -1;
+	st->row.rel = st->rel;
+	st->row.summary = q->shape == BTX_BTQL_SUMMARY;
+	st->row.unpivot = 1;
+	st->row.agg = 1;
+	st->row.spans_shape = q->shape == BTX_BTQL_SPANS;
+	/* the filter reads spans, whatever the shape (summary: of the selected traces) */
+	st->filt = st->row;
+	st->filt.summary = 0;
+	st->filt.rel = q->shape == BTX_BTQL_SPANS ? "l" : "s";
+	st->filt.filter = 1;
+	st->filt.agg = 0;
+	st->filt.unpivot = 0;
+	st->filt.aliases = q->shape != BTX_BTQL_SUMMARY;
+	btx_btql_sb_init(&st->sel, k->a);
+	btx_btql_sb_init(&st->from, k->a);
+	btx_btql_sb_init(&st->where, k->a);
+	btx_btql_sb_init(&st->tail, k->a);
+}
+
+/*
+ * The span predicate of the traces and summary shapes: the project, then
+ * the traces with a span matching the filter's selection terms, in export
+ * mode the traces with a span written in the window, and the FILTER_SPANS
+ * terms, which apply to the spans themselves.
+ */
+static char *
+trace_predicate(comp *k, stmt *st)
+{
 	btx_btql_vec seln = {0},
 				fsn = {0};
-	int			pivot_col = -1;
+	char	   *w = projects_pred(k, "l");
 
-	memset(&row, 0, sizeof(row));
-	row.rel = rel;
-	row.summary = q->shape == BTX_BTQL_SUMMARY;
-	row.unpivot = 1;
-	row.agg = 1;
-	row.spans_shape = q->shape == BTX_BTQL_SPANS;
-	filt = row;
-	filt.summary = 0;
-	filt.rel = q->shape == BTX_BTQL_SPANS ? "l" : "s";
-	filt.filter = 1;
-	filt.agg = 0;
-	filt.unpivot = 0;
-	filt.aliases = q->shape != BTX_BTQL_SUMMARY;
-
-	if (!q->has_from)
+	split_filter(k, k->q->filter, &seln, &fsn);
+	if (seln.n)
+		w = F("%s AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
+			  w, projects_pred(k, "s"), and_terms(k, seln.data, seln.n, &st->filt));
+	if (st->exp)
+		w = F("%s AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
+			  w, projects_pred(k, "w"), window_pred(k, "w"));
+	if (fsn.n)
 	{
-		err_at(k, NULL, "42601", "a from: clause", "Add from: project_logs('<project id or name>').",
-			   "query has no from clause");
-		return -1;
+		scope		fs = st->filt;
+
+		fs.rel = "l";
+		w = F("%s AND %s", w, and_terms(k, fsn.data, fsn.n, &fs));
 	}
-	if (build_columns(k) != 0)
-		return -1;
+	return w;
+}
 
-	/* unpivot columns */
-	btx_btql_sb_init(&from, k->a);
-	btx_btql_sb_init(&where, k->a);
-	btx_btql_sb_init(&sel, k->a);
-	btx_btql_sb_init(&tail, k->a);
-	ci = btx_btql_alloc(k->a, sizeof(colinfo) * (k->ncols + 40));
-	if (ci == NULL)
-		goto fail;
+/* FROM and WHERE: spans of the projects (and window), filtered, per shape */
+static int
+build_source(comp *k, stmt *st)
+{
+	btx_btql_ast *q = k->q;
 
-	/* FROM and the row predicate */
 	if (q->shape == BTX_BTQL_SUMMARY)
+		btx_btql_sb_puts(&st->from, summary_relation(k, trace_predicate(k, st)));
+	else if (q->shape == BTX_BTQL_TRACES)
 	{
-		char	   *w = projects_pred(k, "l");
-
-		split_filter(k, q->filter, &seln, &fsn);
-		if (seln.n)
-			w = F("%s AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
-				  w, projects_pred(k, "s"), and_terms(k, seln.data, seln.n, &filt));
-		if (exp)
-			w = F("%s AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
-				  w, projects_pred(k, "w"), window_pred(k, "w"));
-		if (fsn.n)
-		{
-			scope		fs = filt;
-
-			fs.rel = "l";
-			w = F("%s AND %s", w, and_terms(k, fsn.data, fsn.n, &fs));
-		}
-		btx_btql_sb_puts(&from, summary_relation(k, w));
+		btx_btql_sb_puts(&st->from, "btexport.logs l");
+		btx_btql_sb_puts(&st->where, trace_predicate(k, st));
 	}
 	else
 	{
-		btx_btql_sb_puts(&from, "btexport.logs l");
-		btx_btql_sb_puts(&where, projects_pred(k, "l"));
-		if (q->shape == BTX_BTQL_SPANS)
-		{
-			if (exp)
-				btx_btql_sb_printf(&where, " AND %s", window_pred(k, "l"));
-			if (q->filter)
-				btx_btql_sb_printf(&where, " AND %s", cx_as(k, q->filter, &filt, T_BOOL).s);
-		}
-		else
-		{
-			split_filter(k, q->filter, &seln, &fsn);
-			if (seln.n)
-				btx_btql_sb_printf(&where, " AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT s.project_id, s.root_span_id FROM btexport.logs s WHERE %s AND %s)",
-								projects_pred(k, "s"), and_terms(k, seln.data, seln.n, &filt));
-			if (exp)
-				btx_btql_sb_printf(&where, " AND (l.project_id, l.root_span_id) OPERATOR(pg_catalog.=) ANY (SELECT w.project_id, w.root_span_id FROM btexport.logs w WHERE %s AND %s)",
-								projects_pred(k, "w"), window_pred(k, "w"));
-			if (fsn.n)
-			{
-				scope		fs = filt;
-
-				fs.rel = "l";
-				btx_btql_sb_printf(&where, " AND %s", and_terms(k, fsn.data, fsn.n, &fs));
-			}
-		}
+		btx_btql_sb_puts(&st->from, "btexport.logs l");
+		btx_btql_sb_puts(&st->where, projects_pred(k, "l"));
+		if (st->exp)
+			btx_btql_sb_printf(&st->where, " AND %s", window_pred(k, "l"));
+		if (q->filter)
+			btx_btql_sb_printf(&st->where, " AND %s", cx_as(k, q->filter, &st->filt, T_BOOL).s);
 	}
-	if (failed(k))
-		goto fail;
-	if (!k->bounded && !exp)
-		out->unbounded = 1;
+	return failed(k) ? -1 : 0;
+}
 
-	/* UNPIVOT: lateral joins */
-	if (q->nunpivot)
+/* one UNPIVOT: a lateral join u<i> with columns k (key) and v (value) */
+static int
+build_unpivot(comp *k, stmt *st, btx_btql_unpivot *u, upv *p, int i)
+{
+	scope		us = st->row;
+	int			is_key;
+	val			src;
+
+	us.agg = 0;
+	if (row_field(&st->row, u->value_name) || (u->key_name && row_field(&st->row, u->key_name)))
 	{
-		k->upvs = btx_btql_alloc(k->a, sizeof(upv) * q->nunpivot);
-		if (k->upvs == NULL)
-			goto fail;
+		err_at(k, u->at, "42701", NULL, "Choose unpivot column names that are not field names.",
+			   "unpivot column \"%s\" has the name of a field",
+			   row_field(&st->row, u->value_name) ? u->value_name : u->key_name);
+		return -1;
 	}
+	if (find_upv(k, &us, u->value_name, &is_key) || (u->key_name && find_upv(k, &us, u->key_name, &is_key)) ||
+		(u->key_name && strcmp(u->key_name, u->value_name) == 0))
+	{
+		err_at(k, u->at, "42701", NULL, "Give every unpivot column a distinct name.",
+			   "duplicate unpivot column name");
+		return -1;
+	}
+	src = cx(k, u->src, &us);
+	if (failed(k))
+		return -1;
+	p->rel = F("u%d", i + 1);
+	p->key_name = u->key_name;
+	p->value_name = u->value_name;
+	if (u->key_name)
+	{
+		if (src.t != T_JSON)
+		{
+			err_at(k, u->src, "22023", NULL, "Unpivot an object such as scores into (key, value), or an array such as tags into (item).",
+				   "unpivot into (key, value) needs an object, not a %s", type_desc[src.t]);
+			return -1;
+		}
+		p->vt = T_JSON;
+		btx_btql_sb_printf(&st->from, " CROSS JOIN LATERAL pg_catalog.jsonb_each(CASE WHEN %s THEN %s END) AS %s(k, v)",
+						   json_type_is(k, src.s, "object"), src.s, p->rel);
+	}
+	else if (src.t == T_TEXTARR)
+	{
+		p->vt = T_TEXT;
+		btx_btql_sb_printf(&st->from, " CROSS JOIN LATERAL pg_catalog.unnest(%s) AS %s(v)", src.s, p->rel);
+	}
+	else if (src.t == T_JSON)
+	{
+		p->vt = T_JSON;
+		btx_btql_sb_printf(&st->from, " CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(CASE WHEN %s THEN %s END) AS %s(v)",
+						   json_type_is(k, src.s, "array"), src.s, p->rel);
+	}
+	else
+	{
+		err_at(k, u->src, "22023", NULL, "Unpivot an array such as tags into (item), or an object such as scores into (key, value).",
+			   "unpivot into (item) needs an array, not a %s", type_desc[src.t]);
+		return -1;
+	}
+	return 0;
+}
+
+/* UNPIVOT: the joins, in order; later ones may unpivot earlier columns */
+static int
+build_unpivots(comp *k, stmt *st)
+{
+	btx_btql_ast *q = k->q;
+	int			i;
+
+	if (q->nunpivot == 0)
+		return 0;
+	if ((k->upvs = btx_btql_alloc(k->a, sizeof(upv) * q->nunpivot)) == NULL)
+		return -1;
 	for (i = 0; i < q->nunpivot; i++)
 	{
-		btx_btql_unpivot *u = &q->unpivot[i];
-		upv		   *p = &k->upvs[i];
-		val			src;
-		int			is_key;
-		scope		us = row;
-
-		us.agg = 0;
-		if (row_field(&row, u->value_name) || (u->key_name && row_field(&row, u->key_name)))
-		{
-			err_at(k, u->at, "42701", NULL, "Choose unpivot column names that are not field names.",
-				   "unpivot column \"%s\" has the name of a field",
-				   row_field(&row, u->value_name) ? u->value_name : u->key_name);
-			goto fail;
-		}
-		if (find_upv(k, &us, u->value_name, &is_key) || (u->key_name && find_upv(k, &us, u->key_name, &is_key)) ||
-			(u->key_name && strcmp(u->key_name, u->value_name) == 0))
-		{
-			err_at(k, u->at, "42701", NULL, "Give every unpivot column a distinct name.",
-				   "duplicate unpivot column name");
-			goto fail;
-		}
-		src = cx(k, u->src, &us);
-		if (failed(k))
-			goto fail;
-		p->rel = F("u%d", i + 1);
-		p->key_name = u->key_name;
-		p->value_name = u->value_name;
-		if (u->key_name)
-		{
-			if (src.t != T_JSON)
-			{
-				err_at(k, u->src, "22023", NULL, "Unpivot an object such as scores into (key, value), or an array such as tags into (item).",
-					   "unpivot into (key, value) needs an object, not a %s", type_desc[src.t]);
-				goto fail;
-			}
-			p->vt = T_JSON;
-			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'object' THEN %s END) AS %s(k, v)",
-							src.s, src.s, p->rel);
-		}
-		else if (src.t == T_TEXTARR)
-		{
-			p->vt = T_TEXT;
-			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL pg_catalog.unnest(%s) AS %s(v)", src.s, p->rel);
-		}
-		else if (src.t == T_JSON)
-		{
-			p->vt = T_JSON;
-			btx_btql_sb_printf(&from, " CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'array' THEN %s END) AS %s(v)",
-							src.s, src.s, p->rel);
-		}
-		else
-		{
-			err_at(k, u->src, "22023", NULL, "Unpivot an array such as tags into (item), or an object such as scores into (key, value).",
-				   "unpivot into (item) needs an array, not a %s", type_desc[src.t]);
-			goto fail;
-		}
+		if (build_unpivot(k, st, &q->unpivot[i], &k->upvs[i], i) != 0)
+			return -1;
 		k->nupvs++;
 	}
+	return 0;
+}
 
-	if (build_groups(k, &row) != 0)
-		goto fail;
+/* one output column cN of the select list */
+static void
+add_column(stmt *st, const char *sql, char *name, vtype t)
+{
+	btx_btql_sb_printf(&st->sel, "%s%s AS c%d", st->nci ? ", " : "", sql, st->nci + 1);
+	st->ci[st->nci].name = name;
+	st->ci[st->nci].t = t;
+	st->nci++;
+}
 
-	/* select list */
-	if (q->star)
+/* select *: the shape's columns, then the unpivot columns */
+static void
+build_star(comp *k, stmt *st)
+{
+	const field *tab = st->row.summary ? summary_fields : span_fields;
+	int			nstar = st->row.summary ? NSUMMARY_STAR : 22,
+				i;
+
+	for (i = 0; i < nstar; i++)
 	{
-		const field *tab = row.summary ? summary_fields : span_fields;
-		int			nstar = row.summary ? NSUMMARY_STAR : 22;
-
-		for (i = 0; i < nstar; i++)
-		{
-			btx_btql_sb_printf(&sel, "%s%s AS c%d", nci ? ", " : "", F(tab[i].sql, rel), nci + 1);
-			ci[nci].name = (char *) tab[i].name;
-			ci[nci].t = tab[i].t;
-			if (strcmp(tab[i].name, "_xact_id") == 0)
-				xact_col = nci;
-			nci++;
-		}
-		for (i = 0; i < k->nupvs; i++)
-		{
-			if (k->upvs[i].key_name)
-			{
-				btx_btql_sb_printf(&sel, ", %s.k AS c%d", k->upvs[i].rel, nci + 1);
-				ci[nci].name = k->upvs[i].key_name;
-				ci[nci++].t = T_TEXT;
-			}
-			btx_btql_sb_printf(&sel, ", %s AS c%d", k->upvs[i].vt == T_JSON ? json_null_to_sql(k, F("%s.v", k->upvs[i].rel)) :
-							F("%s.v", k->upvs[i].rel), nci + 1);
-			ci[nci].name = k->upvs[i].value_name;
-			ci[nci++].t = k->upvs[i].vt;
-		}
+		if (strcmp(tab[i].name, "_xact_id") == 0)
+			st->xact_col = st->nci;
+		add_column(st, F(tab[i].sql, st->rel), (char *) tab[i].name, tab[i].t);
 	}
-	else
+	for (i = 0; i < k->nupvs; i++)
 	{
+		upv		   *u = &k->upvs[i];
+
+		if (u->key_name)
+			add_column(st, F("%s.k", u->rel), u->key_name, T_TEXT);
+		add_column(st, u->vt == T_JSON ? json_null_to_sql(k, F("%s.v", u->rel)) : F("%s.v", u->rel), u->value_name, u->vt);
+	}
+}
+
+/* the select list; in export mode a _xact_id column if it has none */
+static int
+build_select(comp *k, stmt *st)
+{
+	btx_btql_ast *q = k->q;
+	int			i;
+
+	/* select *: 22 columns, 2 per unpivot; else the items; and _xact_id */
+	st->ci = btx_btql_alloc(k->a, sizeof(colinfo) * (k->ncols + 22 + 2 * k->nupvs + 2));
+	if (st->ci == NULL)
+		return -1;
+	if (q->star)
+		build_star(k, st);
+	else
 		for (i = 0; i < k->ncols; i++)
 		{
-			val			v = cx(k, k->cols[i].expr, &row);
+			val			v = cx(k, k->cols[i].expr, &st->row);
 
 			if (failed(k))
-				goto fail;
+				return -1;
 			if (v.t == T_NULL)
 				v = mkval("NULL::pg_catalog.text", T_TEXT);
-			btx_btql_sb_printf(&sel, "%s%s AS c%d", nci ? ", " : "", v.s, nci + 1);
-			ci[nci].name = k->cols[i].name;
-			ci[nci].t = v.t;
-			if (strcmp(ci[nci].name, "_xact_id") == 0 && v.t == T_INT)
-				xact_col = nci;
-			nci++;
+			if (strcmp(k->cols[i].name, "_xact_id") == 0 && v.t == T_INT)
+				st->xact_col = st->nci;
+			add_column(st, v.s, k->cols[i].name, v.t);
 		}
-	}
-	if (exp && xact_col < 0 && !q->npivot)
+	if (st->exp && st->xact_col < 0 && !q->npivot)
 	{
-		const field *f = row_field(&row, "_xact_id");
+		const field *f = row_field(&st->row, "_xact_id");
 
-		btx_btql_sb_printf(&sel, ", %s AS c%d", k->grouped ? F("pg_catalog.max(%s)", F(f->sql, rel)) : F(f->sql, rel), nci + 1);
-		ci[nci].name = "_xact_id";
-		ci[nci].t = T_INT;
-		xact_col = nci++;
+		st->xact_col = st->nci;
+		add_column(st, k->grouped ? F("pg_catalog.max(%s)", F(f->sql, st->rel)) : F(f->sql, st->rel), "_xact_id", T_INT);
 	}
+	return failed(k) ? -1 : 0;
+}
 
-	/* GROUP BY / HAVING */
+/* GROUP BY (positions where the item is in the select list) and HAVING */
+static int
+build_grouping(comp *k, stmt *st)
+{
+	btx_btql_ast *q = k->q;
+	int			i;
+
 	if (k->grouped && k->ngroups)
 	{
-		scope		gs = row;
+		scope		gs = st->row;
 
 		gs.agg = 0;
-		btx_btql_sb_puts(&tail, " GROUP BY ");
+		btx_btql_sb_puts(&st->tail, " GROUP BY ");
 		for (i = 0; i < k->ngroups; i++)
 		{
 			if (k->group_pos[i])
-				btx_btql_sb_printf(&tail, "%s%d", i ? ", " : "", k->group_pos[i]);
+				btx_btql_sb_printf(&st->tail, "%s%d", i ? ", " : "", k->group_pos[i]);
 			else
-				btx_btql_sb_printf(&tail, "%s%s", i ? ", " : "", cx(k, k->groups[i], &gs).s);
+				btx_btql_sb_printf(&st->tail, "%s%s", i ? ", " : "", cx(k, k->groups[i], &gs).s);
 		}
 	}
 	if (q->having)
 	{
-		scope		hs = row;
+		scope		hs = st->row;
 
 		hs.aliases = 1;
 		if (check_grouped(k, q->having, &hs) != 0)
-			goto fail;
-		btx_btql_sb_printf(&tail, " HAVING %s", cx_as(k, q->having, &hs, T_BOOL).s);
+			return -1;
+		btx_btql_sb_printf(&st->tail, " HAVING %s", cx_as(k, q->having, &hs, T_BOOL).s);
 	}
-	if (failed(k))
-		goto fail;
+	return failed(k) ? -1 : 0;
+}
 
-	/* PIVOT */
-	if (q->npivot)
+/* ORDER BY and LIMIT, then the statement */
+static int
+build_plain(comp *k, stmt *st)
+{
+	btx_btql_ast *q = k->q;
+	scope		ss = st->row;
+	int			i;
+
+	ss.aliases = 1;
+	for (i = 0; i < q->nsort; i++)
 	{
-		int			pc = -1,
-					m,
-				   *is_measure;
-		btx_btql_sb		outer,
-					okeys,
-					agg;
-		colinfo    *oci;
-		int			noci = 0;
-		char	   *pvtext;
+		char	   *key = sort_key(k, &q->sort[i], &ss);
 
-		if (exp)
-		{
-			err_at(k, q->pivot_at, "0A000", NULL, "Export the unpivoted rows and pivot downstream.",
-				   "PIVOT is not supported in exports");
-			goto fail;
-		}
-		if (!k->grouped || q->star)
-		{
-			err_at(k, q->pivot_at, "42803", NULL, "PIVOT needs an aggregate query with GROUP BY (dimensions:).",
-				   "PIVOT needs an aggregate query");
-			goto fail;
-		}
-		/* the pivot column */
-		if (q->pivot_col)
-		{
-			int			ai = alias_ref(k, q->pivot_col, &row);
+		btx_btql_sb_printf(&st->tail, "%s%s%s", i ? ", " : " ORDER BY ", key, q->sort[i].desc ? " DESC" : " ASC");
+	}
+	if (q->has_limit)
+		btx_btql_sb_printf(&st->tail, " LIMIT %s", param(k, F("%lld", (long long) q->limit), "int8"));
+	st->sql = F("SELECT %s FROM %s%s%s%s", btx_btql_sb_finish(&st->sel), btx_btql_sb_finish(&st->from),
+				st->where.len ? " WHERE " : "", btx_btql_sb_finish(&st->where), btx_btql_sb_finish(&st->tail));
+	return failed(k) || st->sql == NULL ? -1 : 0;
+}
 
-			if (ai >= 0)
-				pc = ai;
-			else
-				for (i = 0; i < k->ncols; i++)
-					if (node_eq(k->cols[i].expr, q->pivot_col))
-						pc = i;
-		}
-		else if (q->ndims > 0)
-			pc = k->group_pos[q->ndims - 1] - 1;
-		if (pc < 0 || k->cols[pc].is_agg)
-		{
-			err_at(k, q->pivot_col ? q->pivot_col : q->pivot_at, "42803", NULL,
-				   "Pivot on a grouping column that is in the select list.",
-				   "the pivot column must be a grouping column of the select list");
-			goto fail;
-		}
-		is_measure = btx_btql_alloc(k->a, sizeof(int) * k->ncols);
-		if (is_measure == NULL)
-			goto fail;
-		for (m = 0; m < q->npivot; m++)
-		{
-			int			hit = -1;
+/* the pivot column: a grouping column of the select list, -1 after an error */
+static int
+pivot_column(comp *k, stmt *st)
+{
+	btx_btql_ast *q = k->q;
+	int			pc = -1,
+				i;
 
-			if (!q->pivot[m].alias)
-			{
-				err_at(k, q->pivot[m].expr, "42601", NULL, "Write PIVOT(avg(x) AS name FOR column IN (ANY)).",
-					   "a pivoted aggregate needs an alias");
-				goto fail;
-			}
+	if (q->pivot_col)
+	{
+		int			ai = alias_ref(k, q->pivot_col, &st->row);
+
+		if (ai >= 0)
+			pc = ai;
+		else
 			for (i = 0; i < k->ncols; i++)
-				if (k->cols[i].is_agg && strcmp(k->cols[i].name, q->pivot[m].alias) == 0)
-					hit = i;
-			if (hit < 0 && q->pivot[m].expr && q->syntax == BTX_BTQL_SYNTAX_SQL)
-				for (i = 0; i < k->ncols; i++)
-					if (k->cols[i].is_agg && node_eq(k->cols[i].expr, q->pivot[m].expr))
-						hit = i;
-			if (hit < 0)
-			{
-				err_at(k, q->pivot[m].expr, "42703", NULL, "Pivot aggregates must also be in the select list (measures:).",
-					   "pivot measure \"%s\" is not in the select list", q->pivot[m].alias);
-				goto fail;
-			}
-			is_measure[hit] = m + 1;
-		}
-		btx_btql_sb_init(&outer, k->a);
-		btx_btql_sb_init(&okeys, k->a);
-		btx_btql_sb_init(&agg, k->a);
-		oci = btx_btql_alloc(k->a, sizeof(colinfo) * (k->ncols + 2));
-		if (oci == NULL)
-			goto fail;
-		switch (ci[pc].t)
-		{
-			case T_JSON:
-				pvtext = F("(g.c%d OPERATOR(pg_catalog.#>>) '{}')", pc + 1);
-				break;
-			case T_TS:
-				pvtext = ts_text(k, F("g.c%d", pc + 1));
-				break;
-			default:
-				pvtext = F("(g.c%d)::pg_catalog.text", pc + 1);
-		}
-		for (i = 0; i < k->ncols; i++)
-		{
-			if (i == pc || is_measure[i])
-				continue;
-			if (k->cols[i].is_agg)
-			{
-				err_at(k, k->cols[i].expr, "42803", NULL, "List every aggregate of the select list in PIVOT (pivot:).",
-					   "aggregate \"%s\" is not pivoted", k->cols[i].name);
-				goto fail;
-			}
-			btx_btql_sb_printf(&outer, "%sg.c%d AS c%d", noci ? ", " : "", i + 1, noci + 1);
-			btx_btql_sb_printf(&okeys, "%sg.c%d", noci ? ", " : "", i + 1);
-			oci[noci++] = ci[i];
-		}
-		for (i = 0; i < k->ncols; i++)
-			if (is_measure[i])
-				btx_btql_sb_printf(&agg, "%spg_catalog.jsonb_object_agg(coalesce(%s, 'null') OPERATOR(pg_catalog.||) %s, pg_catalog.to_jsonb(g.c%d))",
-								agg.len ? " OPERATOR(pg_catalog.||) " : "", pvtext, param(k, F("_%s", k->cols[i].name), "text"), i + 1);
-		btx_btql_sb_printf(&outer, "%s%s AS c%d", noci ? ", " : "", btx_btql_sb_finish(&agg), noci + 1);
-		pivot_col = noci;
-		oci[noci].name = "_pivot";
-		oci[noci++].t = T_JSON;
-		/* ORDER BY over the row keys */
-		{
-			btx_btql_sb		ord;
-
-			btx_btql_sb_init(&ord, k->a);
-			for (i = 0; i < q->nsort; i++)
-			{
-				btx_btql_item *it = &q->sort[i];
-				int			col = -1,
-							j,
-							o = 0;
-
-				if (it->position)
-					col = it->position - 1;
-				else if ((col = alias_ref(k, it->expr, &row)) < 0)
-					for (j = 0; j < k->ncols; j++)
-						if (node_eq(k->cols[j].expr, it->expr))
-							col = j;
-				if (col < 0 || col >= k->ncols || col == pc || is_measure[col])
-				{
-					err_at(k, it->expr, "0A000", NULL, "Sort a pivoted query by its row keys.",
-						   "sorting a pivoted query by \"%s\" is not supported", src_text(k, it->expr));
-					goto fail;
-				}
-				for (j = 0; j < col; j++)
-					if (j != pc && !is_measure[j])
-						o++;
-				btx_btql_sb_printf(&ord, "%sc%d%s", i ? ", " : " ORDER BY ", o + 1, it->desc ? " DESC" : " ASC");
-			}
-			if (q->has_limit)
-				btx_btql_sb_printf(&ord, " LIMIT %s", param(k, F("%lld", (long long) q->limit), "int8"));
-			sql = F("SELECT %s FROM (SELECT %s FROM %s%s%s%s) g%s%s%s", btx_btql_sb_finish(&outer),
-					btx_btql_sb_finish(&sel), btx_btql_sb_finish(&from), where.len ? " WHERE " : "",
-					btx_btql_sb_finish(&where), btx_btql_sb_finish(&tail), okeys.len ? " GROUP BY " : "",
-					btx_btql_sb_finish(&okeys), btx_btql_sb_finish(&ord));
-		}
-		ci = oci;
-		nci = noci;
-		xact_col = -1;
+				if (node_eq(k->cols[i].expr, q->pivot_col))
+					pc = i;
 	}
-	else
+	else if (q->ndims > 0)
+		pc = k->group_pos[q->ndims - 1] - 1;
+	if (pc < 0 || k->cols[pc].is_agg)
 	{
-		/* ORDER BY / LIMIT */
-		scope		ss = row;
-
-		ss.aliases = 1;
-		for (i = 0; i < q->nsort; i++)
-		{
-			char	   *key = sort_key(k, &q->sort[i], &ss);
-
-			btx_btql_sb_printf(&tail, "%s%s%s", i ? ", " : " ORDER BY ", key, q->sort[i].desc ? " DESC" : " ASC");
-		}
-		if (q->has_limit)
-			btx_btql_sb_printf(&tail, " LIMIT %s", param(k, F("%lld", (long long) q->limit), "int8"));
-		sql = F("SELECT %s FROM %s%s%s%s", btx_btql_sb_finish(&sel), btx_btql_sb_finish(&from),
-				where.len ? " WHERE " : "", btx_btql_sb_finish(&where), btx_btql_sb_finish(&tail));
+		err_at(k, q->pivot_col ? q->pivot_col : q->pivot_at, "42803", NULL,
+			   "Pivot on a grouping column that is in the select list.",
+			   "the pivot column must be a grouping column of the select list");
+		return -1;
 	}
-	if (failed(k) || sql == NULL)
-		goto fail;
+	return pc;
+}
 
-	/* hand the result over in malloc'd memory */
-	out->sql = strdup(sql);
+/* is_measure[i] = 1 + the PIVOT item that select item i is, or 0 */
+static int *
+pivot_measures(comp *k)
+{
+	btx_btql_ast *q = k->q;
+	int		   *is_measure = btx_btql_alloc(k->a, sizeof(int) * (k->ncols + 1));
+	int			m,
+				i;
+
+	if (is_measure == NULL)
+		return NULL;
+	for (m = 0; m < q->npivot; m++)
+	{
+		int			hit = -1;
+
+		if (!q->pivot[m].alias)
+		{
+			err_at(k, q->pivot[m].expr, "42601", NULL, "Write PIVOT(avg(x) AS name FOR column IN (ANY)).",
+				   "a pivoted aggregate needs an alias");
+			return NULL;
+		}
+		for (i = 0; i < k->ncols; i++)
+			if (k->cols[i].is_agg && strcmp(k->cols[i].name, q->pivot[m].alias) == 0)
+				hit = i;
+		if (hit < 0 && q->pivot[m].expr && q->syntax == BTX_BTQL_SYNTAX_SQL)
+			for (i = 0; i < k->ncols; i++)
+				if (k->cols[i].is_agg && node_eq(k->cols[i].expr, q->pivot[m].expr))
+					hit = i;
+		if (hit < 0)
+		{
+			err_at(k, q->pivot[m].expr, "42703", NULL, "Pivot aggregates must also be in the select list (measures:).",
+				   "pivot measure \"%s\" is not in the select list", q->pivot[m].alias);
+			return NULL;
+		}
+		is_measure[hit] = m + 1;
+	}
+	return is_measure;
+}
+
+/* ORDER BY of a pivoted query: only its row keys, by their outer position */
+static char *
+pivot_order(comp *k, stmt *st, int pc, const int *is_measure)
+{
+	btx_btql_ast *q = k->q;
+	btx_btql_sb ord;
+	int			i;
+
+	btx_btql_sb_init(&ord, k->a);
+	for (i = 0; i < q->nsort; i++)
+	{
+		btx_btql_item *it = &q->sort[i];
+		int			col = -1,
+					j,
+					o = 0;
+
+		if (it->position)
+			col = it->position - 1;
+		else if ((col = alias_ref(k, it->expr, &st->row)) < 0)
+			for (j = 0; j < k->ncols; j++)
+				if (node_eq(k->cols[j].expr, it->expr))
+					col = j;
+		if (col < 0 || col >= k->ncols || col == pc || is_measure[col])
+		{
+			err_at(k, it->expr, "0A000", NULL, "Sort a pivoted query by its row keys.",
+				   "sorting a pivoted query by \"%s\" is not supported", src_text(k, it->expr));
+			return NULL;
+		}
+		for (j = 0; j < col; j++)
+			if (j != pc && !is_measure[j])
+				o++;
+		btx_btql_sb_printf(&ord, "%sc%d%s", i ? ", " : " ORDER BY ", o + 1, it->desc ? " DESC" : " ASC");
+	}
+	if (q->has_limit)
+		btx_btql_sb_printf(&ord, " LIMIT %s", param(k, F("%lld", (long long) q->limit), "int8"));
+	return btx_btql_sb_finish(&ord);
+}
+
+/*
+ * PIVOT: the grouped query becomes g; the outer query groups g by the other
+ * row keys and folds each measure into one JSON column _pivot of cells
+ * {"<pivot value>_<measure alias>": value} (the caller merges its keys).
+ */
+static int
+build_pivot(comp *k, stmt *st)
+{
+	btx_btql_ast *q = k->q;
+	int			pc,
+			   *is_measure,
+				noci = 0,
+				i;
+	btx_btql_sb outer,
+				okeys,
+				agg;
+	colinfo    *oci;
+	char	   *pvtext,
+			   *ord;
+
+	if (st->exp)
+	{
+		err_at(k, q->pivot_at, "0A000", NULL, "Export the unpivoted rows and pivot downstream.",
+			   "PIVOT is not supported in exports");
+		return -1;
+	}
+	if (!k->grouped || q->star)
+	{
+		err_at(k, q->pivot_at, "42803", NULL, "PIVOT needs an aggregate query with GROUP BY (dimensions:).",
+			   "PIVOT needs an aggregate query");
+		return -1;
+	}
+	if ((pc = pivot_column(k, st)) < 0 || (is_measure = pivot_measures(k)) == NULL)
+		return -1;
+	btx_btql_sb_init(&outer, k->a);
+	btx_btql_sb_init(&okeys, k->a);
+	btx_btql_sb_init(&agg, k->a);
+	if ((oci = btx_btql_alloc(k->a, sizeof(colinfo) * (k->ncols + 2))) == NULL)
+		return -1;
+	switch (st->ci[pc].t)
+	{
+		case T_JSON:
+			pvtext = F("(g.c%d OPERATOR(pg_catalog.#>>) '{}')", pc + 1);
+			break;
+		case T_TS:
+			pvtext = ts_text(k, F("g.c%d", pc + 1));
+			break;
+		default:
+			pvtext = F("(g.c%d)::pg_catalog.text", pc + 1);
+	}
+	for (i = 0; i < k->ncols; i++)
+	{
+		if (i == pc || is_measure[i])
+			continue;
+		if (k->cols[i].is_agg)
+		{
+			err_at(k, k->cols[i].expr, "42803", NULL, "List every aggregate of the select list in PIVOT (pivot:).",
+				   "aggregate \"%s\" is not pivoted", k->cols[i].name);
+			return -1;
+		}
+		btx_btql_sb_printf(&outer, "%sg.c%d AS c%d", noci ? ", " : "", i + 1, noci + 1);
+		btx_btql_sb_printf(&okeys, "%sg.c%d", noci ? ", " : "", i + 1);
+		oci[noci++] = st->ci[i];
+	}
+	for (i = 0; i < k->ncols; i++)
+		if (is_measure[i])
+			btx_btql_sb_printf(&agg, "%spg_catalog.jsonb_object_agg(coalesce(%s, 'null') OPERATOR(pg_catalog.||) %s, pg_catalog.to_jsonb(g.c%d))",
+							   agg.len ? " OPERATOR(pg_catalog.||) " : "", pvtext,
+							   param(k, F("_%s", k->cols[i].name), "text"), i + 1);
+	btx_btql_sb_printf(&outer, "%s%s AS c%d", noci ? ", " : "", btx_btql_sb_finish(&agg), noci + 1);
+	oci[noci].name = "_pivot";
+	oci[noci].t = T_JSON;
+	if ((ord = pivot_order(k, st, pc, is_measure)) == NULL)
+		return -1;
+	st->sql = F("SELECT %s FROM (SELECT %s FROM %s%s%s%s) g%s%s%s", btx_btql_sb_finish(&outer),
+				btx_btql_sb_finish(&st->sel), btx_btql_sb_finish(&st->from), st->where.len ? " WHERE " : "",
+				btx_btql_sb_finish(&st->where), btx_btql_sb_finish(&st->tail), okeys.len ? " GROUP BY " : "",
+				btx_btql_sb_finish(&okeys), ord);
+	st->ci = oci;
+	st->pivot_col = noci;
+	st->nci = noci + 1;
+	st->xact_col = -1;
+	return failed(k) || st->sql == NULL ? -1 : 0;
+}
+
+/* copy the statement out of the arena into the caller's malloc'd result */
+static int
+hand_over(comp *k, stmt *st, btx_btql_query *out)
+{
+	btx_btql_ast *q = k->q;
+	int			i;
+
+	out->sql = strdup(st->sql);
 	out->first_param = k->first_param;
 	out->nparams = k->nparams;
 	out->params = calloc(k->nparams ? k->nparams : 1, sizeof(btx_btql_param));
-	out->ncolumns = nci;
-	out->columns = calloc(nci ? nci : 1, sizeof(btx_btql_column));
+	out->ncolumns = st->nci;
+	out->columns = calloc(st->nci ? st->nci : 1, sizeof(btx_btql_column));
 	out->nprojects = q->nids;
 	out->projects = calloc(q->nids ? q->nids : 1, sizeof(char *));
 	if (out->sql == NULL || out->params == NULL || out->columns == NULL || out->projects == NULL)
-		goto fail_oom;
+		return -1;
 	for (i = 0; i < k->nparams; i++)
 	{
 		out->params[i].type = k->params[i].type;
 		if ((out->params[i].value = strdup(k->params[i].value)) == NULL)
-			goto fail_oom;
+			return -1;
 	}
-	for (i = 0; i < nci; i++)
+	for (i = 0; i < st->nci; i++)
 	{
-		out->columns[i].type = type_sql[ci[i].t];
-		if ((out->columns[i].name = strdup(ci[i].name)) == NULL)
-			goto fail_oom;
+		out->columns[i].type = type_sql[st->ci[i].t];
+		if ((out->columns[i].name = strdup(st->ci[i].name)) == NULL)
+			return -1;
 	}
 	for (i = 0; i < q->nids; i++)
 		if ((out->projects[i] = strdup(q->ids[i])) == NULL)
-			goto fail_oom;
+			return -1;
 	if (q->cursor && (out->cursor = strdup(q->cursor)) == NULL)
-		goto fail_oom;
-	out->xact_column = xact_col;
-	out->pivot_column = pivot_col;
+		return -1;
+	out->xact_column = st->xact_col;
+	out->pivot_column = st->pivot_col;
 	out->shape = q->shape;
 	out->syntax = q->syntax;
 	out->grouped = k->grouped;
@@ -2833,12 +3090,46 @@ compile_query(comp *k, btx_btql_query *out)
 	out->has_limit = q->has_limit;
 	out->limit = q->limit;
 	return 0;
+}
 
-fail_oom:
-	if (k->c->err->code == 0)
-		btx_error_set(k->c->err, 2, "53200", "out of memory while compiling a btql query");
+/*
+ * The query model to one SELECT, in the order SQL needs the pieces: the
+ * output columns first (aliases resolve against them), the source, UNPIVOT
+ * joins, grouping, then the select list, GROUP BY/HAVING, and ORDER BY/LIMIT
+ * or the PIVOT wrapper.
+ */
+static int
+compile_query(comp *k, btx_btql_query *out)
+{
+	btx_btql_ast *q = k->q;
+	stmt		st;
+
+	if (!q->has_from)
+	{
+		err_at(k, NULL, "42601", "a from: clause", "Add from: project_logs('<project id or name>').",
+			   "query has no from clause");
+		return -1;
+	}
+	stmt_init(k, &st);
+	if (build_columns(k) != 0 || build_source(k, &st) != 0)
+		goto fail;
+	if (!k->bounded && !st.exp)
+		out->unbounded = 1;
+	if (build_unpivots(k, &st) != 0 || build_groups(k, &st.row) != 0 || build_select(k, &st) != 0 ||
+		build_grouping(k, &st) != 0)
+		goto fail;
+	if ((q->npivot ? build_pivot(k, &st) : build_plain(k, &st)) != 0)
+		goto fail;
+	if (hand_over(k, &st, out) != 0)
+	{
+		if (k->c->err->code == 0)
+			btx_error_set(k->c->err, 2, "53200", "out of memory while compiling a btql query");
+		return -1;
+	}
+	return 0;
+
 fail:
-	/* reports a failed arena at k->at; else every path above set its error */
+	/* reports a failed arena at k->at; else every step above set its error */
 	if (!failed(k))
 		btx_error_set(k->c->err, 2, "53200", "out of memory while compiling a btql query");
 	return -1;
@@ -2883,6 +3174,7 @@ check_length(btx_btql_ctx *c)
 	return -1;
 }
 
+/* see btql.h: length check, lex, parse, compile; the arena freed in all cases */
 int
 btx_btql_compile(const char *text, const btx_btql_options *opt, btx_btql_query *out, btx_error *err)
 {

@@ -334,6 +334,7 @@ utf8_seq_len(const unsigned char *s)
 
 /* ---- errors ---- */
 
+/* line, column (characters) and line start of byte offset off */
 static void
 position_of(const char *src, int off, int *line, int *col, int *lstart)
 {
@@ -392,6 +393,7 @@ caret_excerpt(btx_buf *d, const char *src, int lstart, int col, const char *expe
 	btx_buf_putc(d, '^');
 }
 
+/* see btql_int.h; the message gets " at line L, column C" */
 void
 btx_btql_error_at(btx_btql_ctx *c, int off, const char *sqlstate,
 				  const char *expected, const char *hint,
@@ -422,6 +424,7 @@ btx_btql_error_at(btx_btql_ctx *c, int off, const char *sqlstate,
 				   "See docs/btql.md for the supported BTQL syntax.");
 }
 
+/* see btql_int.h: the limit that failed the arena, or out of memory */
 void
 btx_btql_error_alloc(btx_btql_ctx *c, int off)
 {
@@ -733,6 +736,7 @@ push_eof(lexer *lx)
 	return 0;
 }
 
+/* see btql_int.h: c->toks for c->src (valid UTF-8), or -1 with the error set */
 int
 btx_btql_lex(btx_btql_ctx *c)
 {

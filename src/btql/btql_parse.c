@@ -1,6 +1,28 @@
 /*
  * btql_parse.c — recursive-descent parser for both BTQL syntaxes (clause
- * syntax and SQL syntax), producing the query model of btql_int.h.
+ * syntax and SQL syntax), producing the query model of btql_int.h (the AST:
+ * expression nodes plus the clauses of one query).
+ *
+ * Syntaxes.  btx_btql_parse detects the syntax from the first tokens.  The
+ * SQL syntax (parse_sql) reads clauses in SQL order.  The clause syntax
+ * (parse_clauses) first cuts the token array at clause headers ("name:" at
+ * the start of a line or after "|") and hands each body to its clause
+ * function (clauses[]) with an end position, so a body can never run into
+ * the next clause; clause order is free.
+ *
+ * Expressions.  One function per precedence level, loosest first: p_expr
+ * (?:), p_or, p_and, p_not, p_cmp (comparisons, IS, LIKE, MATCH, INCLUDES,
+ * IN), p_add, p_mul, p_unary, p_primary.  Binary operators are read in
+ * loops, so a chain a OR b OR c ... builds a left-deep tree without
+ * recursion; only parentheses, brackets, calls and unary operators recurse.
+ *
+ * Limits (btx_btql_limits), each an error at the offending token: the
+ * recursion depth (max_nesting); the height of every tree, which each node
+ * records (max_depth: the compiler and PostgreSQL walk trees recursively);
+ * the node count (max_nodes); items per clause or list (max_items, and the
+ * fixed 256 values of a list, 64 arguments of a call); path segments
+ * (max_path_segments).  Every array grows by doubling in the arena, and
+ * token texts are shared, not copied, so the AST is linear in the input.
  */
 #include "btql_int.h"
 
@@ -71,6 +93,7 @@ is_kw(btx_btql_token *t, const char *kw)
 	return t->kind == TK_IDENT && strcasecmp(t->text, kw) == 0;
 }
 
+/* the synthetic end token of the current body: at the end of its last token */
 static void
 set_eof(parser *p)
 {
@@ -82,6 +105,7 @@ set_eof(parser *p)
 		p->eof.off = p->c->toks[p->c->ntoks - 1].off;
 }
 
+/* a token as error messages name it */
 static const char *
 tok_desc(parser *p, btx_btql_token *t)
 {
@@ -184,6 +208,7 @@ set_depth(parser *p, btx_btql_node *n)
 						  "expression is nested more than %d levels deep", p->c->lim.max_depth);
 }
 
+/* extend n to the last token read and record its height */
 static void
 finish(parser *p, btx_btql_node *n)
 {
@@ -371,6 +396,7 @@ static const char *const interval_units[] = {
 	"year", "month", "day", "hour", "minute", "second", "millisecond", "microsecond", NULL
 };
 
+/* interval <integer> <unit>, after the keyword (units singular; plurals get a hint) */
 static btx_btql_node *
 p_interval(parser *p, btx_btql_token *kw)
 {
@@ -436,6 +462,11 @@ p_interval(parser *p, btx_btql_token *kw)
 	return n;
 }
 
+/*
+ * A call after its name: ANY_SPAN(e) and FILTER_SPANS(e) become their own
+ * nodes, CAST(e AS type) a cast; other names a function node (DISTINCT and
+ * count(*) are recorded; the compiler knows which functions exist).
+ */
 static btx_btql_node *
 p_call(parser *p, btx_btql_token *name)
 {
@@ -515,6 +546,7 @@ p_call(parser *p, btx_btql_token *name)
 	return n;
 }
 
+/* literals, paths, calls, interval, parenthesised expressions and [lists] */
 static btx_btql_node *
 p_primary(parser *p)
 {
@@ -622,6 +654,7 @@ too_deep(parser *p, btx_btql_token *at)
 	return 1;
 }
 
+/* unary minus; folded into a number that follows it directly (-2 is a literal) */
 static btx_btql_node *
 p_unary(parser *p)
 {
@@ -662,6 +695,7 @@ p_unary(parser *p)
 	return p_primary(p);
 }
 
+/* a binary node; its height is checked here, where chains grow */
 static btx_btql_node *
 binop(parser *p, btx_btql_node *l, const char *op, btx_btql_node *r)
 {
@@ -715,6 +749,7 @@ p_add(parser *p)
 	return l;
 }
 
+/* a unary postfix node (IS NULL ...) around e */
 static btx_btql_node *
 wrap(parser *p, btx_btql_ekind kind, btx_btql_node *e, int neg)
 {
@@ -733,6 +768,11 @@ wrap(parser *p, btx_btql_ekind kind, btx_btql_node *e, int neg)
 	return p->c->err->code ? NULL : n;
 }
 
+/*
+ * Comparisons and the word operators after an additive expression, in a
+ * loop: = != <> < <= > >= <=> <!=>, IS [NOT] NULL/TRUE/FALSE, ISNULL,
+ * [NOT] LIKE / ILIKE / MATCH / INCLUDES / CONTAINS, [NOT] IN (list).
+ */
 static btx_btql_node *
 p_cmp(parser *p)
 {
@@ -915,6 +955,7 @@ p_or(parser *p)
 	return l;
 }
 
+/* a whole expression: cond ? a : b (right-associative) over OR */
 static btx_btql_node *
 p_expr(parser *p)
 {
@@ -986,6 +1027,7 @@ push_item(parser *p, btx_btql_vec *v, btx_btql_item *it, int off, const char *wh
 	return 0;
 }
 
+/* the name after AS: a quoted name, or a word that is not reserved */
 static char *
 p_alias_name(parser *p)
 {
@@ -1075,6 +1117,7 @@ static const char *const other_sources[] = {
 	"project_functions", "org_prompts", "org_functions", NULL
 };
 
+/* spans, traces or summary */
 static int
 set_shape(parser *p, btx_btql_ast *q, btx_btql_token *t, const char *name)
 {
@@ -1212,6 +1255,7 @@ push_unpivot(parser *p, btx_btql_ast *q, btx_btql_unpivot *u, int at)
 	return 0;
 }
 
+/* UNPIVOT (value FOR key IN (object)), or (item FOR _ IN (array)), after UNPIVOT */
 static int
 p_unpivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 {
@@ -1261,6 +1305,7 @@ p_unpivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 	return push_unpivot(p, q, &u, kw->off);
 }
 
+/* PIVOT (agg [AS alias], ... FOR column IN (ANY)), after PIVOT */
 static int
 p_pivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 {
@@ -1323,6 +1368,7 @@ p_pivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 	return 0;
 }
 
+/* the integer of LIMIT / limit: (0 or more) */
 static int
 p_limit_value(parser *p, btx_btql_ast *q)
 {
@@ -1348,6 +1394,7 @@ p_limit_value(parser *p, btx_btql_ast *q)
 	return 0;
 }
 
+/* the body or query must end here */
 static int
 at_end(parser *p)
 {
@@ -1360,6 +1407,11 @@ at_end(parser *p)
 
 /* ---- SQL syntax ---- */
 
+/*
+ * SELECT list FROM source [UNPIVOT ...] [PIVOT] [WHERE] [GROUP BY] [PIVOT]
+ * [HAVING] [ORDER BY] [LIMIT] [OFFSET 'cursor']; what is not supported
+ * (WITH, DISTINCT, JOIN, aliases, TABLESAMPLE, SETTINGS) says so.
+ */
 static btx_btql_ast *
 parse_sql(parser *p, btx_btql_ast *q)
 {
@@ -1708,6 +1760,7 @@ static const struct
 	{"final_dimensions", NULL}, {"final_measures", NULL}, {NULL, NULL}
 };
 
+/* the index of a clause name in clauses[], or -1 */
 static int
 clause_index(btx_btql_token *t)
 {
@@ -1721,6 +1774,7 @@ clause_index(btx_btql_token *t)
 	return -1;
 }
 
+/* token i starts a clause: a clause name and ":" at the start of a line or after "|" */
 static int
 is_header(btx_btql_ctx *c, int i)
 {
@@ -1731,6 +1785,7 @@ is_header(btx_btql_ctx *c, int i)
 	return i == 0 || t->bol || (t[-1].kind == TK_OP && strcmp(t[-1].op, "|") == 0);
 }
 
+/* a clause body: empty bodies and recognised-but-unsupported clauses are errors */
 static int
 p_clause_body(parser *p, btx_btql_ast *q, int ci, btx_btql_token *hdr)
 {
@@ -1749,6 +1804,11 @@ p_clause_body(parser *p, btx_btql_ast *q, int ci, btx_btql_token *hdr)
 	return -1;
 }
 
+/*
+ * Clause syntax: find each header, cut its body at the next header or "|"
+ * (a word and ":" starting a line that is no clause is a misspelt clause),
+ * parse the body with its end fixed, and check that it was all read.
+ */
 static btx_btql_ast *
 parse_clauses(parser *p, btx_btql_ast *q)
 {
@@ -1840,6 +1900,7 @@ detect_syntax(parser *pr, btx_btql_syntax syntax)
 	return BTX_BTQL_SYNTAX_AUTO;
 }
 
+/* see btql_int.h: the query model of the tokens, or NULL with the error set */
 btx_btql_ast *
 btx_btql_parse(btx_btql_ctx *c, btx_btql_syntax syntax)
 {
