@@ -1718,6 +1718,155 @@ cx_compare(comp *k, btx_btql_node *n, scope *s)
 	return mkval(F("(%s %s %s)", a, cmp_op(op), b), T_BOOL);
 }
 
+/*
+ * One arithmetic operator, its left operand already compiled (a; for a
+ * literal: T_NULL, read from the node): + - * / % on numbers, and + - on
+ * timestamps, dates and intervals.
+ */
+static val
+cx_arith(comp *k, btx_btql_node *n, val a, scope *s)
+{
+	const char *op = n->op;
+	btx_btql_node *l = n->left,
+			   *r = n->right;
+	val			b = is_literal(r) ? mkval(NULL, T_NULL) : cx(k, r, s);
+
+	if (failed(k))
+		return bad();
+	/* temporal arithmetic */
+	if (op[0] == '+' || op[0] == '-')
+	{
+		if (is_literal(l) && l->kind == E_STRING && (b.t == T_INTERVAL || b.t == T_TS))
+			a = lit_as(k, l, T_TS);
+		if (is_literal(r) && r->kind == E_STRING && a.t == T_TS)
+			b = lit_as(k, r, op[0] == '-' ? T_TS : T_INTERVAL);
+		if (failed(k))
+			return bad();
+		if ((a.t == T_TS || a.t == T_DATE) && b.t == T_INTERVAL)
+			return mkval(F("(%s %s %s)", coerce(k, a, T_TS, l), arith_op(op[0]), b.s), T_TS);
+		if (op[0] == '+' && a.t == T_INTERVAL && (b.t == T_TS || b.t == T_DATE))
+			return mkval(F("(%s OPERATOR(pg_catalog.+) %s)", a.s, coerce(k, b, T_TS, r)), T_TS);
+		if (a.t == T_INTERVAL && b.t == T_INTERVAL)
+			return mkval(F("(%s %s %s)", a.s, arith_op(op[0]), b.s), T_INTERVAL);
+		if (op[0] == '-' && (a.t == T_TS || a.t == T_DATE) && (b.t == T_TS || b.t == T_DATE))
+			return mkval(F("(%s OPERATOR(pg_catalog.-) %s)", coerce(k, a, T_TS, l), coerce(k, b, T_TS, r)), T_INTERVAL);
+	}
+	if (a.t == T_TS || a.t == T_DATE || a.t == T_INTERVAL || b.t == T_TS || b.t == T_DATE || b.t == T_INTERVAL ||
+		a.t == T_TEXTARR || b.t == T_TEXTARR)
+		return err_at(k, n, "42883", NULL, "Timestamps take + and - with intervals, as in now() - interval 7 day.",
+					  "operator %s is not defined for a %s and a %s", op,
+					  type_desc[a.t == T_NULL ? (l->kind == E_STRING ? T_TEXT : T_NUM) : a.t],
+					  type_desc[b.t == T_NULL ? (r->kind == E_STRING ? T_TEXT : T_NUM) : b.t]);
+	{
+		int			ints = (is_literal(l) ? l->kind == E_INT : a.t == T_INT) &&
+			(is_literal(r) ? r->kind == E_INT : b.t == T_INT);
+		vtype		t = ints && op[0] != '/' ? T_INT : T_NUM;
+		char	   *x = is_literal(l) ? lit_as(k, l, t).s : coerce(k, a, t, l);
+		char	   *y = is_literal(r) ? lit_as(k, r, t).s : coerce(k, b, t, r);
+
+		if (failed(k))
+			return bad();
+		/* x / 0 and x % 0 are NULL: NULLIF(y, 0), written without NULLIF */
+		if (op[0] == '/')
+			return mkval(F("(CASE WHEN (%s)::pg_catalog.float8 OPERATOR(pg_catalog.=) 0 THEN NULL "
+						   "ELSE (%s)::pg_catalog.float8 OPERATOR(pg_catalog./) (%s)::pg_catalog.float8 END)", y, x, y), T_NUM);
+		if (op[0] == '%')
+		{
+			if (t == T_INT)
+				return mkval(F("(CASE WHEN (%s) OPERATOR(pg_catalog.=) 0 THEN NULL ELSE pg_catalog.mod(%s, %s) END)",
+							   y, x, y), T_INT);
+			return mkval(F("(CASE WHEN (%s)::pg_catalog.numeric OPERATOR(pg_catalog.=) 0 THEN NULL "
+						   "ELSE pg_catalog.mod((%s)::pg_catalog.numeric, (%s)::pg_catalog.numeric)::pg_catalog.float8 END)",
+						   y, x, y), T_NUM);
+		}
+		return mkval(F("(%s %s %s)", x, arith_op(op[0]), y), t);
+	}
+}
+
+static int
+is_arith(btx_btql_node *n)
+{
+	return n->kind == E_BINOP && n->op[0] != '\0' && strchr("+-*/%", n->op[0]) != NULL && n->op[1] == '\0';
+}
+
+/* stands in for the left operand while a level of a chain is compiled */
+#define HOLE "\x01"
+
+/*
+ * A left-deep chain of arithmetic (a + b - c * ...).  Compiling each level
+ * around the text of the level below would copy that growing text at every
+ * level: quadratic.  Instead every level is compiled around a placeholder
+ * (HOLE), which leaves the text before and after it; the chain is then
+ * written once, outermost prefix first.  A level that would use its left
+ * operand twice (none does today) is compiled the copying way.
+ */
+static val
+cx_arith_chain(comp *k, btx_btql_node *n, scope *s)
+{
+	btx_btql_vec levels = {0},
+				prefix = {0},
+				suffix = {0};
+	btx_btql_node *cur;
+	btx_btql_sb b;
+	val			acc;
+	int			i,
+				j;
+
+	for (cur = n; is_arith(cur); cur = cur->left)
+	{
+		btx_btql_node **slot = btx_btql_vec_push(k->a, &levels, sizeof(*slot));
+
+		if (slot == NULL)
+			return bad();
+		*slot = cur;
+	}
+	/* the innermost level with its real left operand */
+	cur = ((btx_btql_node **) levels.data)[levels.n - 1];
+	acc = cx_arith(k, cur, is_literal(cur->left) ? mkval(NULL, T_NULL) : cx(k, cur->left, s), s);
+	for (i = levels.n - 2; i >= 0 && !failed(k); i--)
+	{
+		btx_btql_node *lv = ((btx_btql_node **) levels.data)[i];
+		val			hole = mkval(HOLE, acc.t),
+					r;
+		char	   *at,
+				  **pre,
+				  **suf;
+
+		k->at = lv;
+		r = cx_arith(k, lv, hole, s);
+		if (failed(k))
+			return bad();
+		at = strstr(r.s, HOLE);
+		if (at == NULL || strstr(at + 1, HOLE) != NULL)
+		{
+			/* not exactly one hole: flatten what we have and go the copying way */
+			btx_btql_sb_init(&b, k->a);
+			for (; prefix.n > 0; prefix.n--)
+				btx_btql_sb_puts(&b, ((char **) prefix.data)[prefix.n - 1]);
+			btx_btql_sb_puts(&b, acc.s);
+			for (j = 0; j < suffix.n; j++)
+				btx_btql_sb_puts(&b, ((char **) suffix.data)[j]);
+			suffix.n = 0;
+			acc = cx_arith(k, lv, mkval(btx_btql_sb_finish(&b), acc.t), s);
+			continue;
+		}
+		if ((pre = btx_btql_vec_push(k->a, &prefix, sizeof(*pre))) == NULL ||
+			(suf = btx_btql_vec_push(k->a, &suffix, sizeof(*suf))) == NULL)
+			return bad();
+		*pre = btx_btql_strndup(k->a, r.s, at - r.s);
+		*suf = at + 1;
+		acc.t = r.t;
+	}
+	/* prefixes outermost first, the innermost level, suffixes innermost first */
+	btx_btql_sb_init(&b, k->a);
+	for (i = prefix.n - 1; i >= 0; i--)
+		btx_btql_sb_puts(&b, ((char **) prefix.data)[i]);
+	btx_btql_sb_puts(&b, acc.s);
+	for (i = 0; i < suffix.n; i++)
+		btx_btql_sb_puts(&b, ((char **) suffix.data)[i]);
+	return failed(k) ? bad() : mkval(btx_btql_sb_finish(&b), acc.t);
+}
+
 /* binary operators: AND/OR chains, comparisons, and arithmetic (with timestamps) */
 static val
 cx_binop(comp *k, btx_btql_node *n, scope *s)
@@ -1728,66 +1877,7 @@ cx_binop(comp *k, btx_btql_node *n, scope *s)
 		return cx_logical(k, n, s);
 	if (strchr("=!<>", op[0]) != NULL)
 		return cx_compare(k, n, s);
-	/* arithmetic */
-	{
-		val			a,
-					b;
-		btx_btql_node *l = n->left,
-				   *r = n->right;
-
-		a = is_literal(l) ? mkval(NULL, T_NULL) : cx(k, l, s);
-		b = is_literal(r) ? mkval(NULL, T_NULL) : cx(k, r, s);
-		if (failed(k))
-			return bad();
-		/* temporal arithmetic */
-		if (op[0] == '+' || op[0] == '-')
-		{
-			if (is_literal(l) && l->kind == E_STRING && (b.t == T_INTERVAL || b.t == T_TS))
-				a = lit_as(k, l, T_TS);
-			if (is_literal(r) && r->kind == E_STRING && a.t == T_TS)
-				b = lit_as(k, r, op[0] == '-' ? T_TS : T_INTERVAL);
-			if (failed(k))
-				return bad();
-			if ((a.t == T_TS || a.t == T_DATE) && b.t == T_INTERVAL)
-				return mkval(F("(%s %s %s)", coerce(k, a, T_TS, l), arith_op(op[0]), b.s), T_TS);
-			if (op[0] == '+' && a.t == T_INTERVAL && (b.t == T_TS || b.t == T_DATE))
-				return mkval(F("(%s OPERATOR(pg_catalog.+) %s)", a.s, coerce(k, b, T_TS, r)), T_TS);
-			if (a.t == T_INTERVAL && b.t == T_INTERVAL)
-				return mkval(F("(%s %s %s)", a.s, arith_op(op[0]), b.s), T_INTERVAL);
-			if (op[0] == '-' && (a.t == T_TS || a.t == T_DATE) && (b.t == T_TS || b.t == T_DATE))
-				return mkval(F("(%s OPERATOR(pg_catalog.-) %s)", coerce(k, a, T_TS, l), coerce(k, b, T_TS, r)), T_INTERVAL);
-		}
-		if (a.t == T_TS || a.t == T_DATE || a.t == T_INTERVAL || b.t == T_TS || b.t == T_DATE || b.t == T_INTERVAL ||
-			a.t == T_TEXTARR || b.t == T_TEXTARR)
-			return err_at(k, n, "42883", NULL, "Timestamps take + and - with intervals, as in now() - interval 7 day.",
-						  "operator %s is not defined for a %s and a %s", op,
-						  type_desc[a.t == T_NULL ? (l->kind == E_STRING ? T_TEXT : T_NUM) : a.t],
-						  type_desc[b.t == T_NULL ? (r->kind == E_STRING ? T_TEXT : T_NUM) : b.t]);
-		{
-			int			ints = (is_literal(l) ? l->kind == E_INT : a.t == T_INT) &&
-				(is_literal(r) ? r->kind == E_INT : b.t == T_INT);
-			vtype		t = ints && op[0] != '/' ? T_INT : T_NUM;
-			char	   *x = is_literal(l) ? lit_as(k, l, t).s : coerce(k, a, t, l);
-			char	   *y = is_literal(r) ? lit_as(k, r, t).s : coerce(k, b, t, r);
-
-			if (failed(k))
-				return bad();
-			/* x / 0 and x % 0 are NULL: NULLIF(y, 0), written without NULLIF */
-			if (op[0] == '/')
-				return mkval(F("(CASE WHEN (%s)::pg_catalog.float8 OPERATOR(pg_catalog.=) 0 THEN NULL "
-							   "ELSE (%s)::pg_catalog.float8 OPERATOR(pg_catalog./) (%s)::pg_catalog.float8 END)", y, x, y), T_NUM);
-			if (op[0] == '%')
-			{
-				if (t == T_INT)
-					return mkval(F("(CASE WHEN (%s) OPERATOR(pg_catalog.=) 0 THEN NULL ELSE pg_catalog.mod(%s, %s) END)",
-								   y, x, y), T_INT);
-				return mkval(F("(CASE WHEN (%s)::pg_catalog.numeric OPERATOR(pg_catalog.=) 0 THEN NULL "
-							   "ELSE pg_catalog.mod((%s)::pg_catalog.numeric, (%s)::pg_catalog.numeric)::pg_catalog.float8 END)",
-							   y, x, y), T_NUM);
-			}
-			return mkval(F("(%s %s %s)", x, arith_op(op[0]), y), t);
-		}
-	}
+	return cx_arith_chain(k, n, s);
 }
 
 /*

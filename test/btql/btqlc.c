@@ -8,8 +8,9 @@
  *       query of one of the cases (so the documented examples are tested)
  *   btqlc exec '<conninfo>' query-file ...
  *       compile each file (normal and export mode) and execute the SQL of
- *       those that compile; report any database error (the compiler must
- *       never produce SQL that PostgreSQL rejects)
+ *       those that compile; report any database error and any search_path
+ *       lint failure (the compiler must never produce SQL that PostgreSQL
+ *       rejects, at the limits included)
  *   btqlc run [--valid-only] [--label L] '<conninfo>' case-file ...
  *       run differential cases: compile each query, check its SQL with the
  *       search_path lint (sql_lint.h), execute it with the bind parameters
@@ -659,6 +660,15 @@ cmd_exec(int argc, char **argv)
 			if (btx_btql_compile(text, &opt, &q, &e) != 0)
 				continue;
 			compiled++;
+			{
+				char		why[300];
+
+				if (btql_sql_lint(q.sql, why, sizeof(why)) != 0)
+				{
+					bad++;
+					printf("LINT %s: %s\n", argv[i], why);
+				}
+			}
 			nvals = q.first_param - 1 + q.nparams;
 			vals = calloc(nvals + 1, sizeof(char *));
 			if (mode)

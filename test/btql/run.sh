@@ -91,9 +91,20 @@ export ASAN_OPTIONS=detect_leaks=1
 "$BUILD/btqlc" server --label server "$SERVER" "${CASES[@]}" >"$OUT.3" || rc=1
 # the examples of docs/btql.md must be tested cases
 "$BUILD/btqlc" docs "$ROOT/docs/btql.md" "$HERE"/cases/*.txt >"$OUT.4" || rc=1
-grep -hv ' passed, .* failed$' "$OUT".[1-4] || true
+# queries at the limits (limits.py): what compiles must run in PostgreSQL (both modes) and lint clean
+n=$(python3 "$HERE/limits.py" "$TMP/limits")
+"$BUILD/btqlc" exec "$CONN" "$TMP"/limits/*.btql >"$TMP/limits.out" || rc=1
+grep -v 'compiled queries executed' "$TMP/limits.out" || true
+done_=$(sed -nE 's/^([0-9]+) compiled queries executed, ([0-9]+) database errors$/\1 \2/p' "$TMP/limits.out")
+# every query compiles (in both modes) and runs
+if [ -n "$done_" ] && [ "${done_#* }" = 0 ] && [ "${done_% *}" -ge $((2 * n)) ]; then
+	echo "ok   limits: ${done_% *} compiled queries at the limits executed" >"$OUT.5"; echo "1 passed, 0 failed" >>"$OUT.5"
+else
+	echo "FAIL limits: $(tail -1 "$TMP/limits.out") (of $n queries)" >"$OUT.5"; echo "0 passed, 1 failed" >>"$OUT.5"
+fi
+grep -hv ' passed, .* failed$' "$OUT".[1-5] || true
 p=0; f=0
-for o in "$OUT".[1-4]; do
+for o in "$OUT".[1-5]; do
 	p=$((p + $(tail -1 "$o" | awk '{print $1}'))); f=$((f + $(tail -1 "$o" | awk '{print $3}')))
 done
 echo "$p passed, $f failed"
