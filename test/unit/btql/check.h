@@ -15,6 +15,7 @@ extern int	passed,
 	else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
 } while (0)
 
+extern char *slurp(const char *path);
 extern void test_limits(void);
 extern void test_lint(int nfiles, char **files);
 

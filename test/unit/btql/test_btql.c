@@ -17,7 +17,8 @@
 int			passed,
 			failed;
 
-static char *
+/* the whole file, malloc'd, or NULL (also used by test_lint.c) */
+char *
 slurp(const char *path)
 {
 	FILE	   *f = fopen(path, "r");

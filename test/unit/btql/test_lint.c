@@ -51,25 +51,6 @@ test_lint_rules(void)
 		CHECK(btql_sql_lint(good[i], why, sizeof(why)) == 0, "lint passes: %s (%s)", good[i], why);
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE	   *f = fopen(path, "r");
-	btx_buf		b;
-	char		tmp[4096];
-	size_t		n;
-
-	if (f == NULL)
-		return NULL;
-	btx_buf_init(&b);
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		btx_buf_append(&b, tmp, n);
-	fclose(f);
-	if (b.data == NULL)
-		btx_buf_puts(&b, "");
-	return btx_buf_steal(&b);
-}
-
 /* every "### name ... === sql" case of the file, compiled both ways and linted; returns the count */
 static int
 lint_case_file(const char *path)
