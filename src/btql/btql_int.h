@@ -1,6 +1,14 @@
 /*
  * btql_int.h — internals of the BTQL compiler shared by its .c files:
  * arena, tokens, AST (query model), lexer and parser entry points.
+ *
+ * The AST is one btx_btql_ast per query: its clauses (items, filter,
+ * grouping, sort, pivot/unpivot, source) as parsed from either syntax, so
+ * the compiler never sees which syntax a query was written in.  Expressions
+ * are btx_btql_node trees; every node keeps its source span (for names and
+ * error positions) and the height of its subtree (bounded by the parser, so
+ * the compiler may recurse over trees).  Everything lives in the arena of
+ * the compile (btx_btql_ctx) and goes with it.
  */
 #ifndef BTX_BTQL_INT_H
 #define BTX_BTQL_INT_H
