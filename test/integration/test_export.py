@@ -264,6 +264,30 @@ prows = read_jsonl_objects("test-bucket", pkeys)
 check("the parts together hold every span exactly once",
       sorted(r["id"] for r in prows) == small_ids(), f"{len(prows)} rows")
 
+# ---- format, compression and layout are fixed once an automation has exported --------------
+before = psql("SELECT format || ':' || compression || ':' || layout || ':' || batch_size FROM btexport.automations"
+              " WHERE name = 'spans'").strip()
+for arg, what in (("format => 'parquet', compression => 'none'", "format"), ("compression => 'gzip'", "compression"),
+                  ("layout => 'hive'", "layout"), ("format => 'parquet', compression => 'zstd'", "format and compression")):
+    rc, _, err = psql(f"SELECT btexport.update_automation('spans', {arg}, batch_size => 7)", check_error=False,
+                      args=("-v", "VERBOSITY=verbose"))
+    check(f"update_automation({arg}) on an automation that has exported is refused (55000), naming the {what}",
+          rc != 0 and "ERROR:  55000:" in err and f'the {what} of automation "spans" cannot be changed' in err
+          and "new prefix" in err, err)
+check("... and changes nothing (not even the other settings of the call)",
+      psql("SELECT format || ':' || compression || ':' || layout || ':' || batch_size FROM btexport.automations"
+           " WHERE name = 'spans'").strip() == before, before)
+psql("SELECT btexport.update_automation('spans', batch_size => 500, format => 'jsonl', compression => 'none')")
+check("other settings still change, and restating the same format and compression is no change",
+      psql("SELECT batch_size FROM btexport.automations WHERE name = 'spans'").strip() == "500")
+psql(f"""SELECT btexport.create_automation('not-yet', 'small', 's3://test-bucket/exports/not-yet/',
+         endpoint => '{EP}', credential => 'moto')""")
+psql("SELECT btexport.update_automation('not-yet', format => 'parquet', layout => 'hive')")
+check("an automation that has not exported yet may still change format and layout",
+      psql("SELECT format || ':' || compression || ':' || layout FROM btexport.automations WHERE name = 'not-yet'").strip()
+      == "parquet:snappy:hive")
+psql("SELECT btexport.drop_automation('not-yet')")
+
 # ---- layout => 'hive': Hive-style dt=/hour= partitions ------------------------
 psql(f"""SELECT btexport.create_automation('hive', 'small', 's3://test-bucket/exports/hive/',
          endpoint => '{EP}', credential => 'moto', layout => 'hive', max_rows_per_run => 1000000)""")

@@ -112,6 +112,10 @@ def after():
     r = run("up-parquet")
     check("after the upgrade: a Parquet run succeeds", r["status"] == "succeeded" and r["rows"] > 0, json.dumps(r))
     loaders_keep_working()
+    rc, _, err = psql("SELECT btexport.update_automation('up-spans', format => 'parquet')", check_error=False,
+                      args=("-v", "VERBOSITY=verbose"))
+    check("a 1.0 automation's format is fixed after the upgrade too (it has exported: 55000)",
+          rc != 0 and "ERROR:  55000:" in err and "format" in err, err)
     finish()
 
 

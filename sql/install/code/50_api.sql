@@ -251,7 +251,8 @@ $$;
 COMMENT ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text)
 	IS 'create an S3 export automation (validated; scheduled through pg_cron when interval is given)';
 
--- change settings; NULL leaves a setting as it is.  The S3 path is immutable.
+-- change settings; NULL leaves a setting as it is.  The S3 path is immutable; format,
+-- compression and layout are fixed once the automation has exported.
 CREATE OR REPLACE FUNCTION btexport.update_automation(
 	automation text,
 	name text DEFAULT NULL,
@@ -284,6 +285,7 @@ DECLARE
 	new_type text := coalesce(export_type, cur.export_type);
 	new_query text;
 	p record;
+	changed text[];
 BEGIN
 	IF s3_path IS NOT NULL THEN
 		p := btexport._parse_s3_path(s3_path);
@@ -311,6 +313,21 @@ BEGIN
 		coalesce(part_size, cur.part_size::text), coalesce(target_file_size, cur.target_file_size::text),
 		coalesce(max_rows_per_run, cur.max_rows_per_run), coalesce(trace_idle, cur.trace_idle),
 		cur.start_from, coalesce(max_failures, cur.max_failures), coalesce(layout, cur.layout));
+	-- format, compression and layout are fixed for a prefix once it holds files, like the path:
+	-- a loader's file format and pattern over the prefix depend on them
+	changed := array_remove(ARRAY[
+		CASE WHEN a.format IS DISTINCT FROM cur.format THEN 'format' END,
+		CASE WHEN a.compression IS DISTINCT FROM btexport._check_compression(cur.format, cur.compression)
+			 THEN 'compression' END,
+		CASE WHEN a.layout IS DISTINCT FROM cur.layout THEN 'layout' END], NULL);
+	IF cardinality(changed) > 0
+	   AND EXISTS (SELECT 1 FROM btexport.run_files f WHERE f.automation_id = cur.id AND f.committed) THEN
+		RAISE EXCEPTION 'the % of automation "%" cannot be changed', array_to_string(changed, ' and '), cur.name
+			USING ERRCODE = '55000',
+				  DETAIL = format('%s already holds its files: format %s, compression %s, layout %s; loaders over the prefix (file format, pattern, partitions) depend on them.',
+								  cur.s3_path, cur.format, btexport._check_compression(cur.format, cur.compression), cur.layout),
+				  HINT = 'Create a new automation on a new prefix with the new settings (start_from picks where it begins), and pause or drop this one.';
+	END IF;
 	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
 			USING ERRCODE = '42710', HINT = 'Choose another name.';
