@@ -254,6 +254,36 @@ vt = traces.get("vt", {}).get("metrics") or {}
 check("traces: total_cost sums each span's cost by the same rule as spans (reported cost first)",
       abs((vt.get("total_cost") or 0) - 1.5) < 1e-9 and vt.get("llm_calls") == 1 and vt.get("errors") == 3, json.dumps(vt))
 
+# ---- byte for byte: the JSON Lines text equals an independent rendering in SQL of the documented form
+# (keys in order, no spaces between members, strings escaped as PostgreSQL's to_json does, RFC 3339
+# timestamps, jsonb as PostgreSQL's jsonb text)
+def sql_line(et):
+    parts = []
+    for i, (n, t, _) in enumerate(columns(et)):
+        c = f'e."{n}"'
+        if t == "timestamp with time zone":
+            v = f"""'"' || to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"'"""
+        elif t in ("text", "uuid"):
+            v = f"to_json({c}::text)::text"
+        elif t == "text[]":
+            v = f"to_json({c})::text"
+        else:
+            v = f"{c}::text"
+        parts.append(f"'{',' if i else '{'}\"{n}\":' || coalesce({v}, 'null')")
+    fn = "_export_spans" if et == "logs_spans" else "_export_traces"
+    return (f"SELECT {' || '.join(parts)} || '}}' FROM btexport.{fn}((SELECT id FROM btexport.projects WHERE name = 'sc'),"
+            f" %s, %s) e")
+
+
+for et in ("logs_spans", "logs_traces"):
+    got, want = [], []
+    for r in runs[f"{et}-jsonl-none"]:
+        for k in files_of(r):
+            got += jsonl_lines(k, "none")
+        want += psql(sql_line(et) % (f"'{r['cursor_from']}'", f"'{r['cursor_to']}'")).split("\n")[:-1]
+    check(f"{et}: the JSON Lines are byte for byte the documented form ({len(got)} lines)",
+          got == want and got, next((f"{g}\n!=\n{w}" for g, w in zip(got, want) if g != w), f"{len(got)} vs {len(want)}"))
+
 # ---- docs/file-layout.md states the same schema ---------------------------------------------------------
 doc = open(os.path.join(ROOT, "docs", "file-layout.md"), encoding="utf-8").read()
 for et in ("logs_spans", "logs_traces"):

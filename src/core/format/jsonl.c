@@ -299,6 +299,8 @@ member(btx_jsonl *w, int col)
 
 	if (w->failed)
 		return -1;
+	if (b->oom)
+		return oom(w);
 	if (col < 0 || col >= w->ncols || col <= w->last_col || w->list_col >= 0)
 		return fail(w, "XX000", "JSON Lines writer: columns out of order");
 	if (btx_buf_reserve(b, w->key_len[col] + 2) != 0)
@@ -335,6 +337,12 @@ check_utf8(btx_jsonl *w, int col, const void *p, size_t len)
 		w->failed = 1;
 	}
 	return -1;
+}
+
+btx_buf *
+btx_jsonl_value(btx_jsonl *w, int col)
+{
+	return member(w, col) == 0 ? &w->out : NULL;
 }
 
 int
@@ -497,6 +505,8 @@ report(btx_jsonl *w, btx_error *err)
 int
 btx_jsonl_end_row(btx_jsonl *w, btx_error *err)
 {
+	if (!w->failed && w->out.oom)
+		oom(w);
 	if (!w->failed && w->list_col >= 0)
 		fail(w, "XX000", "JSON Lines writer: row ended inside a list");
 	if (w->failed)

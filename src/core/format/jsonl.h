@@ -66,6 +66,14 @@ extern int	btx_jsonl_list_begin(btx_jsonl *w, int col);
 /* p == NULL appends null */
 extern int	btx_jsonl_list_item(btx_jsonl *w, const void *p, size_t len);
 extern int	btx_jsonl_list_end(btx_jsonl *w);
+/*
+ * Open column col's member and return the output buffer, for a caller that
+ * writes a JSON value straight into it (with btx_json_escape and
+ * btx_buf_append): the value must be complete, valid JSON in UTF-8 when the
+ * next call on the writer comes.  A failed append marks the buffer out of
+ * memory, which the next call reports.  NULL after a failure.
+ */
+extern btx_buf *btx_jsonl_value(btx_jsonl *w, int col);
 /* the members of the JSON object text p ("{}" or "{...}"), appended to the row */
 extern int	btx_jsonl_members(btx_jsonl *w, int col, const void *p, size_t len);
 
