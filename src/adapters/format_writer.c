@@ -54,6 +54,7 @@ struct BtxFormatWriter
 	PqKind	   *kinds;
 	FmgrInfo   *out;			/* output functions for K_OTHER */
 	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
+	btx_buf		scratch;		/* a jsonb's text for Parquet (malloc'd, reused) */
 	Datum	   *values;			/* the row, deformed once */
 	bool	   *isnull;
 	/* JSON Lines */
@@ -257,6 +258,22 @@ raise_writer(BtxFormatWriter *w, const btx_error *werr)
 	raise_core(werr);
 }
 
+/*
+ * A timestamp as Unix microseconds; false for ±infinity and for the last
+ * thirty years of PostgreSQL's range (after 294246 AD), which 64-bit Unix
+ * microseconds cannot hold: both are written as null.
+ */
+static bool
+unix_micros(TimestampTz ts, int64 *out)
+{
+	const int64 shift = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+
+	if (TIMESTAMP_NOT_FINITE(ts) || ts > PG_INT64_MAX - shift)
+		return false;
+	*out = ts + shift;
+	return true;
+}
+
 /* a uuid's canonical text (what uuid_out prints), into buf[36] */
 static void
 uuid_text(Datum d, char *buf)
@@ -425,11 +442,11 @@ jl_value(BtxFormatWriter *w, int i, Datum d)
 			}
 		case K_TS:
 			{
-				TimestampTz ts = DatumGetTimestampTz(d);
+				int64		us;
 
-				if (TIMESTAMP_NOT_FINITE(ts))
+				if (!unix_micros(DatumGetTimestampTz(d), &us))
 					return btx_jsonl_null(w->jl, i);
-				return btx_jsonl_timestamp(w->jl, i, ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+				return btx_jsonl_timestamp(w->jl, i, us);
 			}
 		case K_INT8:
 			return btx_jsonl_int64(w->jl, i, DatumGetInt64(d));
@@ -505,21 +522,23 @@ pq_value(BtxFormatWriter *w, int i, Datum d)
 
 				if (TupleDescAttr(w->tupdesc, i)->atttypid == JSONBOID)
 				{
-					Jsonb	   *j = DatumGetJsonbP(d);
-
-					s = JsonbToCString(NULL, &j->root, VARSIZE(j));
+					/* the same text as JsonbToCString, through the reused scratch buffer */
+					btx_buf_reset(&w->scratch);
+					jsonb_write(&w->scratch, DatumGetJsonbP(d));
+					if (w->scratch.oom)
+						ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+					return btx_pq_bytes(w->pq, i, w->scratch.data, w->scratch.len);
 				}
-				else
-					s = TextDatumGetCString(d);
+				s = TextDatumGetCString(d);
 				return btx_pq_bytes(w->pq, i, s, strlen(s));
 			}
 		case K_TS:
 			{
-				TimestampTz ts = DatumGetTimestampTz(d);
+				int64		us;
 
-				if (TIMESTAMP_NOT_FINITE(ts))
+				if (!unix_micros(DatumGetTimestampTz(d), &us))
 					return btx_pq_null(w->pq, i);
-				return btx_pq_int64(w->pq, i, ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+				return btx_pq_int64(w->pq, i, us);
 			}
 		case K_INT8:
 			return btx_pq_int64(w->pq, i, DatumGetInt64(d));
@@ -653,6 +672,7 @@ BtxFormatFree(BtxFormatWriter *w)
 	if (w->rowcxt && CurrentMemoryContext != w->rowcxt)
 		MemoryContextDelete(w->rowcxt);
 	w->rowcxt = NULL;
+	btx_buf_free(&w->scratch);
 	if (w->jl)
 		btx_jsonl_free(w->jl);
 	w->jl = NULL;
