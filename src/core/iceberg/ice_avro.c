@@ -369,3 +369,150 @@ ice_ocf_free(ice_ocf *o)
 	btx_buf_free(&o->records);
 	memset(o, 0, sizeof(*o));
 }
+
+/* ---------- validation of untrusted record bytes ---------- */
+
+/*
+ * avro-c allocates what a length prefix says before it checks that the bytes
+ * are there, so a corrupt manifest could ask for exabytes.  Every record is
+ * first walked here against the writer schema (JSON), checking each length
+ * and count against the bytes that remain and the nesting depth; only data
+ * that passes goes to avro-c.  Named type references are not supported (the
+ * reference writers define each type inline).
+ */
+#define ICE_MAX_DEPTH	32
+
+static int	walk(json_t *type, rd *r, int depth);
+
+static int
+skip(rd *r, size_t n)
+{
+	if (n > r->len - r->off)
+		return -1;
+	r->off += n;
+	return 0;
+}
+
+static int
+walk_blocks(json_t *items, rd *r, int depth, int is_map)
+{
+	for (;;)
+	{
+		int64_t		cnt;
+		int64_t		i;
+
+		if (get_long(r, &cnt) != 0)
+			return -1;
+		if (cnt == 0)
+			return 0;
+		if (cnt < 0)
+		{
+			int64_t		sz;
+
+			if (cnt == INT64_MIN || get_long(r, &sz) != 0)
+				return -1;
+			cnt = -cnt;
+		}
+		/* every item takes at least one byte, or the count is absurd */
+		if ((uint64_t) cnt > r->len - r->off + 1)
+			return -1;
+		for (i = 0; i < cnt; i++)
+		{
+			const unsigned char *p;
+			size_t		n;
+
+			if (is_map && get_bytes(r, &p, &n) != 0)
+				return -1;
+			if (walk(items, r, depth + 1) != 0)
+				return -1;
+		}
+	}
+}
+
+static int
+walk(json_t *type, rd *r, int depth)
+{
+	const char *t;
+	int64_t		v;
+
+	if (depth > ICE_MAX_DEPTH)
+		return -1;
+	if (json_is_array(type))
+	{
+		if (get_long(r, &v) != 0 || v < 0 || (size_t) v >= json_array_size(type))
+			return -1;
+		return walk(json_array_get(type, (size_t) v), r, depth + 1);
+	}
+	if (json_is_object(type))
+	{
+		json_t	   *inner = json_object_get(type, "type");
+
+		t = json_string_value(inner);
+		if (t == NULL)
+			return json_is_object(inner) || json_is_array(inner) ? walk(inner, r, depth + 1) : -1;
+		if (strcmp(t, "record") == 0)
+		{
+			json_t	   *f;
+			size_t		i;
+
+			json_array_foreach(json_object_get(type, "fields"), i, f)
+			{
+				if (walk(json_object_get(f, "type"), r, depth + 1) != 0)
+					return -1;
+			}
+			return 0;
+		}
+		if (strcmp(t, "array") == 0)
+			return walk_blocks(json_object_get(type, "items"), r, depth, 0);
+		if (strcmp(t, "map") == 0)
+			return walk_blocks(json_object_get(type, "values"), r, depth, 1);
+		if (strcmp(t, "fixed") == 0)
+		{
+			json_t	   *sz = json_object_get(type, "size");
+
+			return json_is_integer(sz) && json_integer_value(sz) >= 0 ?
+				skip(r, (size_t) json_integer_value(sz)) : -1;
+		}
+		if (strcmp(t, "enum") == 0)
+			return get_long(r, &v) != 0 || v < 0 ||
+				(size_t) v >= json_array_size(json_object_get(type, "symbols")) ? -1 : 0;
+		/* a primitive with attributes (logicalType ...) */
+		type = inner;
+	}
+	t = json_string_value(type);
+	if (t == NULL)
+		return -1;
+	if (strcmp(t, "null") == 0)
+		return 0;
+	if (strcmp(t, "boolean") == 0)
+		return skip(r, 1);
+	if (strcmp(t, "int") == 0 || strcmp(t, "long") == 0)
+		return get_long(r, &v);
+	if (strcmp(t, "float") == 0)
+		return skip(r, 4);
+	if (strcmp(t, "double") == 0)
+		return skip(r, 8);
+	if (strcmp(t, "bytes") == 0 || strcmp(t, "string") == 0)
+	{
+		const unsigned char *p;
+		size_t		n;
+
+		return get_bytes(r, &p, &n);
+	}
+	return -1;					/* a named type reference, or no Avro type */
+}
+
+int
+ice_ocf_validate(const ice_ocf *o, json_t *schema, btx_error *err)
+{
+	rd			r = {(const unsigned char *) o->records.data, o->records.len, 0};
+	int64_t		i;
+
+	for (i = 0; i < o->nrecords; i++)
+		if (walk(schema, &r, 0) != 0)
+			return ice_fail(err, BTX_ICE_E_CORRUPT, "XX001",
+							"invalid Avro file: record %lld does not match its schema", (long long) i + 1);
+	if (r.off != r.len)
+		return corrupt(err, "bytes after the last record");
+	return 0;
+}

@@ -83,6 +83,8 @@ typedef struct ice_ocf
 
 extern int	ice_ocf_read(const void *data, size_t len, ice_ocf *out, btx_error *err);
 extern const char *ice_ocf_get(const ice_ocf *o, const char *key);
+/* every record matches schema (lengths and counts within the data); before avro-c */
+extern int	ice_ocf_validate(const ice_ocf *o, json_t *schema, btx_error *err);
 extern void ice_ocf_free(ice_ocf *o);
 
 #endif							/* BTX_ICE_INT_H */

@@ -600,6 +600,8 @@ dec_init(dec *d, const void *data, size_t len, btx_error *err)
 	d->sjson = json_loads(s, 0, NULL);
 	if (d->sjson == NULL || !json_is_object(d->sjson))
 		return corrupt_schema(err);
+	if (ice_ocf_validate(&d->ocf, d->sjson, err) != 0)
+		return -1;
 	if (avro_schema_from_json_length(s, strlen(s), &d->schema) != 0)
 		return ice_fail(err, BTX_ICE_E_CORRUPT, "XX001", "invalid Avro schema in a manifest: %.200s",
 						avro_strerror());
