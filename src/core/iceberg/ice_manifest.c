@@ -920,6 +920,66 @@ read_entry(const btx_ice_table *t, avro_value_t *rec, json_t *rs, btx_ice_entry 
 	return 0;
 }
 
+/*
+ * Decode every record of d into a calloc'd array of elem-sized items with
+ * read_one; on failure free_one undoes the items read so far.
+ */
+typedef int (*read_fn) (const void *ctx, avro_value_t *rec, json_t *rs, void *item);
+
+static int	read_manifest_file(avro_value_t *rec, json_t *rs, btx_ice_manifest *m);
+
+static int
+dec_records(dec *d, size_t elem, read_fn read_one, const void *ctx, void (*free_one) (void *item),
+			const char *what, void **out, int *n, btx_error *err)
+{
+	char	   *items = NULL;
+	int64_t		i;
+
+	if (d->ocf.nrecords > 0 && (items = calloc((size_t) d->ocf.nrecords, elem)) == NULL)
+		return ice_oom(err);
+	for (i = 0; i < d->ocf.nrecords; i++)
+	{
+		avro_value_reset(&d->rec);
+		if (avro_value_read(d->reader, &d->rec) != 0 ||
+			read_one(ctx, &d->rec, d->sjson, items + i * elem) != 0)
+		{
+			int64_t		j;
+
+			for (j = 0; j <= i; j++)
+				free_one(items + j * elem);
+			free(items);
+			return ice_fail(err, BTX_ICE_E_CORRUPT, "XX001", "invalid %s %lld", what, (long long) i + 1);
+		}
+	}
+	*out = items;
+	*n = (int) d->ocf.nrecords;
+	return 0;
+}
+
+static int
+read_entry_item(const void *t, avro_value_t *rec, json_t *rs, void *item)
+{
+	return read_entry(t, rec, rs, item);
+}
+
+static void
+free_entry_item(void *item)
+{
+	btx_ice_data_file_free(&((btx_ice_entry *) item)->file);
+}
+
+static int
+read_manifest_item(const void *unused, avro_value_t *rec, json_t *rs, void *item)
+{
+	return read_manifest_file(rec, rs, item);
+}
+
+static void
+free_manifest_item(void *item)
+{
+	btx_ice_manifest_free(item);
+}
+
 /* the manifest header's partition fields equal the table's default spec */
 static int
 same_spec(const btx_ice_table *t, const char *spec)
@@ -940,8 +1000,6 @@ btx_ice_manifest_decode(const btx_ice_table *t, const void *data, size_t len,
 						btx_ice_entry **out, int *n, btx_error *err)
 {
 	dec			d;
-	btx_ice_entry *e = NULL;
-	int64_t		i;
 	const char *spec;
 
 	*out = NULL;
@@ -963,29 +1021,9 @@ btx_ice_manifest_decode(const btx_ice_table *t, const void *data, size_t len,
 				 spec, t->spec_id);
 		goto fail;
 	}
-	if (d.ocf.nrecords > 0)
-	{
-		e = calloc((size_t) d.ocf.nrecords, sizeof(btx_ice_entry));
-		if (e == NULL)
-		{
-			ice_oom(err);
-			goto fail;
-		}
-	}
-	for (i = 0; i < d.ocf.nrecords; i++)
-	{
-		avro_value_reset(&d.rec);
-		if (avro_value_read(d.reader, &d.rec) != 0 ||
-			read_entry(t, &d.rec, d.sjson, &e[i]) != 0)
-		{
-			btx_ice_entries_free(e, (int) i + 1);
-			e = NULL;
-			ice_fail(err, BTX_ICE_E_CORRUPT, "XX001", "invalid manifest entry %lld", (long long) i + 1);
-			goto fail;
-		}
-	}
-	*out = e;
-	*n = (int) d.ocf.nrecords;
+	if (dec_records(&d, sizeof(btx_ice_entry), read_entry_item, t, free_entry_item,
+					"manifest entry", (void **) out, n, err) != 0)
+		goto fail;
 	dec_free(&d);
 	return 0;
 fail:
@@ -1078,40 +1116,14 @@ btx_ice_manifest_list_decode(const void *data, size_t len, btx_ice_manifest **ou
 							 btx_error *err)
 {
 	dec			d;
-	btx_ice_manifest *m = NULL;
-	int64_t		i;
 
 	*out = NULL;
 	*n = 0;
 	if (dec_init(&d, data, len, err) != 0)
 		goto fail;
-	if (d.ocf.nrecords > 0)
-	{
-		m = calloc((size_t) d.ocf.nrecords, sizeof(btx_ice_manifest));
-		if (m == NULL)
-		{
-			ice_oom(err);
-			goto fail;
-		}
-	}
-	for (i = 0; i < d.ocf.nrecords; i++)
-	{
-		avro_value_reset(&d.rec);
-		if (avro_value_read(d.reader, &d.rec) != 0 ||
-			read_manifest_file(&d.rec, d.sjson, &m[i]) != 0)
-		{
-			int64_t		j;
-
-			for (j = 0; j <= i; j++)
-				btx_ice_manifest_free(&m[j]);
-			free(m);
-			m = NULL;
-			ice_fail(err, BTX_ICE_E_CORRUPT, "XX001", "invalid manifest list entry %lld", (long long) i + 1);
-			goto fail;
-		}
-	}
-	*out = m;
-	*n = (int) d.ocf.nrecords;
+	if (dec_records(&d, sizeof(btx_ice_manifest), read_manifest_item, NULL, free_manifest_item,
+					"manifest list entry", (void **) out, n, err) != 0)
+		goto fail;
 	dec_free(&d);
 	return 0;
 fail:
