@@ -25,7 +25,7 @@ DATA_built   = sql/btexport--$(EXTVERSION).sql $(UPGRADES)
 PG_CPPFLAGS  = -Isrc -std=gnu11 $(shell xml2-config --cflags 2>/dev/null)
 PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
                -Wno-sign-compare
-SHLIB_LINK   = -lcurl -lcrypto -ljansson -lxml2 -lzstd -lsnappy -lz -ldeflate -pthread
+SHLIB_LINK   = -lcurl -lcrypto -ljansson -lavro -lxml2 -lzstd -lsnappy -lz -ldeflate -pthread
 
 REGRESS      = $(patsubst sql/%.sql,%,$(filter-out sql/btexport--%,$(wildcard sql/*.sql)))
 # pg_regress runs against a running server (PGHOST/PGPORT): test/run-all.sh starts one
