@@ -44,6 +44,8 @@ endif
 # with_llvm = yes, so a plain assignment after, or before, the include has no
 # effect; "override" before it does.
 override with_llvm = no
+# header dependencies (.deps/*.Po): a changed header rebuilds every object that includes it
+override autodepend = yes
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
