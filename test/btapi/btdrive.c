@@ -260,10 +260,10 @@ parse_args(int argc, char **argv, opts *o)
 	int			i;
 
 	memset(o, 0, sizeof(*o));
-	o->cfg.allow_http = 1;		/* the double is plain http on loopback */
+	o->cfg.http.allow_http = 1;		/* the double is plain http on loopback */
 	o->cfg.retry_base_ms = 200;
-	o->cfg.connect_timeout_ms = 2000;
-	o->cfg.low_speed_time_s = 5;
+	o->cfg.http.connect_timeout_ms = 2000;
+	o->cfg.http.low_speed_time_s = 5;
 	for (i = 1; i < argc; i++)
 	{
 		const char *a = argv[i];
@@ -281,13 +281,13 @@ parse_args(int argc, char **argv, opts *o)
 		else if (OPT("--rpm"))
 			o->cfg.requests_per_minute = atoi(v);
 		else if (OPT("--max-bytes"))
-			o->cfg.max_response_bytes = (size_t) atol(v);
+			o->cfg.http.max_body = (size_t) atol(v);
 		else if (OPT("--attempts"))
 			o->cfg.max_attempts = atoi(v);
 		else if (OPT("--retry-base-ms"))
 			o->cfg.retry_base_ms = atol(v);
 		else if (OPT("--timeout-ms"))
-			o->cfg.request_timeout_ms = atol(v);
+			o->cfg.http.request_timeout_ms = atol(v);
 		else if (OPT("--project-id"))
 			o->project_id = v;
 		else if (OPT("--project"))

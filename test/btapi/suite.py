@@ -220,6 +220,18 @@ def test_faults():
           kv.get("rate_limited") == "3" and int(kv.get("halvings", "0")) >= 1, line)
 
 
+def test_timeout():
+    fresh("timeout")
+    D.ctl("/control/faults", {"faults": [{"kind": "slow", "delay": 3, "count": 1}]})
+    t0 = time.monotonic()
+    rc, line, kv, err = scan("timeout", SDK_PROJECT, "--page", "50", "--timeout-ms", "1000", "--retry-base-ms", "50")
+    D.ctl("/control/faults", {"faults": []})
+    lines = read_out(os.path.join(WORK, "timeout.out"))
+    check("a slow answer beyond the request timeout is abandoned and retried",
+          rc == 0 and int(kv.get("retries", "0")) >= 1 and time.monotonic() - t0 < 3
+          and exactly_once(lines, D.rows(SDK_PROJECT)) == "", line)
+
+
 def test_updates_deletes():
     rows = D.rows(SDK_PROJECT)
     ids = sorted(rows)
@@ -414,6 +426,7 @@ def main():
         test_discovery()
         test_full_scan()
         test_faults()
+        test_timeout()
         upd = test_updates_deletes()
         test_late_rows()
         test_resume_mid_window()

@@ -128,15 +128,17 @@ typedef struct btx_btapi_config
 	const char *app_url;		/* default https://www.braintrust.dev */
 	const char *api_url;		/* explicit data plane URL: skips login */
 	const char *org_name;		/* optional; required when the key has several */
-	int			allow_http;		/* permit http:// URLs (tests) */
 	const char *user_agent;		/* default "btexport" */
 	/* called with every URL before it is requested: non-zero refuses it */
 	int			(*allow_url) (void *arg, const char *url, btx_error *err);
 
-	long		connect_timeout_ms; /* default 10000 */
-	long		request_timeout_ms; /* default 120000 */
-	long		low_speed_time_s;	/* default 30 (below 1 KiB/s) */
-	size_t		max_response_bytes; /* default 8 MiB (raw and inflated) */
+	/*
+	 * The wire (core/http): allow_http (tests), connect_timeout_ms,
+	 * low_speed_*, request_timeout_ms (default here 120000), max_body (the
+	 * response cap, raw and inflated; default here 8 MiB), transport (NULL =
+	 * libcurl).  Its interrupt is the client's own (below).
+	 */
+	btx_http_config http;
 	int			max_redirects;	/* same-origin only; default 2 */
 
 	int			requests_per_minute;	/* budget; 0 = none */
@@ -154,9 +156,6 @@ typedef struct btx_btapi_config
 	time_t		(*wall_now) (void *arg);	/* for Retry-After dates; default time() */
 	unsigned int (*random) (void *arg); /* jitter; default xorshift */
 	void	   *callback_arg;
-
-	btx_http_transport_fn transport;	/* NULL = libcurl */
-	void	   *transport_arg;
 } btx_btapi_config;
 
 /* the outcome of the last request (for test steps: status, message, attempts) */

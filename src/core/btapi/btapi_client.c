@@ -203,9 +203,9 @@ btx_btapi_client_new(const btx_btapi_config *cfg, btx_error *err)
 		return NULL;
 	}
 	if (normalise_url(cfg->app_url ? cfg->app_url : BTX_BTAPI_DEFAULT_APP_URL, "Braintrust app URL",
-					  cfg->allow_http, tmp, sizeof(tmp), err) != 0 ||
+					  cfg->http.allow_http, tmp, sizeof(tmp), err) != 0 ||
 		(cfg->api_url && cfg->api_url[0] &&
-		 normalise_url(cfg->api_url, "Braintrust API URL", cfg->allow_http, tmp, sizeof(tmp), err) != 0))
+		 normalise_url(cfg->api_url, "Braintrust API URL", cfg->http.allow_http, tmp, sizeof(tmp), err) != 0))
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -221,10 +221,10 @@ btx_btapi_client_new(const btx_btapi_config *cfg, btx_error *err)
 	c->cfg.api_url = c->api_url_cfg;
 	c->cfg.org_name = c->org_name_cfg;
 	c->cfg.user_agent = c->user_agent;
-	if (c->cfg.request_timeout_ms <= 0)
-		c->cfg.request_timeout_ms = 120000;
-	if (c->cfg.max_response_bytes == 0)
-		c->cfg.max_response_bytes = DEFAULT_MAX_RESPONSE;
+	if (c->cfg.http.request_timeout_ms <= 0)
+		c->cfg.http.request_timeout_ms = 120000;
+	if (c->cfg.http.max_body == 0)
+		c->cfg.http.max_body = DEFAULT_MAX_RESPONSE;
 	if (c->cfg.max_redirects <= 0)
 		c->cfg.max_redirects = 2;
 	if (c->cfg.max_attempts <= 0)
@@ -240,16 +240,9 @@ btx_btapi_client_new(const btx_btapi_config *cfg, btx_error *err)
 	c->rng = btx_http_rng_seed(c);
 	btx_btapi_budget_init(&c->budget, c->cfg.requests_per_minute, c->cfg.burst);
 	btx_http_response_init(&c->resp);
-	memset(&hc, 0, sizeof(hc));
-	hc.allow_http = c->cfg.allow_http;
-	hc.connect_timeout_ms = c->cfg.connect_timeout_ms;
-	hc.low_speed_time_s = c->cfg.low_speed_time_s;
-	hc.request_timeout_ms = c->cfg.request_timeout_ms;
-	hc.max_body = c->cfg.max_response_bytes;
+	hc = c->cfg.http;
 	hc.interrupt = http_interrupt;
 	hc.interrupt_arg = c;
-	hc.transport = c->cfg.transport;
-	hc.transport_arg = c->cfg.transport_arg;
 	c->http = btx_http_client_new(&hc);
 	if (c->http == NULL || c->api_key == NULL || c->app_url == NULL || c->user_agent == NULL ||
 		(cfg->api_url && cfg->api_url[0] && c->api_url_cfg == NULL) ||
@@ -438,7 +431,7 @@ describe(btx_btapi_client *c, const call *k, btx_error *err)
 	if (l->net_error == BTX_HTTP_NET_TOO_LARGE)
 	{
 		btx_error_set(err, 1, "54000", "could not %s: the answer is larger than %zu bytes",
-					  k->what, c->cfg.max_response_bytes);
+					  k->what, c->cfg.http.max_body);
 		btx_error_detail(err, "Refused %s (%d attempt%s).", k->can_halve || k->page_rows ?
 						 "even with the smallest page size" : "without reading it all",
 						 n, n == 1 ? "" : "s");
@@ -568,7 +561,7 @@ send_once(btx_btapi_client *c, const call *k)
 	req.nheaders = build_headers(c, k, lines, &auth, &ua, &org);
 	req.body = k->body;
 	req.body_len = k->body_len;
-	req.max_body = c->cfg.max_response_bytes;
+	req.max_body = c->cfg.http.max_body;
 	opt.accept_gzip = 1;
 	opt.max_redirects = c->cfg.max_redirects;
 	c->stats.requests++;
@@ -679,7 +672,7 @@ btx_btapi_login(btx_btapi_client *c, btx_error *err)
 	if (c->api_url_cfg)
 	{
 		memset(&c->org, 0, sizeof(c->org));
-		if (normalise_url(c->api_url_cfg, "Braintrust API URL", c->cfg.allow_http, c->org.api_url,
+		if (normalise_url(c->api_url_cfg, "Braintrust API URL", c->cfg.http.allow_http, c->org.api_url,
 						  sizeof(c->org.api_url), err) != 0)
 			return -1;
 		if (c->org_name_cfg)
@@ -696,6 +689,7 @@ btx_btapi_login(btx_btapi_client *c, btx_error *err)
 	k.what = what.data;
 	k.method = "POST";
 	k.url = url.data;
+	k.body = "";				/* no body, Content-Type: application/json (as the SDKs) */
 	r = (url.oom || what.oom) ? -1 : perform(c, &k, err);
 	if (url.oom || what.oom)
 		btx_error_set(err, 1, "53200", "out of memory");
@@ -706,7 +700,7 @@ btx_btapi_login(btx_btapi_client *c, btx_error *err)
 	if (btx_btapi_parse_login(c->resp.body.data, c->resp.body.len, c->org_name_cfg, &org, err) != 0)
 		return -1;
 	memcpy(&c->org, &org, sizeof(org));
-	if (normalise_url(org.api_url, "Braintrust API URL", c->cfg.allow_http, c->org.api_url,
+	if (normalise_url(org.api_url, "Braintrust API URL", c->cfg.http.allow_http, c->org.api_url,
 					  sizeof(c->org.api_url), err) != 0)
 	{
 		btx_error_hint(err, "The login of organization \"%s\" returned this API URL; set the connection's API URL explicitly.",

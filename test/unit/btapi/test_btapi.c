@@ -309,8 +309,8 @@ fx_init(fixture *f, const char *api_url, const char *org)
 	f->cfg.random = fake_random;
 	f->cfg.interrupt = fake_interrupt;
 	f->cfg.callback_arg = &f->clk;
-	f->cfg.transport = script_transport;
-	f->cfg.transport_arg = &f->s;
+	f->cfg.http.transport = script_transport;
+	f->cfg.http.transport_arg = &f->s;
 }
 
 static void
@@ -802,7 +802,7 @@ test_scan_faults(void)
 		memcpy(big, "{\"data\":[", 9);
 		memcpy(big + 2990, "]}", 2);
 		fx_init(&f, API, NULL);
-		f.cfg.max_response_bytes = 2000;
+		f.cfg.http.max_body = 2000;
 		fx_start(&f);
 		memset(&pos, 0, sizeof(pos));
 		memset(&k, 0, sizeof(k));
