@@ -18,3 +18,8 @@ ALTER TABLE btexport.runs
 	ADD COLUMN progress_at timestamptz;
 COMMENT ON COLUMN btexport.runs.progress_rows IS 'rows the run had written when it ended (a failed run''s were removed again; NULL before it started); btexport.progress shows them live';
 COMMENT ON COLUMN btexport.runs.progress_object IS 'the object the run was writing when it ended';
+
+-- automation settings have one definition (sql/install/code/51_settings.sql): the builder takes them
+-- as one jsonb object
+DROP FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text,
+	text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
