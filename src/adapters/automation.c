@@ -92,6 +92,7 @@ static const AutomationColumn columns[] = {
 	SQL_ONLY("updated", TIMESTAMPTZOID),
 };
 
+/* one column's Datum into its field: binary values as they are, uuid and xid8 through their output functions */
 static void
 decode(const AutomationColumn *c, Datum d, bool isnull, BtxAutomation *a)
 {

@@ -21,6 +21,11 @@
 #include "adapters/error.h"
 #include "core/btql/btql.h"
 
+/*
+ * Compile BTQL (errors through the boundary) and copy the result out of the
+ * core's malloc'd memory into palloc'd memory, so nothing leaks when a later
+ * step throws.
+ */
 void
 BtxBtqlCompile(const char *text, bool export_mode, int tz_offset, BtxBtqlCompiled *c)
 {

@@ -55,6 +55,7 @@ parquet_content_type(const char *compression)
 	return "application/vnd.apache.parquet";
 }
 
+/* the writer-side kind and the Parquet column type of a PostgreSQL type, decided once per file */
 static PqKind
 kind_of(Oid t, btx_pq_type *pt)
 {
@@ -156,6 +157,13 @@ parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *ob
 	return &w->base;
 }
 
+/*
+ * One value as its Parquet type: text and JSON as their bytes (jsonb as its
+ * text form, which no reader rewrites), timestamps as exact Unix
+ * microseconds (infinite ones as null), integers widened to INT64, floats
+ * and numerics as DOUBLE, text[] as LIST<STRING>.  Returns -1 when the core
+ * refused; the writer then reports it at the end of the row.
+ */
 static int
 pq_value(ParquetWriter *w, int i, Datum d)
 {

@@ -499,6 +499,12 @@ BtxStoreListKeys(BtxTarget *t, const char *prefix, List **keys)
 
 /* ---- streaming objects: one PUT when small, multipart otherwise (src/core/s3/upload.c) ---- */
 
+/*
+ * An upload of key (write-once with if_none_match), registered as live so
+ * that a FATAL exit stops its part thread first.  Parts are
+ * btexport.part_size unless the automation sets its own, and never below
+ * S3's 5 MB minimum.
+ */
 BtxObject *
 BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type, bool if_none_match)
 {
@@ -582,6 +588,11 @@ BtxObjectRaise(BtxObject *o, const btx_error *writer_error)
 	BtxRaiseCoreError(writer_error);
 }
 
+/*
+ * Complete the upload.  From here on the object may exist even if the answer
+ * is lost, so BtxObjectAbort deletes it — unless S3 refused the key because
+ * it already exists (412): then it belongs to another run and stays.
+ */
 void
 BtxObjectFinish(BtxObject *o, BtxObjectResult *res)
 {

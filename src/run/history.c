@@ -210,6 +210,7 @@ BtxHistoryProgressDone(void)
 	pgstat_progress_update_param(PROGRESS_TAG, 0);
 }
 
+/* every backend whose progress slots carry a run's figures (the tag tells them from other commands' progress) */
 List *
 BtxHistoryLiveProgress(void)
 {
@@ -337,6 +338,12 @@ pause_after_failures(BtxRun *run, const char *message)
 			 errhint("Fix the cause (see btexport.runs), then call btexport.resume('%s').", name)));
 }
 
+/*
+ * The run's end after an error: cancelled (a cancel, btexport.cancel) or
+ * failed, with the error's SQLSTATE, message, detail and hint, and how far it
+ * got (NULL when it never started exporting).  A failure may pause the
+ * automation; a cancel never does.
+ */
 void
 BtxHistoryFail(BtxRun *run, ErrorData *edata)
 {

@@ -39,6 +39,12 @@ launch_failure(int64 id, const char *trigger)
 	return row;
 }
 
+/*
+ * Start the worker of one run.  The caller's uncommitted automation is
+ * refused (the worker would not see it); the token in the worker's arguments
+ * finds the run's row, which the worker commits, whatever the caller's
+ * isolation level.  With wait => false it returns once the run is queued.
+ */
 Datum
 btexport_run_launch(PG_FUNCTION_ARGS)
 {

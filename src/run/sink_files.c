@@ -245,6 +245,7 @@ const BtxSinkMethods BtxFilesSink = {
 	.close = files_close,
 };
 
+/* the sink of a run: state allocated in the current (the export transaction's) memory context */
 BtxSink *
 BtxSinkFor(BtxAutomation *a, const char *base_key, uint64 target_size, int part_size_kb)
 {
