@@ -9,7 +9,7 @@
  * cursor; rows of transactions still open go to a later run.
  *
  * The rows come from one query, run as the automation's owner with
- * TimeZone UTC through an SPI cursor: btexport._export_spans or
+ * TimeZone UTC and search_path pg_catalog, pg_temp through an SPI cursor: btexport._export_spans or
  * _export_traces, or the automation's compiled BTQL query.  For JSON Lines
  * PostgreSQL itself writes each row's JSON (row_to_json), for Parquet the
  * query's typed columns come as they are.
@@ -70,12 +70,14 @@ build_query(BtxAutomation *a, BtxRowShape shape, const char *from, const char *t
 	q->values[2] = CStringGetTextDatum(to);
 }
 
-/* run what follows as the automation's owner (restricted), in UTC */
+/* run what follows as the automation's owner (restricted), in UTC, resolving names in pg_catalog only */
 static void
 become_owner(SpanStoreState *st, BtxAutomation *a)
 {
 	st->nestlevel = NewGUCNestLevel();
 	(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	GetUserIdAndSecContext(&st->save_userid, &st->save_sec);
 	SetUserIdAndSecContext(a->owner, st->save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 }
