@@ -499,6 +499,25 @@ push_string(JsonbParseState **ps, JsonbIteratorToken token, const char *s)
 	pushJsonbValue(ps, token, &v);
 }
 
+/* every key and value of an object container, into the object being built */
+static void
+push_pairs(JsonbParseState **ps, JsonbContainer *c)
+{
+	JsonbIterator *it = JsonbIteratorInit(c);
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &v, true);
+		pushJsonbValue(ps, WJB_KEY, &k);
+		pushJsonbValue(ps, WJB_VALUE, &v);
+	}
+}
+
 static void
 push_key(JsonbParseState **ps, const char *key)
 {
@@ -784,11 +803,8 @@ static JsonbValue *
 replace_row(JsonbContainer *state, JsonbContainer *doc)
 {
 	JsonbParseState *ps = NULL;
-	JsonbIterator *it;
-	JsonbValue	k,
-				v,
+	JsonbValue	v,
 				tmp;
-	JsonbIteratorToken tok;
 	bool		keep_created;
 	bool		keep_identity;
 	static const char *const identity[] = {"span_id", "root_span_id", "span_parents"};
@@ -801,15 +817,7 @@ replace_row(JsonbContainer *state, JsonbContainer *doc)
 			keep_identity = false;
 
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	it = JsonbIteratorInit(doc);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (tok != WJB_KEY)
-			continue;
-		tok = JsonbIteratorNext(&it, &v, true);
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	}
+	push_pairs(&ps, doc);
 	if (keep_created && getKeyJsonValueFromContainer(state, "created", 7, &v) != NULL)
 	{
 		push_key(&ps, "created");
@@ -837,24 +845,13 @@ static Jsonb *
 first_write(Jsonb *doc, Jsonb *now_value)
 {
 	JsonbParseState *ps = NULL;
-	JsonbIterator *it;
-	JsonbValue	k,
-				v;
-	JsonbIteratorToken tok;
+	JsonbValue	v;
 
 	if (now_value == NULL || !JB_ROOT_IS_SCALAR(now_value) ||
 		getKeyJsonValueFromContainer(&doc->root, "created", 7, &v) != NULL)
 		return doc;
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	it = JsonbIteratorInit(&doc->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (tok != WJB_KEY)
-			continue;
-		tok = JsonbIteratorNext(&it, &v, true);
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	}
+	push_pairs(&ps, &doc->root);
 	push_key(&ps, "created");
 	JsonbExtractScalar(&now_value->root, &v);
 	pushJsonbValue(&ps, WJB_VALUE, &v);
