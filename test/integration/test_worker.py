@@ -13,6 +13,9 @@ from lib import (check, finish, fresh_db, psql, psql_json, list_keys, read_jsonl
                  aws, wait_for)
 
 DB = fresh_db("btx_worker")
+# the cluster's own binaries (test/harness/install.sh): a restart loads this tree's btexport, not whatever
+# is installed system-wide
+PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 EP = os.environ["MOTO_ENDPOINT"]
 setup_credential("moto")
 psql("SELECT btexport.generate_sample_data('app', traces => 50, seed => 21)")
@@ -213,7 +216,7 @@ os.kill(pm, signal.SIGKILL)
 wait_for(lambda: subprocess.run(["pgrep", "-f", f"btexport run of automation"], capture_output=True).returncode != 0
          or not os.path.exists(f"/proc/{pid}"), 60, "the orphaned worker to exit")
 start = ["su", "postgres", "-s", "/bin/bash", "-c",
-         f"/usr/lib/postgresql/15/bin/pg_ctl -D {os.environ['PGDIR']}/data -l {os.environ['PGDIR']}/server.log -w start"]
+         f"{PG_BIN}/pg_ctl -D {os.environ['PGDIR']}/data -l {os.environ['PGDIR']}/server.log -w start"]
 wait_for(lambda: subprocess.run(start, capture_output=True).returncode == 0 or up(), 120, "the server to restart")
 wait_for(up, 60, "connections")
 check("a postmaster crash mid-run leaves no object", list_keys("test-bucket", "w/pmcrash/") == [])
