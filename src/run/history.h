@@ -6,7 +6,8 @@
  * Shape (pg_cron's job_metadata.c is the model): the run's status is a C
  * enum whose SQL spelling lives in one table (BtxRunStatusName); every state
  * change of a run is one function here, called inside the caller's
- * transaction with SPI connected, and sends NOTIFY btexport.  Nothing else in
+ * transaction with SPI connected; the run's own changes (queued, running,
+ * succeeded, failed, cancelled) send NOTIFY btexport.  Nothing else in
  * the C code names these tables; the SQL views (btexport.status,
  * btexport.progress) only read them.
  *
