@@ -18,8 +18,14 @@
 #include "utils/uuid.h"
 
 #include "adapters/btql_glue.h"
+#include "adapters/error.h"
 #include "core/btql/btql.h"
 
+/*
+ * Compile BTQL (errors through the boundary) and copy the result out of the
+ * core's malloc'd memory into palloc'd memory, so nothing leaks when a later
+ * step throws.
+ */
 void
 BtxBtqlCompile(const char *text, bool export_mode, int tz_offset, BtxBtqlCompiled *c)
 {
@@ -38,11 +44,7 @@ BtxBtqlCompile(const char *text, bool export_mode, int tz_offset, BtxBtqlCompile
 				 errhint("Pass minutes with JavaScript's getTimezoneOffset() sign: 480 for UTC-8, -60 for UTC+1.")));
 	opt.tz_offset_minutes = tz_offset;
 	if (btx_btql_compile(text, &opt, &q, &err) != 0)
-		ereport(ERROR,
-				(errcode(MAKE_SQLSTATE(err.sqlstate[0], err.sqlstate[1], err.sqlstate[2], err.sqlstate[3], err.sqlstate[4])),
-				 errmsg("%s", err.message),
-				 err.detail[0] ? errdetail_internal("%s", err.detail) : 0,
-				 err.hint[0] ? errhint("%s", err.hint) : 0));
+		BtxRaiseCoreError(&err);
 	c->sql = pstrdup(q.sql);
 	c->nparams = q.nparams;
 	c->first_param = q.first_param;

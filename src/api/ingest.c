@@ -226,6 +226,167 @@ timestamp_string_ok(const char *s, int len)
 	return IS_VALID_TIMESTAMP(result);
 }
 
+/* id, span_id, root_span_id: a non-empty string, or null (one is generated) */
+static bool
+check_id(const char *f, JsonbValue *v, IngestReject *r)
+{
+	if (v->type == jbvNull)
+		return true;
+	if (v->type != jbvString)
+	{
+		set_reject(r, f, "22023", psprintf("field \"%s\" must be a string", f),
+				   psprintf("Found %s.", jbv_type_name(v)),
+				   psprintf("Send \"%s\" as a non-empty JSON string, or leave it out to have one generated.", f));
+		return false;
+	}
+	if (v->val.string.len == 0)
+	{
+		set_reject(r, f, "22023", psprintf("field \"%s\" must not be empty", f),
+				   psprintf("Found an empty string."),
+				   psprintf("Send a non-empty \"%s\", or leave it out to have one generated.", f));
+		return false;
+	}
+	return true;
+}
+
+/* tags, span_parents: an array of strings, or null */
+static bool
+check_string_array(const char *f, JsonbValue *v, IngestReject *r)
+{
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	int			n = 0;
+
+	if (v->type == jbvNull)
+		return true;
+	if (!jbv_is_array(v))
+	{
+		set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
+				   psprintf("Found %s.", jbv_type_name(v)),
+				   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
+		return false;
+	}
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (e.type != jbvString)
+		{
+			set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
+					   psprintf("Element %d (0-based) is %s.", n, jbv_type_name(&e)),
+					   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
+			return false;
+		}
+		n++;
+	}
+	return true;
+}
+
+/* a score must lie in [0, 1] */
+static bool
+check_score_range(const char *f, JsonbValue *k, JsonbValue *e, IngestReject *r)
+{
+	Datum		num = NumericGetDatum(e->val.numeric);
+	Datum		zero = NumericGetDatum(int64_to_numeric(0));
+	Datum		one = NumericGetDatum(int64_to_numeric(1));
+	char	   *numstr;
+
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, num, zero)) >= 0 &&
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, num, one)) <= 0)
+		return true;
+	numstr = DatumGetCString(DirectFunctionCall1(numeric_out, num));
+	set_reject(r, f, "22023",
+			   psprintf("score \"%s\" is out of range", excerpt(k->val.string.val, k->val.string.len)),
+			   psprintf("Found %s; scores must lie between 0 and 1 inclusive.", excerpt(numstr, strlen(numstr))),
+			   pstrdup("Scale the score into [0, 1], or send null for no score."));
+	return false;
+}
+
+/* scores, metrics: an object of numbers (or nulls), or null; scores in [0, 1] */
+static bool
+check_numbers(const KeySpec *spec, JsonbValue *v, IngestReject *r)
+{
+	const char *f = spec->name;
+	bool		scores = spec->kind == K_SCORES;
+	JsonbIterator *it;
+	JsonbValue	k,
+				e;
+	JsonbIteratorToken tok;
+
+	if (v->type == jbvNull)
+		return true;
+	if (!jbv_is_object(v))
+	{
+		set_reject(r, f, "22023",
+				   psprintf("field \"%s\" must be an object of numbers", f),
+				   psprintf("Found %s.", jbv_type_name(v)),
+				   scores ?
+				   pstrdup("Send scores as {\"name\": number between 0 and 1, or null}.") :
+				   pstrdup("Send metrics as {\"name\": number}, e.g. {\"start\": 1732492335.436}."));
+		return false;
+	}
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &e, true);
+		Assert(tok == WJB_VALUE);
+		if (e.type == jbvNull)
+			continue;
+		if (e.type != jbvNumeric)
+		{
+			set_reject(r, f, "22023",
+					   psprintf("field \"%s\" must be an object of numbers", f),
+					   psprintf("Key \"%s\" is %s.",
+								excerpt(k.val.string.val, k.val.string.len), jbv_type_name(&e)),
+					   scores ?
+					   pstrdup("Send each score as a number between 0 and 1, or null.") :
+					   pstrdup("Send each metric as a JSON number (null is accepted for NaN)."));
+			return false;
+		}
+		if (scores && !check_score_range(f, &k, &e, r))
+			return false;
+	}
+	return true;
+}
+
+/* created: an ISO 8601 timestamp string, or null */
+static bool
+check_created(const char *f, JsonbValue *v, IngestReject *r)
+{
+	if (v->type == jbvNull)
+		return true;
+	if (v->type != jbvString)
+	{
+		set_reject(r, f, "22007", pstrdup("field \"created\" must be a timestamp string"),
+				   psprintf("Found %s.", jbv_type_name(v)),
+				   pstrdup("Send created as an ISO 8601 string, e.g. \"2026-11-24T23:52:15.436Z\", or leave it out."));
+		return false;
+	}
+	if (!timestamp_string_ok(v->val.string.val, v->val.string.len))
+	{
+		set_reject(r, f, "22007", pstrdup("field \"created\" is not a valid timestamp"),
+				   psprintf("Found \"%s\".", excerpt(v->val.string.val, v->val.string.len)),
+				   pstrdup("Send created as an ISO 8601 string, e.g. \"2026-11-24T23:52:15.436Z\", or leave it out."));
+		return false;
+	}
+	return true;
+}
+
+/* a scalar of one type, or null */
+static bool
+check_scalar(const char *f, JsonbValue *v, enum jbvType type, const char *message, const char *hint,
+			 IngestReject *r)
+{
+	if (v->type == jbvNull || v->type == type)
+		return true;
+	set_reject(r, f, "22023", pstrdup(message), psprintf("Found %s.", jbv_type_name(v)), pstrdup(hint));
+	return false;
+}
+
 /* check one top-level value against its kind; false + *r filled when bad */
 static bool
 check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
@@ -236,119 +397,12 @@ check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 	{
 		case K_ID:
 		case K_STRING_ID:
-			if (v->type == jbvNull)
-				return true;
-			if (v->type != jbvString)
-			{
-				set_reject(r, f, "22023", psprintf("field \"%s\" must be a string", f),
-						   psprintf("Found %s.", jbv_type_name(v)),
-						   psprintf("Send \"%s\" as a non-empty JSON string, or leave it out to have one generated.", f));
-				return false;
-			}
-			if (v->val.string.len == 0)
-			{
-				set_reject(r, f, "22023", psprintf("field \"%s\" must not be empty", f),
-						   psprintf("Found an empty string."),
-						   psprintf("Send a non-empty \"%s\", or leave it out to have one generated.", f));
-				return false;
-			}
-			return true;
-
+			return check_id(f, v, r);
 		case K_STRING_ARRAY:
-			if (v->type == jbvNull)
-				return true;
-			if (!jbv_is_array(v))
-			{
-				set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
-						   psprintf("Found %s.", jbv_type_name(v)),
-						   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
-				return false;
-			}
-			{
-				JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
-				JsonbValue	e;
-				JsonbIteratorToken tok;
-				int			n = 0;
-
-				while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-				{
-					if (tok != WJB_ELEM)
-						continue;
-					if (e.type != jbvString)
-					{
-						set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
-								   psprintf("Element %d (0-based) is %s.", n, jbv_type_name(&e)),
-								   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
-						return false;
-					}
-					n++;
-				}
-			}
-			return true;
-
+			return check_string_array(f, v, r);
 		case K_SCORES:
 		case K_METRICS:
-			if (v->type == jbvNull)
-				return true;
-			if (!jbv_is_object(v))
-			{
-				set_reject(r, f, "22023",
-						   psprintf("field \"%s\" must be an object of numbers", f),
-						   psprintf("Found %s.", jbv_type_name(v)),
-						   spec->kind == K_SCORES ?
-						   pstrdup("Send scores as {\"name\": number between 0 and 1, or null}.") :
-						   pstrdup("Send metrics as {\"name\": number}, e.g. {\"start\": 1732492335.436}."));
-				return false;
-			}
-			{
-				JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
-				JsonbValue	k,
-							e;
-				JsonbIteratorToken tok;
-
-				while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-				{
-					if (tok != WJB_KEY)
-						continue;
-					tok = JsonbIteratorNext(&it, &e, true);
-					Assert(tok == WJB_VALUE);
-					if (e.type == jbvNull)
-						continue;
-					if (e.type != jbvNumeric)
-					{
-						set_reject(r, f, "22023",
-								   psprintf("field \"%s\" must be an object of numbers", f),
-								   psprintf("Key \"%s\" is %s.",
-											excerpt(k.val.string.val, k.val.string.len), jbv_type_name(&e)),
-								   spec->kind == K_SCORES ?
-								   pstrdup("Send each score as a number between 0 and 1, or null.") :
-								   pstrdup("Send each metric as a JSON number (null is accepted for NaN)."));
-						return false;
-					}
-					if (spec->kind == K_SCORES)
-					{
-						Datum		num = NumericGetDatum(e.val.numeric);
-						Datum		zero = NumericGetDatum(int64_to_numeric(0));
-						Datum		one = NumericGetDatum(int64_to_numeric(1));
-
-						if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, num, zero)) < 0 ||
-							DatumGetInt32(DirectFunctionCall2(numeric_cmp, num, one)) > 0)
-						{
-							char	   *numstr = DatumGetCString(DirectFunctionCall1(numeric_out, num));
-
-							set_reject(r, f, "22023",
-									   psprintf("score \"%s\" is out of range",
-												excerpt(k.val.string.val, k.val.string.len)),
-									   psprintf("Found %s; scores must lie between 0 and 1 inclusive.",
-												excerpt(numstr, strlen(numstr))),
-									   pstrdup("Scale the score into [0, 1], or send null for no score."));
-							return false;
-						}
-					}
-				}
-			}
-			return true;
-
+			return check_numbers(spec, v, r);
 		case K_OBJECT:
 		case K_AUDIT_METADATA:
 			if (v->type == jbvNull || jbv_is_object(v))
@@ -362,39 +416,15 @@ check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 			return true;
 
 		case K_CREATED:
-			if (v->type == jbvNull)
-				return true;
-			if (v->type != jbvString)
-			{
-				set_reject(r, f, "22007", pstrdup("field \"created\" must be a timestamp string"),
-						   psprintf("Found %s.", jbv_type_name(v)),
-						   pstrdup("Send created as an ISO 8601 string, e.g. \"2026-11-24T23:52:15.436Z\", or leave it out."));
-				return false;
-			}
-			if (!timestamp_string_ok(v->val.string.val, v->val.string.len))
-			{
-				set_reject(r, f, "22007", pstrdup("field \"created\" is not a valid timestamp"),
-						   psprintf("Found \"%s\".", excerpt(v->val.string.val, v->val.string.len)),
-						   pstrdup("Send created as an ISO 8601 string, e.g. \"2026-11-24T23:52:15.436Z\", or leave it out."));
-				return false;
-			}
-			return true;
+			return check_created(f, v, r);
 
 		case K_IS_MERGE:
-			if (v->type == jbvNull || v->type == jbvBool)
-				return true;
-			set_reject(r, f, "22023", pstrdup("field \"_is_merge\" must be a boolean"),
-					   psprintf("Found %s.", jbv_type_name(v)),
-					   pstrdup("Send true to deep-merge into the stored row, false (or nothing) to replace it."));
-			return false;
+			return check_scalar(f, v, jbvBool, "field \"_is_merge\" must be a boolean",
+								"Send true to deep-merge into the stored row, false (or nothing) to replace it.", r);
 
 		case K_AUDIT_SOURCE:
-			if (v->type == jbvNull || v->type == jbvString)
-				return true;
-			set_reject(r, f, "22023", pstrdup("field \"_audit_source\" must be a string"),
-					   psprintf("Found %s.", jbv_type_name(v)),
-					   pstrdup("Send _audit_source as \"app\", \"api\" or \"external\"."));
-			return false;
+			return check_scalar(f, v, jbvString, "field \"_audit_source\" must be a string",
+								"Send _audit_source as \"app\", \"api\" or \"external\".", r);
 
 		case K_LOG_ID:
 			if (v->type == jbvNull ||
@@ -457,26 +487,47 @@ random_uuid_text(void)
 	return psprintf("%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
+/* a string as an object's key (WJB_KEY) or value (WJB_VALUE) */
 static void
-push_key(JsonbParseState **ps, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(ps, WJB_KEY, &k);
-}
-
-static void
-push_string_value(JsonbParseState **ps, const char *s)
+push_string(JsonbParseState **ps, JsonbIteratorToken token, const char *s)
 {
 	JsonbValue	v;
 
 	v.type = jbvString;
 	v.val.string.val = (char *) s;
 	v.val.string.len = strlen(s);
-	pushJsonbValue(ps, WJB_VALUE, &v);
+	pushJsonbValue(ps, token, &v);
+}
+
+/* every key and value of an object container, into the object being built */
+static void
+push_pairs(JsonbParseState **ps, JsonbContainer *c)
+{
+	JsonbIterator *it = JsonbIteratorInit(c);
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &v, true);
+		pushJsonbValue(ps, WJB_KEY, &k);
+		pushJsonbValue(ps, WJB_VALUE, &v);
+	}
+}
+
+static void
+push_key(JsonbParseState **ps, const char *key)
+{
+	push_string(ps, WJB_KEY, key);
+}
+
+static void
+push_string_value(JsonbParseState **ps, const char *s)
+{
+	push_string(ps, WJB_VALUE, s);
 }
 
 /*
@@ -752,11 +803,8 @@ static JsonbValue *
 replace_row(JsonbContainer *state, JsonbContainer *doc)
 {
 	JsonbParseState *ps = NULL;
-	JsonbIterator *it;
-	JsonbValue	k,
-				v,
+	JsonbValue	v,
 				tmp;
-	JsonbIteratorToken tok;
 	bool		keep_created;
 	bool		keep_identity;
 	static const char *const identity[] = {"span_id", "root_span_id", "span_parents"};
@@ -769,15 +817,7 @@ replace_row(JsonbContainer *state, JsonbContainer *doc)
 			keep_identity = false;
 
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	it = JsonbIteratorInit(doc);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (tok != WJB_KEY)
-			continue;
-		tok = JsonbIteratorNext(&it, &v, true);
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	}
+	push_pairs(&ps, doc);
 	if (keep_created && getKeyJsonValueFromContainer(state, "created", 7, &v) != NULL)
 	{
 		push_key(&ps, "created");
@@ -805,24 +845,13 @@ static Jsonb *
 first_write(Jsonb *doc, Jsonb *now_value)
 {
 	JsonbParseState *ps = NULL;
-	JsonbIterator *it;
-	JsonbValue	k,
-				v;
-	JsonbIteratorToken tok;
+	JsonbValue	v;
 
 	if (now_value == NULL || !JB_ROOT_IS_SCALAR(now_value) ||
 		getKeyJsonValueFromContainer(&doc->root, "created", 7, &v) != NULL)
 		return doc;
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	it = JsonbIteratorInit(&doc->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (tok != WJB_KEY)
-			continue;
-		tok = JsonbIteratorNext(&it, &v, true);
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	}
+	push_pairs(&ps, &doc->root);
 	push_key(&ps, "created");
 	JsonbExtractScalar(&now_value->root, &v);
 	pushJsonbValue(&ps, WJB_VALUE, &v);

@@ -1,4 +1,5 @@
-"""Tiny harness for btexport's integration tests (Python 3 stdlib only).
+"""The shared harness of btexport's Python tests (Python 3 stdlib only): test/integration,
+test/ingest and test/upgrade import it.
 
 Talks to the cluster with psql and to S3 with the AWS CLI; each check prints
 "ok - ..." or "not ok - ..." and the script ends with "N passed, N failed".
@@ -33,16 +34,23 @@ def finish():
     sys.exit(1 if FAILED else 0)
 
 
-def psql(sql, db=None, user=None, check_error=True, args=()):
-    """Run SQL; return stdout (unaligned, tuples only)."""
+def run_psql(sql, db=None, user=None, args=()):
+    """Run an SQL script (unaligned, tuples only, stop at the first error); return (rc, stdout, stderr).
+    The script may hold lone surrogates (sent as WTF-8, for tests of invalid input)."""
     cmd = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db or os.environ.get("BTX_DB", "postgres")]
     if user:
         cmd += ["-U", user]
     cmd += list(args)
-    p = subprocess.run(cmd, input=sql, capture_output=True, text=True)
-    if check_error and p.returncode != 0:
-        raise RuntimeError(f"psql failed: {p.stderr.strip()}\nSQL: {sql[:500]}")
-    return p.stdout if check_error else (p.returncode, p.stdout, p.stderr)
+    p = subprocess.run(cmd, input=sql.encode("utf-8", "surrogatepass"), capture_output=True)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def psql(sql, db=None, user=None, check_error=True, args=()):
+    """Run SQL; return stdout (unaligned, tuples only), or (rc, stdout, stderr) with check_error=False."""
+    rc, out, err = run_psql(sql, db=db, user=user, args=args)
+    if check_error and rc != 0:
+        raise RuntimeError(f"psql failed: {err.strip()}\nSQL: {sql[:500]}")
+    return out if check_error else (rc, out, err)
 
 
 def psql_json(sql, db=None, user=None):

@@ -80,47 +80,5 @@ END
 $$;
 COMMENT ON FUNCTION btexport.test(text) IS 'test a saved automation without exporting: query, credentials, put/head/delete of a test object';
 
--- Test a configuration before saving it (the create_automation arguments).
-CREATE OR REPLACE FUNCTION btexport.test(
-	name text,
-	project text,
-	s3_path text,
-	export_type text DEFAULT 'logs_spans',
-	query text DEFAULT NULL,
-	format text DEFAULT 'jsonl',
-	"interval" text DEFAULT NULL,
-	role_arn text DEFAULT NULL,
-	external_id text DEFAULT NULL,
-	region text DEFAULT NULL,
-	endpoint text DEFAULT NULL,
-	batch_size integer DEFAULT 1000,
-	description text DEFAULT NULL,
-	event_type text DEFAULT 'btql_export',
-	credential text DEFAULT NULL,
-	compression text DEFAULT NULL,
-	sse text DEFAULT NULL,
-	kms_key_id text DEFAULT NULL,
-	bucket_owner_full_control boolean DEFAULT false,
-	part_size text DEFAULT NULL,
-	target_file_size text DEFAULT NULL,
-	max_rows_per_run bigint DEFAULT 100000,
-	trace_idle interval DEFAULT '30 seconds',
-	start_from timestamptz DEFAULT NULL,
-	max_failures integer DEFAULT 5,
-	layout text DEFAULT 'date')
-RETURNS TABLE (step text, ok boolean, detail text, hint text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	a btexport.automations;
-BEGIN
-	a := btexport._build_automation(name, description, project, event_type, export_type, query, s3_path,
-									role_arn, external_id, region, endpoint, format, "interval", batch_size,
-									credential, compression, sse, kms_key_id, bucket_owner_full_control,
-									part_size, target_file_size, max_rows_per_run, trace_idle, start_from,
-									max_failures, layout);
-	a.id := 0;
-	RETURN QUERY SELECT * FROM btexport._test(a);
-END
-$$;
+-- test(<the create_automation arguments>): generated with create_automation (51_settings.sql)
 GRANT EXECUTE ON FUNCTION btexport.test(text) TO btexport_user;
-GRANT EXECUTE ON FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text) TO btexport_user;

@@ -15,7 +15,8 @@ GRANT EXECUTE ON FUNCTION
 	btexport._prng(integer, bigint, integer, text),
 	btexport._pid(integer, bigint, integer, text),
 	btexport._next_run(text, timestamptz),
-	btexport._period_due_at(bigint, interval)
+	btexport._period_due_at(bigint, interval),
+	btexport._consecutive_failures(bigint)
 TO PUBLIC;
 
 -- internal entry points the SECURITY DEFINER API calls as the extension owner stay revoked;

@@ -77,7 +77,11 @@ CREATE TABLE btexport.runs (
 	error_sqlstate		text,
 	error_message		text,
 	error_detail		text,
-	error_hint			text
+	error_hint			text,
+	progress_rows		bigint,
+	progress_bytes		bigint,
+	progress_object		text,
+	progress_at			timestamptz
 );
 CREATE INDEX runs_automation_idx ON btexport.runs (automation_id, id DESC);
 CREATE INDEX runs_started_idx ON btexport.runs (started_at);
@@ -85,6 +89,8 @@ CREATE INDEX runs_token_idx ON btexport.runs (request_token);
 COMMENT ON COLUMN btexport.runs.base_key IS 'every object of the run has a key starting with this';
 COMMENT ON COLUMN btexport.runs.cleaned IS 'objects a failed run left in S3 have been removed';
 COMMENT ON TABLE btexport.runs IS 'run history: one row per export run';
+COMMENT ON COLUMN btexport.runs.progress_rows IS 'rows the run had written when it ended (a failed run''s were removed again; NULL before it started); btexport.progress shows them live';
+COMMENT ON COLUMN btexport.runs.progress_object IS 'the object the run was writing when it ended';
 
 CREATE TABLE btexport.run_files (
 	run_id				bigint NOT NULL REFERENCES btexport.runs (id) ON DELETE CASCADE,

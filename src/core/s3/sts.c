@@ -1,5 +1,11 @@
 /*
  * sts.c — STS AssumeRole / AssumeRoleWithWebIdentity (see sts.h).
+ *
+ * Design: STS is called through the S3 client (its transport, retries and
+ * signing with service "sts"): the request is a form-encoded POST whose
+ * parameters are checked against the characters STS accepts before anything
+ * is sent, and the answer is parsed by s3xml.c.  AssumeRoleWithWebIdentity
+ * is sent unsigned (the token is the credential).
  */
 #include "core/s3/sts.h"
 

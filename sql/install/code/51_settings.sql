@@ -1,0 +1,295 @@
+-- ---------------------------------------------------------------------------
+-- Automation settings: one definition each.
+--
+-- btexport._settings() lists every setting an automation has: its name and
+-- argument type, its default in create_automation and test(...) (in this
+-- order), and its place in update_automation (NULL: not updatable; every
+-- update argument defaults to NULL, "unchanged").  The three public functions
+-- are generated from this list at the end of this file, and pass their
+-- arguments on as one jsonb object to btexport._build_automation, which
+-- validates each setting and returns the automations row.
+--
+-- Adding a setting: a column of btexport.automations (sql/install/schema and
+-- sql/upgrade), a row here, its check in _build_automation, its line in the
+-- column table of src/adapters/automation.c, and its docs.  sql/settings.sql
+-- fails when one of them is missing.
+-- ---------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION btexport._settings()
+RETURNS TABLE (setting text, type text, create_default text, update_position integer)
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	-- create_default: an SQL expression, NULL when the argument is required
+	VALUES
+		('name',						'text',			NULL,				1),
+		('project',						'text',			NULL,				NULL),
+		('s3_path',						'text',			NULL,				5),
+		('export_type',					'text',			'''logs_spans''',	3),
+		('query',						'text',			'NULL',				4),
+		('format',						'text',			'''jsonl''',		10),
+		('interval',					'text',			'NULL',				11),
+		('role_arn',					'text',			'NULL',				6),
+		('external_id',					'text',			'NULL',				7),
+		('region',						'text',			'NULL',				8),
+		('endpoint',					'text',			'NULL',				9),
+		('batch_size',					'integer',		'1000',				12),
+		('description',					'text',			'NULL',				2),
+		('event_type',					'text',			'''btql_export''',	NULL),
+		('credential',					'text',			'NULL',				13),
+		('compression',					'text',			'NULL',				14),
+		('sse',							'text',			'NULL',				15),
+		('kms_key_id',					'text',			'NULL',				16),
+		('bucket_owner_full_control',	'boolean',		'false',			17),
+		('part_size',					'text',			'NULL',				18),
+		('target_file_size',			'text',			'NULL',				19),
+		('max_rows_per_run',			'bigint',		'100000',			20),
+		('trace_idle',					'interval',		'''30 seconds''',	21),
+		('start_from',					'timestamptz',	'NULL',				NULL),
+		('max_failures',				'integer',		'5',				22),
+		('layout',						'text',			'''date''',			23)
+$$;
+REVOKE ALL ON FUNCTION btexport._settings() FROM PUBLIC;
+
+-- Validate a full configuration (settings as a jsonb object, keyed as in _settings()) and return
+-- it as an automations row (id NULL).  Used by create_automation, update_automation and test().
+CREATE OR REPLACE FUNCTION btexport._build_automation(s jsonb)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations;
+	p record;
+	cred btexport.credentials;
+	name text := s->>'name';
+	credential text := s->>'credential';
+	start_from timestamptz := (s->>'start_from')::timestamptz;
+BEGIN
+	IF name IS NULL OR btrim(name) = '' THEN
+		RAISE EXCEPTION 'automation name must be given'
+			USING ERRCODE = '22004', HINT = 'Pass a descriptive name, e.g. name => ''Daily export to S3''.';
+	END IF;
+	IF length(name) > 200 THEN
+		RAISE EXCEPTION 'automation name is too long'
+			USING ERRCODE = '22023', DETAIL = format('The name has %s characters; at most 200 are allowed.', length(name)),
+				  HINT = 'Choose a shorter name.';
+	END IF;
+	IF coalesce(s->>'event_type', 'btql_export') <> 'btql_export' THEN
+		RAISE EXCEPTION 'unknown event type "%"', s->>'event_type'
+			USING ERRCODE = '22023', HINT = 'S3 export automations use event type btql_export.';
+	END IF;
+	a.name := name;
+	a.description := s->>'description';
+	a.owner := btexport._invoker();
+	a.project_id := btexport._resolve_project(s->>'project');
+	a.event_type := 'btql_export';
+	a.export_type := btexport._check_export_type(s->>'export_type', s->>'query');
+	a.query := CASE WHEN a.export_type = 'btql' THEN s->>'query' END;
+	p := btexport._parse_s3_path(s->>'s3_path');
+	a.s3_path := 's3://' || p.bucket || '/' || p.prefix;
+	a.bucket := p.bucket;
+	a.prefix := p.prefix;
+	PERFORM btexport._check_role(s->>'role_arn', s->>'external_id');
+	a.role_arn := s->>'role_arn';
+	a.external_id := s->>'external_id';
+	a.region := btexport._check_region(s->>'region');
+	a.endpoint := btexport._check_endpoint(s->>'endpoint');
+	a.format := btexport._check_format(s->>'format');
+	a."interval" := s->>'interval';
+	a.schedule := btexport._schedule_for(s->>'interval');
+	a.period := btexport._period_for(s->>'interval');
+	a.batch_size := btexport._check_batch_size((s->>'batch_size')::integer);
+	a.compression := btexport._check_compression(a.format, s->>'compression');
+	a.sse := btexport._check_sse(s->>'sse', s->>'kms_key_id');
+	a.kms_key_id := s->>'kms_key_id';
+	a.bucket_owner_full_control := coalesce((s->>'bucket_owner_full_control')::boolean, false);
+	a.part_size := btexport._check_size('part_size', s->>'part_size', 5242880, 5368709120);
+	a.target_file_size := btexport._check_size('target_file_size', s->>'target_file_size', 1048576, 5497558138880);
+	a.max_rows_per_run := btexport._check_positive('max_rows_per_run', (s->>'max_rows_per_run')::bigint, 100000);
+	a.trace_idle := btexport._check_trace_idle((s->>'trace_idle')::interval);
+	a.start_from := start_from;
+	a.max_failures := btexport._check_positive('max_failures', (s->>'max_failures')::integer, 5);
+	a.layout := btexport._check_layout(s->>'layout');
+	IF credential IS NOT NULL THEN
+		SELECT * INTO cred FROM btexport.credentials c WHERE c.name = credential;
+		IF NOT FOUND OR NOT pg_has_role(a.owner::oid, cred.owner::oid, 'USAGE') THEN
+			RAISE EXCEPTION 'credential "%" does not exist', credential
+				USING ERRCODE = '42704',
+					  HINT = 'Create it with btexport.create_credential(name, access_key_id, secret_access_key), or see btexport.credentials_info.';
+		END IF;
+		a.credential := credential;
+	END IF;
+	IF a.export_type = 'btql' THEN
+		PERFORM btexport._check_query(a.query, a.project_id);
+	END IF;
+	a.status := 'active';
+	a.cursor := btexport._cursor_since(a.project_id, start_from);
+	a.created := now();
+	a.updated := now();
+	RETURN a;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._build_automation(jsonb) FROM PUBLIC;
+
+-- the settings of a saved automation (_build_automation's input): its columns, by setting name
+CREATE OR REPLACE FUNCTION btexport._settings_of(a btexport.automations)
+RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.jsonb_object_agg(s.setting, CASE s.setting WHEN 'project' THEN pg_catalog.to_jsonb(a.project_id)
+											ELSE pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->) s.setting END)
+	  FROM btexport._settings() s
+$$;
+REVOKE ALL ON FUNCTION btexport._settings_of(btexport.automations) FROM PUBLIC;
+
+-- the columns of btexport.automations that update_automation writes: all but identity, owner,
+-- destination and run state
+CREATE OR REPLACE FUNCTION btexport._updatable_columns()
+RETURNS text[] LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum)
+	  FROM pg_catalog.pg_attribute a
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) 'btexport.automations'::pg_catalog.regclass
+	   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+	   AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['id', 'owner', 'project_id', 'event_type', 's3_path', 'bucket',
+			'prefix', 'status', 'paused_reason', 'cron_jobid', 'cursor', 'start_from', 'created']::pg_catalog.name[])
+$$;
+REVOKE ALL ON FUNCTION btexport._updatable_columns() FROM PUBLIC;
+
+-- create_automation's work: validate, refuse duplicates and overlapping paths, insert, schedule
+CREATE OR REPLACE FUNCTION btexport._create_automation(s jsonb)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._build_automation(s);
+	cols text;
+BEGIN
+	IF EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
+		RAISE EXCEPTION 'automation "%" already exists', a.name
+			USING ERRCODE = '42710', HINT = 'Choose another name, or change the existing one with btexport.update_automation.';
+	END IF;
+	PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, NULL);
+	-- every column the row sets (the identity and the columns left NULL take their defaults)
+	SELECT string_agg(quote_ident(k), ', ') INTO cols
+	  FROM jsonb_object_keys(jsonb_strip_nulls(to_jsonb(a))) k WHERE k <> 'id';
+	EXECUTE format('INSERT INTO btexport.automations (%1$s) SELECT %1$s FROM (SELECT ($1).*) n RETURNING *', cols)
+		INTO a USING a;
+	a.cron_jobid := btexport._sync_schedule(a);
+	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
+	RETURN a;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._create_automation(jsonb) FROM PUBLIC;
+
+-- update_automation's work: the saved settings with the given ones (changes: no NULLs) applied.
+-- The S3 path is immutable; changing the format resets the compression to the new format's default.
+CREATE OR REPLACE FUNCTION btexport._update_automation(automation text, changes jsonb)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	cur btexport.automations := btexport._automation_for_caller(automation);
+	a btexport.automations;
+	new_type text := coalesce(changes->>'export_type', cur.export_type);
+	new_query text;
+	p record;
+	cols text;
+BEGIN
+	IF changes ? 's3_path' THEN
+		p := btexport._parse_s3_path(changes->>'s3_path');
+		IF p.bucket <> cur.bucket OR p.prefix <> cur.prefix THEN
+			RAISE EXCEPTION 'the S3 path of automation "%" cannot be changed', cur.name
+				USING ERRCODE = '55000',
+					  DETAIL = format('The automation writes to %s; loaders and the export cursor depend on it.', cur.s3_path),
+					  HINT = 'Create a new automation for the new path (and pause or drop this one).';
+		END IF;
+	END IF;
+	new_query := CASE WHEN lower(new_type) IN ('btql', 'btql_query', 'sql') THEN coalesce(changes->>'query', cur.query) END;
+	IF changes ? 'query' AND new_query IS NULL THEN
+		new_query := changes->>'query';		-- let the check report a query on a non-btql export
+	END IF;
+	a := btexport._build_automation(btexport._settings_of(cur) || (changes - 's3_path')
+		|| jsonb_build_object('export_type', new_type, 'query', new_query,
+			'compression', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
+								THEN changes->'compression' ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END));
+	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
+		RAISE EXCEPTION 'automation "%" already exists', a.name
+			USING ERRCODE = '42710', HINT = 'Choose another name.';
+	END IF;
+	IF a.endpoint IS DISTINCT FROM cur.endpoint THEN
+		PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, cur.id);
+	END IF;
+	SELECT string_agg(quote_ident(c), ', ') INTO cols FROM unnest(btexport._updatable_columns()) c;
+	EXECUTE format('UPDATE btexport.automations x SET (%1$s) = (SELECT %1$s FROM (SELECT ($1).*) n) WHERE x.id = $2 RETURNING *',
+				   cols) INTO a USING a, cur.id;
+	a.cron_jobid := btexport._sync_schedule(a);
+	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
+	RETURN a;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._update_automation(text, jsonb) FROM PUBLIC;
+
+-- test(...)'s work: validate and test without saving
+CREATE OR REPLACE FUNCTION btexport._test_settings(s jsonb)
+RETURNS TABLE (step text, ok boolean, detail text, hint text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._build_automation(s);
+BEGIN
+	a.id := 0;
+	RETURN QUERY SELECT * FROM btexport._test(a);
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._test_settings(jsonb) FROM PUBLIC;
+
+-- the runner's column table (src/adapters/automation.c), for sql/settings.sql
+CREATE OR REPLACE FUNCTION btexport._automation_columns()
+RETURNS TABLE (column_name text, type regtype, decoded boolean)
+LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'btexport_automation_columns';
+
+-- The public functions, generated from btexport._settings(): each passes its arguments on as
+-- jsonb (update_automation only those given).  Only the list's names and types go into the
+-- generated text, never user input.
+DO $gen$
+DECLARE
+	create_args text;		-- "name text, project text, ... layout text DEFAULT 'date'"
+	create_json text;		-- "'name', name, 'project', project, ..."
+	create_types text;		-- "text, text, ..."
+	update_args text;
+	update_json text;
+	update_types text;
+BEGIN
+	SELECT string_agg(format('%I %s%s', setting, type, ' DEFAULT ' || create_default), ', ' ORDER BY n),
+		   string_agg(format('%L, %I', setting, setting), ', ' ORDER BY n),
+		   string_agg(type, ', ' ORDER BY n)
+	  INTO create_args, create_json, create_types
+	  FROM btexport._settings() WITH ORDINALITY s(setting, type, create_default, update_position, n);
+	SELECT string_agg(format('%I %s DEFAULT NULL', setting, type), ', ' ORDER BY update_position),
+		   string_agg(format('%L, %I', setting, setting), ', ' ORDER BY update_position),
+		   string_agg(type, ', ' ORDER BY update_position)
+	  INTO update_args, update_json, update_types
+	  FROM btexport._settings() WHERE update_position IS NOT NULL;
+
+	EXECUTE format($f$
+CREATE OR REPLACE FUNCTION btexport.create_automation(%s)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
+BEGIN
+	RETURN btexport._create_automation(jsonb_build_object(%s));
+END
+$b$$f$, create_args, create_json);
+	EXECUTE format('COMMENT ON FUNCTION btexport.create_automation(%s) IS %L', create_types,
+				   'create an S3 export automation (validated; scheduled through pg_cron when interval is given)');
+	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.create_automation(%s) TO btexport_user', create_types);
+
+	-- change settings; NULL leaves a setting as it is
+	EXECUTE format($f$
+CREATE OR REPLACE FUNCTION btexport.update_automation(automation text, %s)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
+BEGIN
+	RETURN btexport._update_automation(automation, jsonb_strip_nulls(jsonb_build_object(%s)));
+END
+$b$$f$, update_args, update_json);
+	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.update_automation(text, %s) TO btexport_user', update_types);
+
+	-- test a configuration before saving it (the create_automation arguments)
+	EXECUTE format($f$
+CREATE OR REPLACE FUNCTION btexport.test(%s)
+RETURNS TABLE (step text, ok boolean, detail text, hint text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
+BEGIN
+	RETURN QUERY SELECT * FROM btexport._test_settings(jsonb_build_object(%s));
+END
+$b$$f$, create_args, create_json);
+	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.test(%s) TO btexport_user', create_types);
+END
+$gen$;
