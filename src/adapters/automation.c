@@ -7,17 +7,27 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 
 #include "adapters/automation.h"
 
-/* decode an automations row (a composite datum) */
+/*
+ * Decode an automations row (a composite datum).  The strings are allocated in
+ * a child of the current transaction's memory that is freed, not recycled, when
+ * the transaction ends (its sizes keep it off the allocator's freelist): a
+ * pointer kept past the end of the transaction then points at memory returned
+ * to malloc, which the sanitizer run of the server (test/sanitize) reports as a
+ * use after free instead of reading whatever a later transaction put there.
+ */
 void
 BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
 {
 	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
 	HeapTupleData tuple;
 	char	   *v;
+	MemoryContext cxt = AllocSetContextCreate(CurTransactionContext, "btexport automation", 0, 2048, 8192);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 
 #define COL(name) SPI_getvalue(&tuple, desc, SPI_fnumber(desc, name))
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
@@ -43,6 +53,12 @@ BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
 	a->role_arn = COL("role_arn");
 	a->external_id = COL("external_id");
 	a->credential = COL("credential");
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(&tuple, desc, SPI_fnumber(desc, "credential_owner"), &isnull);
+
+		a->credential_owner = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
 	a->format = COL("format");
 	a->batch_size = atoi(COL("batch_size"));
 	a->status = COL("status");
@@ -63,6 +79,7 @@ BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
 	a->hive = v && strcmp(v, "hive") == 0;
 #undef COL
 	ReleaseTupleDesc(desc);
+	MemoryContextSwitchTo(old);
 }
 
 void
@@ -94,6 +111,7 @@ BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t)
 	t->role_arn = a->role_arn;
 	t->external_id = a->external_id;
 	t->credential = a->credential;
+	t->credential_owner = a->credential_owner;
 	t->owner = a->owner;
 	t->automation_name = a->name;
 	t->session_name = psprintf("btexport-%lld", (long long) a->id);

@@ -27,6 +27,7 @@ typedef struct BtxAutomation
 	char	   *role_arn;
 	char	   *external_id;
 	char	   *credential;
+	Oid			credential_owner;	/* InvalidOid without a credential */
 	char	   *format;			/* jsonl | parquet */
 	int			batch_size;
 	char	   *status;
@@ -53,7 +54,7 @@ typedef struct BtxExportQuery
 	char	  **colnames;		/* user-visible names of typed columns, or NULL */
 } BtxExportQuery;
 
-/* automation.c */
+/* automation.c (the strings live in a child of the transaction's memory) */
 extern void BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock);
 extern void BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a);
 extern void BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t);

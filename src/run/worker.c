@@ -16,7 +16,12 @@
  *   T3' on failure: the run is marked failed (message, detail, hint), the
  *       consecutive failure count may pause the automation
  *
- * Every state change sends NOTIFY btexport with a JSON payload.
+ * Every state change sends NOTIFY btexport with a JSON payload of ids only
+ * ({"run_id": .., "automation_id": ..}): any role may LISTEN, so the payload
+ * carries nothing a role may not see; owners read the run through btexport.runs.
+ *
+ * While it runs, the worker's application_name is "btexport run <run id>":
+ * cancel() and progress signal or read a pid only when it still names the run.
  */
 #include "adapters/btexport.h"
 
@@ -87,10 +92,8 @@ static void
 notify_run(int64 run_id)
 {
 	if (SPI_execute_with_args("SELECT pg_catalog.pg_notify('btexport', pg_catalog.json_build_object("
-							  "'run_id', r.id, 'automation_id', r.automation_id, 'automation', a.name,"
-							  "'status', r.status, 'rows', r.rows, 'files', r.files, 'error', r.error_message)::text)"
-							  " FROM btexport.runs r JOIN btexport.automations a ON a.id = r.automation_id"
-							  " WHERE r.id = $1",
+							  "'run_id', r.id, 'automation_id', r.automation_id)::text)"
+							  " FROM btexport.runs r WHERE r.id OPERATOR(pg_catalog.=) $1",
 							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(run_id)}, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not notify");
 }
@@ -143,8 +146,14 @@ take_slot(void)
  * the worker
  * ------------------------------------------------------------------------ */
 
+/*
+ * The run failed (its transaction is already aborted): record why, and pause
+ * the automation after too many failures in a row.  automation_id and name
+ * must not point into the aborted transaction's memory (0 / NULL when the
+ * run failed before the automation was loaded).
+ */
 static void
-record_failure(int64 run_id, BtxAutomation *a, ErrorData *edata)
+record_failure(int64 run_id, int64 automation_id, const char *name, ErrorData *edata)
 {
 	char		sqlstate[6];
 	bool		cancelled = edata->sqlerrcode == ERRCODE_QUERY_CANCELED;
@@ -166,7 +175,7 @@ record_failure(int64 run_id, BtxAutomation *a, ErrorData *edata)
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the run's failure");
 	/* too many failures in a row: pause the automation, with the reason */
-	if (!cancelled && a != NULL)
+	if (!cancelled && automation_id != 0)
 	{
 		rc = SPI_execute_with_args("WITH f AS (SELECT count(*) AS n FROM btexport.runs r"
 								   "  WHERE r.automation_id = $1 AND r.status = 'failed'"
@@ -178,16 +187,17 @@ record_failure(int64 run_id, BtxAutomation *a, ErrorData *edata)
 								   " FROM f WHERE a.id = $1 AND a.status = 'active' AND f.n >= a.max_failures"
 								   " RETURNING a.id",
 								   2, (Oid[]) {INT8OID, TEXTOID},
-								   (Datum[]) {Int64GetDatum(a->id), CStringGetTextDatum(edata->message ? edata->message : "")},
+								   (Datum[]) {Int64GetDatum(automation_id), CStringGetTextDatum(edata->message ? edata->message : "")},
 								   NULL, false, 0);
 		if (rc == SPI_OK_UPDATE_RETURNING && SPI_processed > 0)
 		{
 			/* keep pg_cron in step: a paused automation has no job */
 			(void) SPI_execute_with_args("SELECT btexport._sync_schedule(a) FROM btexport.automations a WHERE a.id = $1",
-										 1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(a->id)}, NULL, false, 0);
+										 1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(automation_id)}, NULL, false, 0);
 			ereport(WARNING,
-					(errmsg("automation \"%s\" paused after repeated failures", a->name),
-					 errhint("Fix the cause (see btexport.runs), then call btexport.resume('%s').", a->name)));
+					(errmsg("automation \"%s\" paused after repeated failures", name),
+					 errhint("Fix the cause (see btexport.runs), then call btexport.resume(%s).",
+							 quote_literal_cstr(name))));
 		}
 	}
 	notify_run(run_id);
@@ -204,7 +214,8 @@ run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first
 	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "btexport run", ALLOCSET_DEFAULT_SIZES);
 	volatile int slot = 0;
 	BtxAutomation a;
-	BtxAutomation *volatile ap = NULL;
+	volatile int64 fail_id = 0;		/* the automation, for record_failure: */
+	char	   *volatile fail_name = NULL;	/* both outlive the transactions */
 	int64		run_id = 0;
 	bool		got;
 	char	   *from = NULL;
@@ -251,6 +262,8 @@ run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first
 		return false;
 	}
 	run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &got));
+	/* before the run row commits: whoever sees the row sees the worker named for it */
+	pgstat_report_appname(psprintf("btexport run " INT64_FORMAT, run_id));
 	notify_run(run_id);
 	commit_tx();
 
@@ -273,7 +286,8 @@ run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first
 								   " error_hint = 'Nothing it wrote is committed; the next run exports its rows.'"
 								   " WHERE automation_id = $1 AND id <> $2 AND (status = 'running' OR (status = 'queued'"
 								   "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s WHERE s.pid = runs.pid"
-								   "                   AND s.backend_type = 'btexport run')))",
+								   "                   AND s.backend_type = 'btexport run'"
+								   "                   AND s.application_name = 'btexport run ' || runs.id)))",
 								   2, (Oid[]) {INT8OID, INT8OID},
 								   (Datum[]) {Int64GetDatum(args->automation_id), Int64GetDatum(run_id)}, NULL, false, 0);
 		if (rc != SPI_OK_UPDATE)
@@ -288,7 +302,14 @@ run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first
 		if (rc != SPI_OK_DELETE)
 			elog(ERROR, "could not apply run history retention");
 		BtxLoadAutomation(args->automation_id, &a, false);
-		ap = &a;
+		/* a's strings live as long as this transaction; a failure is recorded after it */
+		fail_id = a.id;
+		fail_name = MemoryContextStrdup(keep, a.name);
+		/* a dropped owner, a revoked export privilege, a setting that fails today's checks */
+		if (SPI_execute_with_args("SELECT btexport._check_runnable(a) FROM btexport.automations a"
+								  " WHERE a.id OPERATOR(pg_catalog.=) $1",
+								  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(a.id)}, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not check the automation");
 		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'running', started_at = clock_timestamp(),"
 								   " cursor_from = $2::xid8, cursor_to = w.cursor_to"
 								   " FROM btexport._window_end($3, $2::xid8,"
@@ -366,7 +387,7 @@ run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first
 		AbortCurrentTransaction();
 		QueryCancelPending = false;
 		RESUME_INTERRUPTS();
-		record_failure(run_id, ap, edata);
+		record_failure(run_id, fail_id, fail_name, edata);
 	}
 	PG_END_TRY();
 

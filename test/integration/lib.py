@@ -108,6 +108,15 @@ def setup_credential(name="moto"):
     psql(f"SELECT btexport.create_credential('{name}', '{os.environ['BTX_AKID']}', '{os.environ['BTX_SECRET']}')")
 
 
+def pg_start_cmd():
+    """The command (for the cluster's OS user) that starts the test cluster again: this tree's
+    private install (PG_BIN) with the server's environment (PG_ENV, e.g. the sanitizer runtime)."""
+    env = os.environ.get("PG_ENV", "")
+    pgdir = os.environ["PGDIR"]
+    return (f"{'env ' + env + ' ' if env else ''}{os.environ.get('PG_BIN', '/usr/lib/postgresql/15/bin')}/pg_ctl"
+            f" -D {pgdir}/data -l {pgdir}/server.log -w start")
+
+
 def wait_for(fn, timeout=90, what="condition"):
     """Poll fn() until it returns a truthy value (never a fixed sleep as synchronisation)."""
     deadline = time.time() + timeout

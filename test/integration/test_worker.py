@@ -10,7 +10,7 @@ import threading
 import time
 
 from lib import (check, finish, fresh_db, psql, psql_json, list_keys, read_jsonl_objects, setup_credential,
-                 aws, wait_for)
+                 aws, wait_for, pg_start_cmd)
 
 DB = fresh_db("btx_worker")
 EP = os.environ["MOTO_ENDPOINT"]
@@ -186,8 +186,7 @@ pm = int(open(os.path.join(os.environ["PGDIR"], "data", "postmaster.pid")).readl
 os.kill(pm, signal.SIGKILL)
 wait_for(lambda: subprocess.run(["pgrep", "-f", f"btexport run of automation"], capture_output=True).returncode != 0
          or not os.path.exists(f"/proc/{pid}"), 60, "the orphaned worker to exit")
-start = ["su", "postgres", "-s", "/bin/bash", "-c",
-         f"/usr/lib/postgresql/15/bin/pg_ctl -D {os.environ['PGDIR']}/data -l {os.environ['PGDIR']}/server.log -w start"]
+start = ["su", "postgres", "-s", "/bin/bash", "-c", pg_start_cmd()]
 wait_for(lambda: subprocess.run(start, capture_output=True).returncode == 0 or up(), 120, "the server to restart")
 wait_for(up, 60, "connections")
 check("a postmaster crash mid-run leaves no object", list_keys("test-bucket", "w/pmcrash/") == [])

@@ -15,7 +15,10 @@ GRANT EXECUTE ON FUNCTION
 	btexport._prng(integer, bigint, integer, text),
 	btexport._pid(integer, bigint, integer, text),
 	btexport._next_run(text, timestamptz),
-	btexport._period_due_at(bigint, interval)
+	btexport._period_due_at(bigint, interval),
+	-- the row-level security policies of the span store call these as the querying role
+	btexport._visible_projects(text),
+	btexport._project_name_problem(text)
 TO PUBLIC;
 
 -- internal entry points the SECURITY DEFINER API calls as the extension owner stay revoked;
