@@ -17,6 +17,8 @@
  */
 #include "adapters/btexport.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -33,6 +35,14 @@ PG_FUNCTION_INFO_V1(btexport_ingest_prepare);
 PG_FUNCTION_INFO_V1(btexport_ingest_fold_step);
 PG_FUNCTION_INFO_V1(btexport_ingest_text_array);
 PG_FUNCTION_INFO_V1(btexport_ingest_random_hex);
+PG_FUNCTION_INFO_V1(btexport_json_float8);
+
+/*
+ * The longest id, span_id, root_span_id and span_parents element (bytes): ids
+ * are keys of the span store's indexes, whose entries must fit a third of a
+ * page.  Braintrust's ids are UUIDs (36 characters).  docs/ingest.md "Limits".
+ */
+#define MAX_ID_BYTES 1024
 
 /* why an event is rejected (all NULL when it is accepted) */
 typedef struct IngestReject
@@ -226,6 +236,36 @@ timestamp_string_ok(const char *s, int len)
 	return IS_VALID_TIMESTAMP(result);
 }
 
+/*
+ * The value of a JSON number as a double, as a JSON parser would read it
+ * (strtod: overflow to infinity, underflow to zero), without an error.
+ */
+static double
+numeric_as_double(Numeric num)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(num)));
+}
+
+/*
+ * Does a JSON number fit a double?  Scores and metrics are doubles in every
+ * Braintrust client and in btexport's exports (averages, Parquet); a number
+ * such as 1e400 or 1e-400 would make each export of the project fail
+ * (float8 overflow/underflow, SQLSTATE 22003), so ingest refuses it.
+ * Subnormal numbers (down to about 4.9e-324) fit.
+ */
+static bool
+numeric_fits_double(Numeric num)
+{
+	double		d = numeric_as_double(num);
+
+	if (isinf(d) || isnan(d))
+		return false;
+	if (d == 0.0)
+		return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(num),
+												 NumericGetDatum(int64_to_numeric(0)))) == 0;
+	return true;
+}
+
 /* check one top-level value against its kind; false + *r filled when bad */
 static bool
 check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
@@ -250,6 +290,13 @@ check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 				set_reject(r, f, "22023", psprintf("field \"%s\" must not be empty", f),
 						   psprintf("Found an empty string."),
 						   psprintf("Send a non-empty \"%s\", or leave it out to have one generated.", f));
+				return false;
+			}
+			if (v->val.string.len > MAX_ID_BYTES)
+			{
+				set_reject(r, f, "22001", psprintf("field \"%s\" is too long", f),
+						   psprintf("It has %d bytes; at most %d are allowed.", v->val.string.len, MAX_ID_BYTES),
+						   psprintf("Send a shorter \"%s\", such as a UUID, or leave it out to have one generated.", f));
 				return false;
 			}
 			return true;
@@ -279,6 +326,14 @@ check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 						set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
 								   psprintf("Element %d (0-based) is %s.", n, jbv_type_name(&e)),
 								   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
+						return false;
+					}
+					if (strcmp(f, "span_parents") == 0 && e.val.string.len > MAX_ID_BYTES)
+					{
+						set_reject(r, f, "22001", psprintf("field \"%s\" holds an id that is too long", f),
+								   psprintf("Element %d (0-based) has %d bytes; at most %d are allowed.",
+											n, e.val.string.len, MAX_ID_BYTES),
+								   pstrdup("Send the span_id values of the parent spans."));
 						return false;
 					}
 					n++;
@@ -323,6 +378,20 @@ check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 								   spec->kind == K_SCORES ?
 								   pstrdup("Send each score as a number between 0 and 1, or null.") :
 								   pstrdup("Send each metric as a JSON number (null is accepted for NaN)."));
+						return false;
+					}
+					if (!numeric_fits_double(e.val.numeric))
+					{
+						char	   *numstr = DatumGetCString(DirectFunctionCall1(numeric_out,
+																			   NumericGetDatum(e.val.numeric)));
+
+						set_reject(r, f, "22003",
+								   psprintf("%s \"%s\" is out of range",
+											spec->kind == K_SCORES ? "score" : "metric",
+											excerpt(k.val.string.val, k.val.string.len)),
+								   psprintf("Found %s, which a double precision number cannot hold.",
+											excerpt(numstr, strlen(numstr))),
+								   pstrdup("Send numbers of magnitude between about 2.2e-308 and 1.8e308 (or 0), as JSON encoders of doubles do."));
 						return false;
 					}
 					if (spec->kind == K_SCORES)
@@ -907,4 +976,29 @@ Datum
 btexport_ingest_random_hex(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(random_hex(PG_GETARG_INT32(0))));
+}
+
+/* ---- numbers in exports ------------------------------------------------ */
+
+/*
+ * btexport._json_float8(jsonb) RETURNS float8: a JSON number as a double, the
+ * way the exports read scores and metrics: what a JSON parser makes of it
+ * (1e-400 is 0), NULL for a number no double holds (1e400; as JSON has no
+ * infinity) and for anything but a number.  Spans stored before ingest
+ * checked the range (btexport 1.0, or plain INSERTs) then export instead of
+ * failing every run with 22003.
+ */
+Datum
+btexport_json_float8(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *j = PG_GETARG_JSONB_P(0);
+	JsonbValue	v;
+	double		d;
+
+	if (!JB_ROOT_IS_SCALAR(j) || !JsonbExtractScalar(&j->root, &v) || v.type != jbvNumeric)
+		PG_RETURN_NULL();
+	d = numeric_as_double(v.val.numeric);
+	if (isinf(d) || isnan(d))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(d);
 }

@@ -7,6 +7,7 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA btexport FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
 	btexport._num(jsonb, text),
+	btexport._json_float8(jsonb),
 	btexport._span_metrics(jsonb),
 	btexport._export_spans(uuid, xid8, xid8),
 	btexport._export_traces(uuid, xid8, xid8),

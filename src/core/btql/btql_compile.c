@@ -492,7 +492,7 @@ coerce(comp *k, val v, vtype t, btx_btql_node *at)
 			if (v.t == T_INT)
 				return F("(%s)::float8", x);
 			if (v.t == T_JSON)
-				return F("(CASE WHEN jsonb_typeof(%s) = 'number' THEN (%s)::float8 END)", x, x);
+				return F("btexport._json_float8(%s)", x);
 			if (v.t == T_TEXT)
 				return F("(CASE WHEN (%s) ~ " RX_NUM " THEN (%s)::float8 END)", x, x);
 			if (v.t == T_BOOL)
@@ -739,7 +739,7 @@ json_path(comp *k, const char *base, btx_btql_node *n, int from, int numeric_lea
 	if (r == NULL)
 		return bad();
 	if (numeric_leaf)
-		return mkval(F("(CASE WHEN jsonb_typeof(%s) = 'number' THEN (%s)::float8 END)", r, r), T_NUM);
+		return mkval(F("btexport._json_float8(%s)", r), T_NUM);
 	if (n->nsegs - from > 0 || 1)
 		return mkval(F("NULLIF(%s, 'null'::jsonb)", r), T_JSON);
 	return mkval(r, T_JSON);
@@ -765,8 +765,7 @@ path_from(comp *k, btx_btql_node *n, const char *base, vtype t, const char *root
 		{
 			char	   *key = param(k, "total_cost", "text");
 
-			return mkval(F("(CASE WHEN jsonb_typeof(%s -> %s) = 'number' THEN (%s -> %s)::float8 END)",
-						   base, key, base, key), T_NUM);
+			return mkval(F("btexport._json_float8(%s -> %s)", base, key), T_NUM);
 		}
 		return json_path(k, base, n, 1, numeric);
 	}
@@ -1330,9 +1329,9 @@ cx_func(comp *k, btx_btql_node *n, scope *s)
 		if (arity(k, n, 0, 0, "estimated_cost()") != 0)
 			return bad();
 		if (s->summary)
-			return mkval(F("(CASE WHEN jsonb_typeof(%s -> 'total_cost') = 'number' THEN (%s -> 'total_cost')::float8 END)", m, m), T_NUM);
-		return mkval(F("coalesce(CASE WHEN jsonb_typeof(%s -> 'estimated_cost') = 'number' THEN (%s -> 'estimated_cost')::float8 END, CASE WHEN jsonb_typeof(%s -> 'cost') = 'number' THEN (%s -> 'cost')::float8 END)",
-					   m, m, m, m), T_NUM);
+			return mkval(F("btexport._json_float8(%s -> 'total_cost')", m), T_NUM);
+		return mkval(F("coalesce(btexport._json_float8(%s -> 'estimated_cost'), btexport._json_float8(%s -> 'cost'))",
+					   m, m), T_NUM);
 	}
 	if (strcasecmp(name, "any_span") == 0 || strcasecmp(name, "filter_spans") == 0)
 		return bad();				/* parsed as E_ANYSPAN / E_FILTERSPANS */
@@ -1883,7 +1882,7 @@ summary_relation(comp *k, const char *where)
 			 "r.log_id, %s AS expected, %s AS error, r.span_attributes "
 			 "FROM (SELECT l.project_id AS pid, l.root_span_id AS id, l.project_id::text AS project_id, "
 			 "min(l.created) AS min_created, "
-			 "(SELECT jsonb_object_agg(sc.k, sc.a) FROM (SELECT e.key AS k, avg((e.value)::float8) AS a "
+			 "(SELECT jsonb_object_agg(sc.k, sc.a) FROM (SELECT e.key AS k, avg(btexport._json_float8(e.value)) AS a "
 			 "FROM unnest(array_agg(l.scores)) AS u(j), jsonb_each(CASE WHEN jsonb_typeof(u.j) = 'object' THEN u.j END) AS e "
 			 "WHERE jsonb_typeof(e.value) = 'number' GROUP BY e.key) sc) AS scores, "
 			 "jsonb_build_object('prompt_tokens', coalesce(sum(%s), 0), 'completion_tokens', coalesce(sum(%s), 0), "
