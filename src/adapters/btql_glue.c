@@ -20,6 +20,9 @@
 #include "adapters/btql_glue.h"
 #include "core/btql/btql.h"
 
+#define BTX_BTQL_MAX_COLUMNS 1000
+#define BTX_BTQL_MAX_PARAMS 60000
+
 void
 BtxBtqlCompile(const char *text, bool export_mode, int tz_offset, BtxBtqlCompiled *c)
 {
@@ -43,6 +46,24 @@ BtxBtqlCompile(const char *text, bool export_mode, int tz_offset, BtxBtqlCompile
 				 errmsg("%s", err.message),
 				 err.detail[0] ? errdetail_internal("%s", err.detail) : 0,
 				 err.hint[0] ? errhint("%s", err.hint) : 0));
+	/*
+	 * PostgreSQL plans at most 1664 result columns and 65535 bind parameters;
+	 * the row-to-JSON wrapper adds a parameter per column.  Refuse before the
+	 * planner does, with a hint.
+	 */
+	if (q.ncolumns > BTX_BTQL_MAX_COLUMNS || q.nparams + q.ncolumns > BTX_BTQL_MAX_PARAMS)
+	{
+		int			ncol = q.ncolumns,
+					npar = q.nparams;
+
+		btx_btql_query_free(&q);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("BTQL query is too large: %d columns, %d literals", ncol, npar),
+				 errdetail("A query may select at most %d columns and use at most %d literals and columns together.",
+						   BTX_BTQL_MAX_COLUMNS, BTX_BTQL_MAX_PARAMS),
+				 errhint("Select fewer columns (or a whole object such as metadata), and combine literals with IN (...).")));
+	}
 	c->sql = pstrdup(q.sql);
 	c->nparams = q.nparams;
 	c->first_param = q.first_param;

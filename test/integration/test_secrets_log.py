@@ -5,15 +5,14 @@ extended protocol with bind parameters (succeeding and failing) -- with log_stat
 log_min_duration_statement = 0, log_min_error_statement = error and every parameter logged,
 leaves none of the secrets in the server log.  Without btexport in shared_preload_libraries,
 create_credential refuses to store a secret, and its error hides the statement.  The extended
-protocol is spoken by a minimal client below (Python's standard library has none)."""
+protocol is spoken by lib.Wire (Python's standard library has no PostgreSQL client)."""
 import os
 import secrets
 import socket
-import struct
 import subprocess
 import tempfile
 
-from lib import check, finish, fresh_db, psql, wait_for
+from lib import Wire, check, finish, fresh_db, psql, wait_for
 
 DB = fresh_db("btx_secrets")
 AKID = "AKIAIOSFODNN7EXAMPLE"
@@ -36,43 +35,9 @@ def log_since(offset):
         return f.read().decode("utf-8", "replace")
 
 
-def extended(sql, params, db=DB):
-    """One Parse/Bind/Execute/Sync round trip over the unix socket (trust authentication);
-    returns the error message, or None."""
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(os.path.join(os.environ["PGHOST"], f".s.PGSQL.{os.environ['PGPORT']}"))
-    body = struct.pack("!i", 196608) + b"user\0postgres\0database\0" + db.encode() + b"\0\0"
-    s.sendall(struct.pack("!i", len(body) + 4) + body)
-
-    def msg(kind, payload):
-        s.sendall(kind + struct.pack("!i", len(payload) + 4) + payload)
-
-    def until_ready():
-        buf, err = b"", None
-        while True:
-            while len(buf) < 5:
-                buf += s.recv(65536)
-            kind, n = buf[:1], struct.unpack("!i", buf[1:5])[0]
-            while len(buf) < n + 1:
-                buf += s.recv(65536)
-            payload, buf = buf[5:n + 1], buf[n + 1:]
-            if kind == b"E":
-                fields = dict((f[:1], f[1:]) for f in payload.split(b"\0") if f)
-                err = fields.get(b"M", b"").decode()
-            if kind == b"Z":
-                return err
-    until_ready()
-    msg(b"P", b"\0" + sql.encode() + b"\0" + struct.pack("!h", 0))
-    bind = b"\0\0" + struct.pack("!h", 0) + struct.pack("!h", len(params))
-    for p in params:
-        bind += struct.pack("!i", len(p.encode())) + p.encode()
-    msg(b"B", bind + struct.pack("!h", 0))
-    msg(b"E", b"\0" + struct.pack("!i", 0))
-    msg(b"S", b"")
-    err = until_ready()
-    msg(b"X", b"")
-    s.close()
-    return err
+def extended(sql, params):
+    err = Wire(DB).extended(sql, params)
+    return err["M"] if err else None
 
 
 for k, v in SETTINGS.items():

@@ -27,7 +27,9 @@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	btexport._check_query(text, uuid),
 	btexport._resolve_project(text),
-	btexport._progress()
+	btexport._progress(),
+	-- superusers only: it says so (42501 with a hint) to anyone else
+	btexport.reassign_owned(regrole, regrole)
 TO btexport_user;
 
 -- ingestion runs as the writing role (not SECURITY DEFINER): btexport_user needs its helpers too
