@@ -130,6 +130,19 @@ ENTRY += [
 ]
 
 
+# values an entry point must refuse (docs/security.md "Outbound network"): by label prefix
+MUST_REJECT = {
+    "create_automation.endpoint": ("endpoint ", "s3 path", "arn ", "sql injection", "path traversal", "control"),
+    "create_automation.s3_path": ("s3 path", "path traversal", "dot segments", "control", "newline"),
+    "create_automation.external_id": ("external id", "control", "unicode", "sql injection", "newline"),
+    "create_automation.role_arn": ("arn ", "control", "newline"),
+    "create_automation.region": ("region ", "control", "newline"),
+    "create_automation.kms_key_id": ("kms ", "control", "newline"),
+    "create_automation.name": ("control", "newline", "number-like", "huge number-like"),
+    "create_project": ("control", "newline", "uuid-like", "long 1 MB", "huge 8 MB", "huge multibyte"),
+}
+
+
 def private_peak_kb(pid):
     """The backend's peak resident memory since the last reset, less the shared memory and file
     pages it maps now (those only grow): an estimate of its peak private (anonymous) memory."""
@@ -180,6 +193,8 @@ for name, sql, values in ENTRY:
             too_big.append(f"{label} ({nbytes} bytes): {peak_mb:.0f} MB")
         if err is None:
             accepted += 1
+            if label.startswith(MUST_REJECT.get(name, ())):
+                bad_error.append(f"{label}: accepted, must be refused")
         else:
             rejected += 1
             code = err.get("C", "")

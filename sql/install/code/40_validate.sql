@@ -45,7 +45,8 @@ $$;
 CREATE OR REPLACE FUNCTION btexport._check_role(role_arn text, external_id text)
 RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF role_arn IS NOT NULL AND role_arn !~ '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$' THEN
+	-- ASCII only (as IAM): \w would also match letters of other scripts
+	IF role_arn IS NOT NULL AND role_arn !~ '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$' THEN
 		RAISE EXCEPTION 'invalid role ARN "%"', btexport._excerpt(role_arn)
 			USING ERRCODE = '22023',
 				  DETAIL = 'A role ARN has the form arn:aws:iam::<12-digit account id>:role/<path/name>.',
