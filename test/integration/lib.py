@@ -130,6 +130,15 @@ def wait_for(fn, timeout=90, what="condition"):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+def doc_sql(doc, section):
+    """The ```sql blocks of a section ("## <section>") of docs/<doc>: tests execute the SQL
+    examples of the docs."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", doc)) as f:
+        text = f.read()
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [b.split("```", 1)[0] for b in body.split("```sql\n")[1:]]
+
+
 class Wire:
     """A minimal PostgreSQL frontend over the cluster's unix socket (trust authentication):
     simple queries and one-shot extended-protocol calls, returning the error's fields

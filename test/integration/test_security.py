@@ -8,12 +8,16 @@ import json
 import os
 import subprocess
 
-from lib import check, finish, fresh_db, psql, psql_json, list_keys, read_jsonl_objects, wait_for
+from lib import aws, check, doc_sql, finish, fresh_db, psql, psql_json, list_keys, read_jsonl_objects, wait_for
 
 DB = fresh_db("btx_sec")
 EP = os.environ["MOTO_ENDPOINT"]
 AKID, SECRET = os.environ["BTX_AKID"], os.environ["BTX_SECRET"]
 
+# (a rerun against the same S3 starts from empty prefixes)
+for prefix in ("sec-secret-prefix/", "victim/", "ghost/", "old/", "sec-shared/", "sec-traces/", "sec-summary/",
+               "sec-parquet/"):
+    aws("s3", "rm", f"s3://test-bucket/{prefix}", "--recursive", "--only-show-errors")
 for role, extra in (("sec_owner", "IN ROLE btexport_user"), ("sec_spy", ""), ("sec_ghost", "IN ROLE btexport_user"),
                     ("sec_victim", "IN ROLE btexport_user")):
     psql(f"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
@@ -115,6 +119,21 @@ psql(f"SELECT * FROM btexport.reassign_owned('{ghost_oid}', 'sec_owner')")
 r = run_id(ghost_aid, user="sec_owner")
 check("after btexport.reassign_owned the new owner's run exports the orphan's spans",
       r["status"] == "succeeded" and r["rows"] == 2, json.dumps(r)[:300])
+
+# the documented cleanup before dropping a role (docs/operations.md "Dropping a role")
+for role in ("old_role", "new_owner"):
+    psql(f"DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN "
+         f"CREATE ROLE {role} LOGIN IN ROLE btexport_user; END IF; END$$")
+psql("SELECT count(*) FROM btexport.log('old-app', '[{\"id\": \"o1\"}]')", user="old_role")
+psql(f"SELECT btexport.create_credential('old-key', '{AKID}', '{SECRET}')", user="old_role")
+psql(f"""SELECT btexport.create_automation('old-export', 'old-app', 's3://test-bucket/old/', endpoint => '{EP}',
+         credential => 'old-key')""", user="old_role")
+for block in doc_sql("operations.md", "Dropping a role"):
+    psql(block)
+psql("DROP ROLE old_role")
+r = run_as("old-export", user="new_owner")
+check("the documented reassign_owned before DROP ROLE: the new owner's run exports the old role's project",
+      r["status"] == "succeeded" and r["rows"] == 1, json.dumps(r)[:300])
 
 # ---- findings 9 and 10: checked again at run time --------------------------------------------
 psql("SELECT btexport.generate_sample_data('shared-app', traces => 2)")

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from lib import check, finish, psql, psql_json, list_keys, read_jsonl_objects, setup_credential  # noqa: E402
+from lib import check, doc_sql, finish, psql, psql_json, list_keys, read_jsonl_objects, setup_credential  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EP = os.environ["MOTO_ENDPOINT"]
@@ -25,12 +25,7 @@ def run_as(name, user):
     return psql_json(f"SELECT row_to_json(r) FROM btexport.run('{name}') r", user=user)[-1]
 
 
-def doc_sql(section):
-    """The ```sql blocks of a section of docs/operations.md (they are executed here)."""
-    with open(os.path.join(HERE, "..", "..", "docs", "operations.md")) as f:
-        text = f.read()
-    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return [b.split("```", 1)[0] for b in body.split("```sql\n")[1:]]
+
 
 
 def s3_versions(prefix):
@@ -153,7 +148,7 @@ def after():
           == "up_user/up-user-key")
     check("after the upgrade: reading spans needs a grant (the non-superuser sees none yet)",
           psql("SELECT count(*) FROM btexport.logs", user="up_user").strip() == "0")
-    for block in doc_sql("Upgrading from 1.0"):
+    for block in doc_sql("operations.md", "Upgrading from 1.0"):
         psql(block)
     check("the documented statement restores 1.0's reads for every btexport user",
           int(psql("SELECT count(*) FROM btexport.logs", user="up_user")) > 0)
