@@ -42,6 +42,12 @@ RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalo
 $$;
 REVOKE ALL ON FUNCTION btexport._may_project(oid, uuid, text) FROM PUBLIC;
 
+-- is this text a project id (a UUID, any case)?  Where a project is named, a UUID is only ever an id.
+CREATE OR REPLACE FUNCTION btexport._is_uuid(t text)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT t ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+$$;
+
 -- why a new project name is refused, or NULL.  A project is named by its id or its name
 -- everywhere (log, create_automation, project_logs() in BTQL): a name shaped like an id would
 -- be ambiguous, so ids are never names.  The length keeps the name's unique index usable.
@@ -51,7 +57,7 @@ RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 		WHEN name IS NULL OR name = '' THEN 'empty'
 		WHEN octet_length(name) > 512 THEN 'too long'
 		WHEN name ~ '[\x01-\x1f\x7f]' THEN 'control characters'
-		WHEN name ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN 'id-shaped'
+		WHEN btexport._is_uuid(name) THEN 'id-shaped'
 	END
 $$;
 
@@ -129,7 +135,7 @@ BEGIN
 		RAISE EXCEPTION 'project must be given'
 			USING ERRCODE = '22004', HINT = 'Pass the project''s name or id, e.g. project => ''my-app''.';
 	END IF;
-	IF project ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+	IF btexport._is_uuid(project) THEN
 		SELECT * INTO p FROM btexport.projects x WHERE x.id = project::uuid;
 	ELSE
 		SELECT * INTO p FROM btexport.projects x WHERE x.name = project;

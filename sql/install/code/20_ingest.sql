@@ -66,7 +66,7 @@ BEGIN
 		RAISE EXCEPTION 'project must be given'
 			USING ERRCODE = '22004', HINT = 'Pass the project''s name or id, e.g. project => ''my-app''.';
 	END IF;
-	IF project ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+	IF btexport._is_uuid(project) THEN
 		-- an id: it must exist (raises 42704 with a hint when it does not)
 		p := btexport._project_for_caller(project);
 	ELSE

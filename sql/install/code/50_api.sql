@@ -223,7 +223,7 @@ BEGIN
 	a.name := name;
 	a.description := description;
 	a.owner := coalesce(owner, btexport._invoker());
-	IF _build_automation.owner IS NOT NULL AND project ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+	IF _build_automation.owner IS NOT NULL AND btexport._is_uuid(project) THEN
 		a.project_id := project::uuid;		-- update_automation: the automation's own project
 	ELSE
 		a.project_id := btexport._resolve_project(project);

@@ -19,7 +19,8 @@ GRANT EXECUTE ON FUNCTION
 	btexport._period_due_at(bigint, interval),
 	-- the row-level security policies of the span store call these as the querying role
 	btexport._visible_projects(text),
-	btexport._project_name_problem(text)
+	btexport._project_name_problem(text),
+	btexport._is_uuid(text)
 TO PUBLIC;
 
 -- internal entry points the SECURITY DEFINER API calls as the extension owner stay revoked;
