@@ -9,7 +9,11 @@ BTQL paths stay short (BTQL_SEGMENTS): the compiler's memory grows with the squa
 length until issue 12's finding 1 is fixed (another change); 2000 segments already take ~50 MB.
 Raise BTQL_SEGMENTS once that lands."""
 
+import hashlib
+
 MB = 1 << 20
+# 20 KB of hex digits that do not compress (an index entry must hold them whole)
+INCOMPRESSIBLE = "".join(hashlib.md5(str(i).encode()).hexdigest() for i in range(625))
 BTQL_DEPTH = 2000
 BTQL_SEGMENTS = 500
 
@@ -44,6 +48,7 @@ GENERIC = [
     ("null word", "NULL"),
     ("json", '{"a": [1, 2, {"b": null}]}'),
     ("long 10 KB", "x" * 10_000),
+    ("long incompressible 3 KB", INCOMPRESSIBLE[:3000]),
     ("long 1 MB", "y" * MB),
     ("huge 8 MB", "z" * (8 * MB)),
     ("huge multibyte 4 MB", "\u00e9" * (2 * MB)),
@@ -113,7 +118,8 @@ EVENTS = [
     ("events deep object", '{"id": "d", "metadata": ' + _nest(5_000, '{"a": ', "}") + "}"),
     ("events nul escape", '{"id": "n", "input": "a\\u0000b"}'),
     ("events lone surrogate", '{"id": "s", "input": "\\ud800"}'),
-    ("events huge id", '{"id": "' + "i" * 20_000 + '"}'),
+    ("events huge id", '{"id": "' + INCOMPRESSIBLE + '"}'),
+    ("events huge root_span_id", '{"id": "r", "root_span_id": "' + INCOMPRESSIBLE + '"}'),
     ("events huge number", '{"id": "h", "metrics": {"start": 1e400}}'),
     ("events tiny number", '{"id": "t", "scores": {"a": 1e-400}}'),
     ("events many keys", "{" + ", ".join(f'"k{i}": {i}' for i in range(20_000)) + "}"),
