@@ -25,7 +25,7 @@ DATA_built   = sql/btexport--$(EXTVERSION).sql $(UPGRADES)
 PG_CPPFLAGS  = -Isrc -std=gnu11 $(shell xml2-config --cflags 2>/dev/null)
 PG_CFLAGS    = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
                -Wno-sign-compare
-SHLIB_LINK   = -lcurl -lcrypto -ljansson -lxml2 -lzstd -lsnappy -lz -ldeflate -pthread
+SHLIB_LINK   = -lcurl -lcrypto -ljansson -lavro -lxml2 -lzstd -lsnappy -lz -ldeflate -pthread
 
 REGRESS      = $(patsubst sql/%.sql,%,$(filter-out sql/btexport--%,$(wildcard sql/*.sql)))
 # pg_regress runs against a running server (PGHOST/PGPORT): test/run-all.sh starts one
@@ -44,6 +44,8 @@ endif
 # with_llvm = yes, so a plain assignment after, or before, the include has no
 # effect; "override" before it does.
 override with_llvm = no
+# header dependencies (.deps/*.Po): a changed header rebuilds every object that includes it
+override autodepend = yes
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 

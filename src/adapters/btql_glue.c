@@ -107,7 +107,7 @@ BtxBtqlJsonRowSql(BtxBtqlCompiled *c, int first, bool as_jsonb)
 	initStringInfo(&s);
 	appendStringInfoString(&s, "SELECT (");
 	if (c->ncolumns == 0)
-		appendStringInfoString(&s, "'{}'::jsonb");
+		appendStringInfoString(&s, "'{}'::pg_catalog.jsonb");
 	for (i = 0; i < c->ncolumns; i++)
 	{
 		if (i == c->pivot_column)
@@ -115,19 +115,20 @@ BtxBtqlJsonRowSql(BtxBtqlCompiled *c, int first, bool as_jsonb)
 		if (k % 50 == 0)
 		{
 			if (k > 0)
-				appendStringInfoString(&s, ") || ");
-			appendStringInfoString(&s, chunks || as_jsonb || c->pivot_column >= 0 ? "jsonb_build_object(" : "json_build_object(");
+				appendStringInfoString(&s, ") OPERATOR(pg_catalog.||) ");
+			appendStringInfoString(&s, chunks || as_jsonb || c->pivot_column >= 0 ? "pg_catalog.jsonb_build_object(" :
+								   "pg_catalog.json_build_object(");
 		}
 		else
 			appendStringInfoString(&s, ", ");
-		appendStringInfo(&s, "$%d::text, q.c%d", first + i, i + 1);
+		appendStringInfo(&s, "$%d::pg_catalog.text, q.c%d", first + i, i + 1);
 		k++;
 	}
 	if (k > 0)
 		appendStringInfoChar(&s, ')');
 	if (c->pivot_column >= 0)
-		appendStringInfo(&s, " || COALESCE(q.c%d, '{}'::jsonb)", c->pivot_column + 1);
-	appendStringInfo(&s, ")%s FROM (%s) q", as_jsonb ? "::jsonb" : "::text", c->sql);
+		appendStringInfo(&s, " OPERATOR(pg_catalog.||) COALESCE(q.c%d, '{}'::pg_catalog.jsonb)", c->pivot_column + 1);
+	appendStringInfo(&s, ")%s FROM (%s) q", as_jsonb ? "::pg_catalog.jsonb" : "::pg_catalog.text", c->sql);
 	return s.data;
 }
 
@@ -172,7 +173,8 @@ BtxBtqlCheckProjects(BtxBtqlCompiled *c, const char *project_id)
 	for (i = 0; i < c->nprojects; i++)
 	{
 		int			rc = SPI_execute_with_args("SELECT p.id::text, p.name FROM btexport.projects p"
-											   " WHERE p.id::text = pg_catalog.lower($1) OR p.name = $1",
+											   " WHERE p.id::pg_catalog.text OPERATOR(pg_catalog.=) pg_catalog.lower($1)"
+											   " OR p.name OPERATOR(pg_catalog.=) $1",
 											   1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(c->projects[i])},
 											   NULL, true, 1);
 

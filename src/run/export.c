@@ -224,9 +224,11 @@ BtxExportWindow(BtxAutomation *a, int64 run_id, const char *base_key, const char
 
 		BtxBuildExportQuery(a, typed, from, to, &q);
 
-		/* run the query as the automation's owner, in UTC */
+		/* run the query as the automation's owner, in UTC, resolving names in pg_catalog only */
 		nestlevel = NewGUCNestLevel();
 		(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 		GetUserIdAndSecContext(&save_userid, &save_sec);
 		SetUserIdAndSecContext(a->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |

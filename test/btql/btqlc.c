@@ -8,15 +8,24 @@
  *       query of one of the cases (so the documented examples are tested)
  *   btqlc exec '<conninfo>' query-file ...
  *       compile each file (normal and export mode) and execute the SQL of
- *       those that compile; report any database error (the compiler must
- *       never produce SQL that PostgreSQL rejects)
- *   btqlc run '<conninfo>' case-file ...
- *       run differential cases: compile each query, execute its SQL with the
- *       bind parameters, execute the hand-written reference SQL, and compare
- *       column names, column types (declared, actual, reference) and rows
- *       (in order when the query sorts).  Invalid cases compare the exact
- *       error (sqlstate, message, detail, hint).  Prints one line per case and
- *       ends with "N passed, N failed".
+ *       those that compile; report any database error and any search_path
+ *       lint failure (the compiler must never produce SQL that PostgreSQL
+ *       rejects, at the limits included)
+ *   btqlc run [--valid-only] [--label L] '<conninfo>' case-file ...
+ *       run differential cases: compile each query, check its SQL with the
+ *       search_path lint (sql_lint.h), execute it with the bind parameters
+ *       (under the connecting role's search_path), execute the hand-written
+ *       reference SQL (under search_path = pg_catalog), and compare column
+ *       names, column types (declared, actual, reference) and rows (in order
+ *       when the query sorts).  Invalid cases compare the exact error
+ *       (sqlstate, message, detail, hint); --valid-only skips them.  Prints
+ *       one line per case (prefixed with [L]) and ends with
+ *       "N passed, N failed".
+ *   btqlc server '<conninfo>' case-file ...
+ *       run every valid case through the server's btexport.query() (and
+ *       btexport.explain() in export mode) in a session whose search_path
+ *       puts look-alike objects first: the functions must pin their own
+ *       search_path.  Compares the row count with the reference SQL.
  *
  * Case file format:
  *   ### name [export=LO,HI] [empty]
@@ -40,6 +49,7 @@
 #include <libpq-fe.h>
 
 #include "core/btql/btql.h"
+#include "sql_lint.h"
 
 static char *
 read_all(FILE *f)
@@ -192,6 +202,22 @@ free_rows(char **rows, int n)
 	free(rows);
 }
 
+/*
+ * The hand-written reference SQL is plain unqualified SQL: it runs with
+ * search_path = pg_catalog, whatever look-alikes the role's own search_path
+ * puts first (those are for the compiled SQL).
+ */
+static PGresult *
+exec_reference(PGconn *conn, const char *sql)
+{
+	PGresult   *r;
+
+	PQclear(PQexec(conn, "SET search_path = pg_catalog, pg_temp"));
+	r = PQexec(conn, sql);
+	PQclear(PQexec(conn, "RESET search_path"));
+	return r;
+}
+
 /* returns NULL on success, else a malloc'd reason */
 static char *
 run_valid(PGconn *conn, tcase *tc)
@@ -216,6 +242,12 @@ run_valid(PGconn *conn, tcase *tc)
 		btx_buf_appendf(&why, "compile error %s: %s | %s | %s", e.sqlstate, e.message, e.detail, e.hint);
 		return btx_buf_steal(&why);
 	}
+	{
+		char		lint[300];
+
+		if (btql_sql_lint(q.sql, lint, sizeof(lint)) != 0)
+			btx_buf_appendf(&why, "search_path lint: %s\n", lint);
+	}
 	nvals = q.first_param - 1 + q.nparams;
 	vals = calloc(nvals + 1, sizeof(char *));
 	if (tc->exportmode)
@@ -231,7 +263,7 @@ run_valid(PGconn *conn, tcase *tc)
 		btx_buf_appendf(&why, "compiled SQL failed: %s\nSQL: %s", PQresultErrorMessage(a), q.sql);
 		goto done;
 	}
-	r = PQexec(conn, tc->ref);
+	r = exec_reference(conn, tc->ref);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 	{
 		btx_buf_appendf(&why, "reference SQL failed: %s", PQresultErrorMessage(r));
@@ -333,8 +365,59 @@ trim_dup(const char *s, size_t n)
 	return r;
 }
 
+/*
+ * btexport.query() and btexport.explain() in the server, in a session whose
+ * search_path puts the look-alikes first: NULL when they work and query()
+ * returns as many rows as the reference.  The harness's own SQL here is
+ * qualified too, or it would trip over the look-alikes itself.
+ */
+static char *
+run_server(PGconn *conn, tcase *tc)
+{
+	const char *vals[1] = {tc->query};
+	PGresult   *a,
+			   *r = NULL;
+	btx_buf		why,
+				ref;
+
+	btx_buf_init(&why);
+	a = PQexecParams(conn, tc->exportmode ?
+					 "SELECT pg_catalog.length(btexport.explain($1::pg_catalog.text, true))" :
+					 "SELECT pg_catalog.count(*) FROM btexport.query($1::pg_catalog.text)",
+					 1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(a) != PGRES_TUPLES_OK)
+		btx_buf_appendf(&why, "btexport.%s failed: %s", tc->exportmode ? "explain" : "query", PQresultErrorMessage(a));
+	else if (!tc->exportmode)
+	{
+		btx_buf_init(&ref);
+		btx_buf_appendf(&ref, "SELECT count(*) FROM (%s) r", tc->ref);
+		r = exec_reference(conn, ref.data);
+		btx_buf_free(&ref);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			btx_buf_appendf(&why, "reference SQL failed: %s", PQresultErrorMessage(r));
+		else if (strcmp(PQgetvalue(a, 0, 0), PQgetvalue(r, 0, 0)) != 0)
+			btx_buf_appendf(&why, "btexport.query returned %s rows, the reference %s", PQgetvalue(a, 0, 0),
+							PQgetvalue(r, 0, 0));
+	}
+	PQclear(a);
+	PQclear(r);
+	if (why.len == 0)
+	{
+		btx_buf_free(&why);
+		return NULL;
+	}
+	return btx_buf_steal(&why);
+}
+
+typedef struct run_mode
+{
+	int			valid_only;		/* skip the invalid cases */
+	int			server;			/* through btexport.query() (run_server) */
+	const char *label;			/* printed before each case name, or NULL */
+} run_mode;
+
 static int
-run_file(PGconn *conn, const char *path, int *passed, int *failed)
+run_file(PGconn *conn, const char *path, const run_mode *m, int *passed, int *failed)
 {
 	FILE	   *f = fopen(path, "r");
 	char	   *text,
@@ -408,18 +491,26 @@ run_file(PGconn *conn, const char *path, int *passed, int *failed)
 			else
 				tc.err = trim_dup(secbody, len);
 		}
+		if (tc.ref == NULL && (m->valid_only || m->server))
+		{
+			free(tc.query);
+			free(tc.err);
+			p = next;
+			continue;
+		}
 		if (tc.ref)
-			why = run_valid(conn, &tc);
+			why = m->server ? run_server(conn, &tc) : run_valid(conn, &tc);
 		else
 			why = run_invalid(&tc);
 		if (why)
 		{
-			printf("FAIL %s: %s\n", tc.name, why);
+			printf("FAIL %s%s%s%s: %s\n", m->label ? "[" : "", m->label ? m->label : "", m->label ? "] " : "",
+				   tc.name, why);
 			(*failed)++;
 		}
 		else
 		{
-			printf("ok   %s\n", tc.name);
+			printf("ok   %s%s%s%s\n", m->label ? "[" : "", m->label ? m->label : "", m->label ? "] " : "", tc.name);
 			(*passed)++;
 		}
 		free(why);
@@ -569,6 +660,15 @@ cmd_exec(int argc, char **argv)
 			if (btx_btql_compile(text, &opt, &q, &e) != 0)
 				continue;
 			compiled++;
+			{
+				char		why[300];
+
+				if (btql_sql_lint(q.sql, why, sizeof(why)) != 0)
+				{
+					bad++;
+					printf("LINT %s: %s\n", argv[i], why);
+				}
+			}
 			nvals = q.first_param - 1 + q.nparams;
 			vals = calloc(nvals + 1, sizeof(char *));
 			if (mode)
@@ -598,6 +698,11 @@ cmd_exec(int argc, char **argv)
 	return bad ? 1 : 0;
 }
 
+static void
+ignore_notice(void *arg, const char *message)
+{
+}
+
 int
 main(int argc, char **argv)
 {
@@ -607,26 +712,41 @@ main(int argc, char **argv)
 		return cmd_docs(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "sql") == 0)
 		return cmd_sql(argc, argv);
-	if (argc >= 4 && strcmp(argv[1], "run") == 0)
+	if (argc >= 4 && (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "server") == 0))
 	{
-		PGconn	   *conn = PQconnectdb(argv[2]);
+		PGconn	   *conn;
+		run_mode	m;
 		int			passed = 0,
 					failed = 0,
-					i;
+					i = 2;
 
+		memset(&m, 0, sizeof(m));
+		m.server = strcmp(argv[1], "server") == 0;
+		for (; i < argc - 1 && strncmp(argv[i], "--", 2) == 0; i++)
+		{
+			if (strcmp(argv[i], "--valid-only") == 0)
+				m.valid_only = 1;
+			else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc)
+				m.label = argv[++i];
+		}
+		conn = PQconnectdb(argv[i]);
 		if (PQstatus(conn) != CONNECTION_OK)
 		{
 			fprintf(stderr, "connection failed: %s", PQerrorMessage(conn));
 			printf("0 passed, 1 failed\n");
 			return 1;
 		}
+		/* btexport.query() warns about queries without a time bound: not a failure */
+		PQsetNoticeProcessor(conn, ignore_notice, NULL);
 		PQclear(PQexec(conn, "SET TIME ZONE 'UTC'"));
-		for (i = 3; i < argc; i++)
-			run_file(conn, argv[i], &passed, &failed);
+		for (i++; i < argc; i++)
+			run_file(conn, argv[i], &m, &passed, &failed);
 		PQfinish(conn);
 		printf("%d passed, %d failed\n", passed, failed);
 		return failed ? 1 : 0;
 	}
-	fprintf(stderr, "usage: btqlc sql [--export] [--clause|--sql] < query\n       btqlc run '<conninfo>' case-file ...\n");
+	fprintf(stderr, "usage: btqlc sql [--export] [--clause|--sql] < query\n"
+			"       btqlc run [--valid-only] [--label L] '<conninfo>' case-file ...\n"
+			"       btqlc server '<conninfo>' case-file ...\n");
 	return 2;
 }

@@ -1,14 +1,17 @@
 -- Fixed dataset for the BTQL differential tests.  Times are either absolute
 -- (2024) or relative to the load time (now() - ...); the tests run right
 -- after loading, so "created > now() - interval 7 day" is stable.
+-- Loaded by load.sql into the installed extension's span store: spans go to
+-- the staging table logs_in first (it states is_root, which the span store
+-- generates, so load.sql can check that the two agree).
 SET TIME ZONE 'UTC';
 INSERT INTO btexport.projects (id, name, org_id, created) VALUES
 ('0c9f4d2e-6a51-4b8e-93d7-5e2f1a7b8c04', 'support-bot', 'aaaaaaaa-0000-4000-8000-000000000001', '2024-01-01T00:00:00Z'),
 ('5d1e7c3a-2b4f-4e8a-9c6d-0f1e2d3c4b5a', 'other-project', 'aaaaaaaa-0000-4000-8000-000000000001', '2024-01-01T00:00:00Z'),
-('9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', 'empty-project', NULL, NULL);
+('9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', 'empty-project', NULL, '2024-01-01T00:00:00Z');
 
 -- P = support-bot
-INSERT INTO btexport.logs (project_id, id, span_id, root_span_id, span_parents, is_root, created, org_id,
+INSERT INTO logs_in (project_id, id, span_id, root_span_id, span_parents, is_root, created, org_id,
 	input, output, expected, error, scores, metrics, metadata, span_attributes, context, origin, comment, tags, _xact_id)
 VALUES
 -- trace t1: recent production trace, escalated, a failing tool call
@@ -81,7 +84,7 @@ VALUES
  '{"name": "greet", "type": "llm"}', NULL, NULL, NULL, '{test,geo}', '112');
 
 -- the other project: must never leak into queries of support-bot
-INSERT INTO btexport.logs (project_id, id, span_id, root_span_id, span_parents, is_root, created, org_id,
+INSERT INTO logs_in (project_id, id, span_id, root_span_id, span_parents, is_root, created, org_id,
 	input, output, scores, metrics, metadata, span_attributes, tags, _xact_id)
 VALUES
 ('5d1e7c3a-2b4f-4e8a-9c6d-0f1e2d3c4b5a', 'r1', 'r1', 'r1', NULL, true, now() - interval '2 hours', NULL,

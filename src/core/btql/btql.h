@@ -6,8 +6,13 @@
  * text: literals, JSON keys and project ids/names are bind parameters, every
  * identifier comes from the compiler's own whitelist, and output columns are
  * named c1, c2, ... in the SQL (their user-visible names are in columns[]).
- * Every placeholder carries an explicit cast ($3::text), so the caller may
- * bind all parameters as text with unknown type.
+ * Every placeholder carries an explicit cast ($3::pg_catalog.text), so the
+ * caller may bind all parameters as text with unknown type.  Every function,
+ * operator and type in the SQL is qualified with pg_catalog, so it means the
+ * same whatever the search_path (the caller pins one all the same).
+ *
+ * Stages: btql_lex.c (arena and limits, tokens, errors), btql_parse.c (both
+ * syntaxes to one query model, btql_int.h), btql_compile.c (model to SQL).
  */
 #ifndef BTX_BTQL_H
 #define BTX_BTQL_H
@@ -30,6 +35,49 @@ typedef enum btx_btql_syntax
 	BTX_BTQL_SYNTAX_SQL = 2		/* SELECT ... FROM project_logs(...) ... */
 } btx_btql_syntax;
 
+/*
+ * Limits.  Each bounds the memory or the recursion of one compile stage, and
+ * breaking one is a BTQL error with the position of the offending token or
+ * expression (docs/btql.md "Limits").  A zero field takes the default.
+ * Memory is linear in the input below the limits, and never above max_memory.
+ */
+typedef struct btx_btql_limits
+{
+	int			max_query_bytes;	/* query text (54000) */
+	int			max_tokens;			/* tokens of the query (54000) */
+	int			max_nodes;			/* expression nodes of the query (54000) */
+	int			max_items;			/* items of one clause: select, dimensions,
+									 * measures, sort, pivot, unpivot, projects
+									 * (54000) */
+	int			max_path_segments;	/* segments of one field path (54000) */
+	int			max_nesting;		/* parentheses, brackets and unary operators
+									 * nested in one another (0A000) */
+	int			max_depth;			/* height of one expression tree (54001) */
+	size_t		max_sql_bytes;		/* any SQL text the compiler builds,
+									 * the final statement included (54001) */
+	size_t		max_memory;			/* all memory of one compile (54001) */
+} btx_btql_limits;
+
+#define BTX_BTQL_MAX_QUERY_BYTES	1000000
+#define BTX_BTQL_MAX_TOKENS			100000
+#define BTX_BTQL_MAX_NODES			20000
+#define BTX_BTQL_MAX_ITEMS			1000
+#define BTX_BTQL_MAX_PATH_SEGMENTS	256
+#define BTX_BTQL_MAX_NESTING		120
+#define BTX_BTQL_MAX_DEPTH			1000
+#define BTX_BTQL_MAX_SQL_BYTES		((size_t) 4 << 20)
+#define BTX_BTQL_MAX_MEMORY			((size_t) 64 << 20)
+
+/* what one compile used (filled on success and on failure) */
+typedef struct btx_btql_stats
+{
+	int			tokens;
+	int			nodes;
+	size_t		memory;			/* bytes the compile allocated, peak (its
+								 * arena is only freed at the end) */
+	size_t		sql_bytes;		/* length of the compiled SQL, 0 on failure */
+} btx_btql_stats;
+
 typedef struct btx_btql_options
 {
 	/*
@@ -49,6 +97,8 @@ typedef struct btx_btql_options
 	 * 0 = UTC.  The caller checks the range (-840 .. 840).
 	 */
 	int			tz_offset_minutes;
+	const btx_btql_limits *limits;	/* NULL: the defaults above */
+	btx_btql_stats *stats;		/* NULL, or filled by btx_btql_compile */
 } btx_btql_options;
 
 typedef struct btx_btql_param
@@ -96,8 +146,8 @@ typedef struct btx_btql_query
  * Compile text into out (zeroed first).  Returns 0 on success; on failure
  * returns -1, fills err (sqlstate 42601 syntax, 42703 unknown field, 42702
  * ambiguous name, 42883 unknown function/operator, 42803 grouping, 22023 bad
- * argument, 0A000 not supported, 53200 out of memory) and leaves out empty.
- * opt may be NULL.
+ * argument, 0A000 not supported, 54000/54001 a limit, 53200 out of memory)
+ * and leaves out empty.  opt may be NULL.
  */
 extern int	btx_btql_compile(const char *text, const btx_btql_options *opt,
 							 btx_btql_query *out, btx_error *err);

@@ -1,6 +1,28 @@
 /*
  * btql_parse.c — recursive-descent parser for both BTQL syntaxes (clause
- * syntax and SQL syntax), producing the query model of btql_int.h.
+ * syntax and SQL syntax), producing the query model of btql_int.h (the AST:
+ * expression nodes plus the clauses of one query).
+ *
+ * Syntaxes.  btx_btql_parse detects the syntax from the first tokens.  The
+ * SQL syntax (parse_sql) reads clauses in SQL order.  The clause syntax
+ * (parse_clauses) first cuts the token array at clause headers ("name:" at
+ * the start of a line or after "|") and hands each body to its clause
+ * function (clauses[]) with an end position, so a body can never run into
+ * the next clause; clause order is free.
+ *
+ * Expressions.  One function per precedence level, loosest first: p_expr
+ * (?:), p_or, p_and, p_not, p_cmp (comparisons, IS, LIKE, MATCH, INCLUDES,
+ * IN), p_add, p_mul, p_unary, p_primary.  Binary operators are read in
+ * loops, so a chain a OR b OR c ... builds a left-deep tree without
+ * recursion; only parentheses, brackets, calls and unary operators recurse.
+ *
+ * Limits (btx_btql_limits), each an error at the offending token: the
+ * recursion depth (max_nesting); the height of every tree, which each node
+ * records (max_depth: the compiler and PostgreSQL walk trees recursively);
+ * the node count (max_nodes); items per clause or list (max_items, and the
+ * fixed 256 values of a list, 64 arguments of a call); path segments
+ * (max_path_segments).  Every array grows by doubling in the arena, and
+ * token texts are shared, not copied, so the AST is linear in the input.
  */
 #include "core/btql/btql_int.h"
 
@@ -10,9 +32,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_DEPTH 120
-/* height of any expression tree: the compiler walks trees recursively */
-#define MAX_TREE_DEPTH 1000
+/* longest IN list and argument list (fixed: not part of btx_btql_limits) */
+#define MAX_LIST 256
+#define MAX_ARGS 64
 
 typedef struct parser
 {
@@ -20,8 +42,9 @@ typedef struct parser
 	btx_btql_syntax syntax;
 	int			pos;
 	int			end;			/* exclusive token limit of the current body */
-	int			depth;
+	int			depth;			/* recursion: parentheses, brackets, unary */
 	btx_btql_token eof;			/* synthetic end token */
+	btx_btql_vec unpivots;		/* of the query: UNPIVOT may repeat */
 } parser;
 
 static btx_btql_node *p_expr(parser *p);
@@ -70,6 +93,7 @@ is_kw(btx_btql_token *t, const char *kw)
 	return t->kind == TK_IDENT && strcasecmp(t->text, kw) == 0;
 }
 
+/* the synthetic end token of the current body: at the end of its last token */
 static void
 set_eof(parser *p)
 {
@@ -81,6 +105,7 @@ set_eof(parser *p)
 		p->eof.off = p->c->toks[p->c->ntoks - 1].off;
 }
 
+/* a token as error messages name it */
 static const char *
 tok_desc(parser *p, btx_btql_token *t)
 {
@@ -115,10 +140,40 @@ not_supported(parser *p, int off, const char *hint, const char *what)
 	return NULL;
 }
 
+/*
+ * Every expression node comes from here, so the node count is exact: more
+ * than max_nodes nodes is an error at off.
+ */
+static btx_btql_node *
+alloc_node(parser *p, int off)
+{
+	btx_btql_ctx *c = p->c;
+
+	if (c->err->code)
+		return NULL;
+	if (++c->nnodes > c->lim.max_nodes)
+	{
+		btx_btql_error_at(c, off, "54000", NULL,
+						  "Shorten the query: use IN lists instead of long chains of conditions, or split it.",
+						  "btql query has more than %d expressions", c->lim.max_nodes);
+		return NULL;
+	}
+	return btx_btql_alloc(&c->arena, sizeof(btx_btql_node));
+}
+
+/* more than max_items in one clause or list: an error at off */
+static void *
+too_many_items(parser *p, int off, const char *what)
+{
+	btx_btql_error_at(p->c, off, "54000", NULL, "Split the query into several queries.",
+					  "more than %d items in %s", p->c->lim.max_items, what);
+	return NULL;
+}
+
 static btx_btql_node *
 new_node(parser *p, btx_btql_ekind kind, btx_btql_token *at)
 {
-	btx_btql_node *n = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_node));
+	btx_btql_node *n = alloc_node(p, at->off);
 
 	if (n == NULL)
 		return NULL;
@@ -147,12 +202,13 @@ set_depth(parser *p, btx_btql_node *n)
 		if (n->args[i] && n->args[i]->depth > d)
 			d = n->args[i]->depth;
 	n->depth = d + 1;
-	if (n->depth > MAX_TREE_DEPTH)
+	if (n->depth > p->c->lim.max_depth)
 		btx_btql_error_at(p->c, n->off, "54001", NULL,
 						  "Split the condition, or use IN (...) instead of a long chain of OR terms.",
-						  "expression is nested more than %d levels deep", MAX_TREE_DEPTH);
+						  "expression is nested more than %d levels deep", p->c->lim.max_depth);
 }
 
+/* extend n to the last token read and record its height */
 static void
 finish(parser *p, btx_btql_node *n)
 {
@@ -215,8 +271,7 @@ static btx_btql_node *
 p_list(parser *p, btx_btql_token *open, const char *close)
 {
 	btx_btql_node *n = new_node(p, E_ARRAY, open);
-	btx_btql_node *items[256];
-	int			k = 0;
+	btx_btql_vec items = {0};
 
 	if (n == NULL)
 		return NULL;
@@ -224,15 +279,14 @@ p_list(parser *p, btx_btql_token *open, const char *close)
 	{
 		for (;;)
 		{
-			btx_btql_node *e;
+			btx_btql_node **slot;
 
-			if (k >= 256)
+			if (items.n >= MAX_LIST)
 				return not_supported(p, peek(p)->off, "Split the list into several conditions joined with OR.",
 									 "a list of more than 256 values");
-			e = p_expr(p);
-			if (e == NULL)
+			if ((slot = btx_btql_vec_push(&p->c->arena, &items, sizeof(*slot))) == NULL ||
+				(*slot = p_expr(p)) == NULL)
 				return NULL;
-			items[k++] = e;
 			if (is_op(peek(p), ","))
 			{
 				advance(p);
@@ -243,36 +297,47 @@ p_list(parser *p, btx_btql_token *open, const char *close)
 	}
 	if (expect_op(p, close, strcmp(close, ")") == 0 ? "\",\" or \")\"" : "\",\" or \"]\"") != 0)
 		return NULL;
-	n->nargs = k;
-	n->args = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_node *) * (k ? k : 1));
-	if (n->args == NULL)
-		return NULL;
-	memcpy(n->args, items, sizeof(btx_btql_node *) * k);
+	n->nargs = items.n;
+	n->args = items.data;
 	finish(p, n);
 	return n;
 }
 
+/*
+ * Append a segment to the path being read (segs grows by doubling: a path
+ * of n segments costs O(n) memory).  The token's text is shared, not copied.
+ */
 static int
-add_seg(parser *p, btx_btql_node *n, const char *name, int64_t index, int quoted)
+add_seg(parser *p, btx_btql_vec *segs, btx_btql_token *at, char *name, int64_t index, int quoted)
 {
-	btx_btql_seg *s = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_seg) * (n->nsegs + 1));
+	btx_btql_seg *s;
 
-	if (s == NULL)
+	if (segs->n >= p->c->lim.max_path_segments)
+	{
+		btx_btql_error_at(p->c, at->off, "54000", NULL,
+						  "Shorten the path; JSON nested that deep is better read with a shorter path and json_extract().",
+						  "field path has more than %d segments", p->c->lim.max_path_segments);
 		return -1;
-	if (n->nsegs)
-		memcpy(s, n->segs, sizeof(btx_btql_seg) * n->nsegs);
-	s[n->nsegs].name = name ? btx_btql_strndup(&p->c->arena, name, strlen(name)) : NULL;
-	s[n->nsegs].index = index;
-	s[n->nsegs].quoted = quoted;
-	n->segs = s;
-	n->nsegs++;
+	}
+	if ((s = btx_btql_vec_push(&p->c->arena, segs, sizeof(*s))) == NULL)
+		return -1;
+	s->name = name;
+	s->index = index;
+	s->quoted = quoted;
 	return 0;
 }
 
-/* the rest of a path after its first segment: .name, ."name", [i], [-i] */
+/*
+ * A path whose first segment is the token first (a name or a quoted name):
+ * .name, ."name", [i], [-i] follow.  Reads iteratively, whatever the length.
+ */
 static btx_btql_node *
-p_path_rest(parser *p, btx_btql_node *n)
+p_path(parser *p, btx_btql_node *n, btx_btql_token *first)
 {
+	btx_btql_vec segs = {0};
+
+	if (add_seg(p, &segs, first, first->text, 0, first->kind == TK_QIDENT) != 0)
+		return NULL;
 	for (;;)
 	{
 		btx_btql_token *t = peek(p);
@@ -287,7 +352,7 @@ p_path_rest(parser *p, btx_btql_node *n)
 				return syntax_error(p, s, "a field name after \".\"",
 									"Quote field names that contain spaces or symbols with double quotes, as in scores.\"Answer Relevance\".");
 			advance(p);
-			if (add_seg(p, n, s->text, 0, s->kind == TK_QIDENT) != 0)
+			if (add_seg(p, &segs, s, s->text, 0, s->kind == TK_QIDENT) != 0)
 				return NULL;
 		}
 		else if (is_op(t, "["))
@@ -315,12 +380,14 @@ p_path_rest(parser *p, btx_btql_node *n)
 			advance(p);
 			if (expect_op(p, "]", "\"]\"") != 0)
 				return NULL;
-			if (add_seg(p, n, NULL, negi ? -v : v, 0) != 0)
+			if (add_seg(p, &segs, s, NULL, negi ? -v : v, 0) != 0)
 				return NULL;
 		}
 		else
 			break;
 	}
+	n->segs = segs.data;
+	n->nsegs = segs.n;
 	finish(p, n);
 	return n;
 }
@@ -329,6 +396,7 @@ static const char *const interval_units[] = {
 	"year", "month", "day", "hour", "minute", "second", "millisecond", "microsecond", NULL
 };
 
+/* interval <integer> <unit>, after the keyword (units singular; plurals get a hint) */
 static btx_btql_node *
 p_interval(parser *p, btx_btql_token *kw)
 {
@@ -394,12 +462,17 @@ p_interval(parser *p, btx_btql_token *kw)
 	return n;
 }
 
+/*
+ * A call after its name: ANY_SPAN(e) and FILTER_SPANS(e) become their own
+ * nodes, CAST(e AS type) a cast; other names a function node (DISTINCT and
+ * count(*) are recorded; the compiler knows which functions exist).
+ */
 static btx_btql_node *
 p_call(parser *p, btx_btql_token *name)
 {
 	btx_btql_node *n;
-	btx_btql_node *args[64];
-	int			k = 0;
+	btx_btql_vec args = {0};
+	btx_btql_node **slot;
 
 	advance(p);					/* ( */
 	if (strcasecmp(name->text, "any_span") == 0 || strcasecmp(name->text, "filter_spans") == 0)
@@ -443,24 +516,20 @@ p_call(parser *p, btx_btql_token *name)
 	}
 	if (is_op(peek(p), "*") && is_op(peek_n(p, 1), ")"))
 	{
-		btx_btql_node *s = new_node(p, E_STAR, peek(p));
-
-		if (s == NULL)
+		if ((slot = btx_btql_vec_push(&p->c->arena, &args, sizeof(*slot))) == NULL ||
+			(*slot = new_node(p, E_STAR, peek(p))) == NULL)
 			return NULL;
 		advance(p);
-		args[k++] = s;
 	}
 	else if (!is_op(peek(p), ")"))
 	{
 		for (;;)
 		{
-			btx_btql_node *e;
-
-			if (k >= 64)
+			if (args.n >= MAX_ARGS)
 				return not_supported(p, peek(p)->off, "Pass at most 64 arguments.", "a call with more than 64 arguments");
-			if ((e = p_expr(p)) == NULL)
+			if ((slot = btx_btql_vec_push(&p->c->arena, &args, sizeof(*slot))) == NULL ||
+				(*slot = p_expr(p)) == NULL)
 				return NULL;
-			args[k++] = e;
 			if (is_op(peek(p), ","))
 			{
 				advance(p);
@@ -471,15 +540,13 @@ p_call(parser *p, btx_btql_token *name)
 	}
 	if (expect_op(p, ")", "\",\" or \")\"") != 0)
 		return NULL;
-	n->nargs = k;
-	n->args = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_node *) * (k ? k : 1));
-	if (n->args == NULL)
-		return NULL;
-	memcpy(n->args, args, sizeof(btx_btql_node *) * k);
+	n->nargs = args.n;
+	n->args = args.data;
 	finish(p, n);
 	return n;
 }
 
+/* literals, paths, calls, interval, parenthesised expressions and [lists] */
 static btx_btql_node *
 p_primary(parser *p)
 {
@@ -512,16 +579,15 @@ p_primary(parser *p)
 		case TK_QIDENT:
 			advance(p);
 			n = new_node(p, E_PATH, t);
-			if (n == NULL || add_seg(p, n, t->text, 0, 1) != 0)
+			if (n == NULL || p_path(p, n, t) == NULL)
 				return NULL;
-			if (!is_op(peek(p), ".") && !is_op(peek(p), "["))
+			if (n->nsegs == 1)
 			{
 				/* resolved by the compiler: a known field, else a string */
 				n->kind = E_QSTRING;
 				n->str = n->segs[0].name;
-				return n;
 			}
-			return p_path_rest(p, n);
+			return n;
 		case TK_IDENT:
 			if (is_kw(t, "null") || is_kw(t, "true") || is_kw(t, "false"))
 			{
@@ -546,9 +612,9 @@ p_primary(parser *p)
 									"Quote a field whose name is a keyword with double quotes, as in metadata.\"order\".");
 			advance(p);
 			n = new_node(p, E_PATH, t);
-			if (n == NULL || add_seg(p, n, t->text, 0, 0) != 0)
+			if (n == NULL)
 				return NULL;
-			return p_path_rest(p, n);
+			return p_path(p, n, t);
 		case TK_OP:
 			if (is_op(t, "("))
 			{
@@ -574,6 +640,21 @@ p_primary(parser *p)
 	return syntax_error(p, t, "an expression", NULL);
 }
 
+/*
+ * One more level of recursion (a parenthesis, a bracket, a unary operator):
+ * the parser recurses for these, so their nesting is bounded (max_nesting).
+ */
+static int
+too_deep(parser *p, btx_btql_token *at)
+{
+	if (++p->depth <= p->c->lim.max_nesting)
+		return 0;
+	btx_btql_error_at(p->c, at->off, "0A000", NULL, "Simplify the expression.",
+					  "nesting deeper than %d levels is not supported", p->c->lim.max_nesting);
+	return 1;
+}
+
+/* unary minus; folded into a number that follows it directly (-2 is a literal) */
 static btx_btql_node *
 p_unary(parser *p)
 {
@@ -583,8 +664,8 @@ p_unary(parser *p)
 
 	if (is_op(t, "-"))
 	{
-		if (++p->depth > MAX_DEPTH)
-			return not_supported(p, t->off, "Simplify the expression.", "nesting deeper than 120 levels");
+		if (too_deep(p, t))
+			return NULL;
 		advance(p);
 		e = p_unary(p);
 		p->depth--;
@@ -614,10 +695,11 @@ p_unary(parser *p)
 	return p_primary(p);
 }
 
+/* a binary node; its height is checked here, where chains grow */
 static btx_btql_node *
 binop(parser *p, btx_btql_node *l, const char *op, btx_btql_node *r)
 {
-	btx_btql_node *n = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_node));
+	btx_btql_node *n = alloc_node(p, l->off);
 
 	if (n == NULL)
 		return NULL;
@@ -667,10 +749,11 @@ p_add(parser *p)
 	return l;
 }
 
+/* a unary postfix node (IS NULL ...) around e */
 static btx_btql_node *
 wrap(parser *p, btx_btql_ekind kind, btx_btql_node *e, int neg)
 {
-	btx_btql_node *n = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_node));
+	btx_btql_node *n = alloc_node(p, e->off);
 
 	if (n == NULL)
 		return NULL;
@@ -685,6 +768,11 @@ wrap(parser *p, btx_btql_ekind kind, btx_btql_node *e, int neg)
 	return p->c->err->code ? NULL : n;
 }
 
+/*
+ * Comparisons and the word operators after an additive expression, in a
+ * loop: = != <> < <= > >= <=> <!=>, IS [NOT] NULL/TRUE/FALSE, ISNULL,
+ * [NOT] LIKE / ILIKE / MATCH / INCLUDES / CONTAINS, [NOT] IN (list).
+ */
 static btx_btql_node *
 p_cmp(parser *p)
 {
@@ -816,8 +904,8 @@ p_not(parser *p)
 		btx_btql_node *e,
 				   *n;
 
-		if (++p->depth > MAX_DEPTH)
-			return not_supported(p, t->off, "Simplify the expression.", "nesting deeper than 120 levels");
+		if (too_deep(p, t))
+			return NULL;
 		advance(p);
 		e = p_not(p);
 		p->depth--;
@@ -867,14 +955,15 @@ p_or(parser *p)
 	return l;
 }
 
+/* a whole expression: cond ? a : b (right-associative) over OR */
 static btx_btql_node *
 p_expr(parser *p)
 {
 	btx_btql_node *c,
 			   *n;
 
-	if (++p->depth > MAX_DEPTH)
-		return not_supported(p, peek(p)->off, "Simplify the expression.", "nesting deeper than 120 levels");
+	if (too_deep(p, peek(p)))
+		return NULL;
 	c = p_or(p);
 	if (c && is_op(peek(p), "?"))
 	{
@@ -897,7 +986,7 @@ p_expr(parser *p)
 			p->depth--;
 			return NULL;
 		}
-		n = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_node));
+		n = alloc_node(p, c->off);
 		if (n == NULL)
 			return NULL;
 		n->kind = E_IF;
@@ -921,21 +1010,24 @@ p_expr(parser *p)
 
 /* ---- clause-level helpers shared by both syntaxes ---- */
 
+/* append it to the items of a clause (what names the clause for errors) */
 static int
-push_item(parser *p, btx_btql_item **arr, int *n, btx_btql_item *it)
+push_item(parser *p, btx_btql_vec *v, btx_btql_item *it, int off, const char *what)
 {
-	btx_btql_item *a = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_item) * (*n + 1));
+	btx_btql_item *slot;
 
-	if (a == NULL)
+	if (v->n >= p->c->lim.max_items)
+	{
+		too_many_items(p, off, what);
 		return -1;
-	if (*n)
-		memcpy(a, *arr, sizeof(btx_btql_item) * (*n));
-	a[*n] = *it;
-	*arr = a;
-	(*n)++;
+	}
+	if ((slot = btx_btql_vec_push(&p->c->arena, v, sizeof(*slot))) == NULL)
+		return -1;
+	*slot = *it;
 	return 0;
 }
 
+/* the name after AS: a quoted name, or a word that is not reserved */
 static char *
 p_alias_name(parser *p)
 {
@@ -955,8 +1047,10 @@ p_alias_name(parser *p)
  * positions: a lone integer becomes a 1-based position (dimensions, GROUP BY)
  */
 static int
-p_items(parser *p, btx_btql_item **arr, int *n, int allow_alias, int allow_pos, int sort)
+p_items(parser *p, btx_btql_item **arr, int *n, int allow_alias, int allow_pos, int sort, const char *what)
 {
+	btx_btql_vec items = {0};
+
 	for (;;)
 	{
 		btx_btql_item it;
@@ -1008,8 +1102,10 @@ p_items(parser *p, btx_btql_item **arr, int *n, int allow_alias, int allow_pos, 
 				it.desc = 1;
 			}
 		}
-		if (push_item(p, arr, n, &it) != 0)
+		if (push_item(p, &items, &it, t->off, what) != 0)
 			return -1;
+		*arr = items.data;
+		*n = items.n;
 		if (!is_op(peek(p), ","))
 			return 0;
 		advance(p);
@@ -1021,6 +1117,7 @@ static const char *const other_sources[] = {
 	"project_functions", "org_prompts", "org_functions", NULL
 };
 
+/* spans, traces or summary */
 static int
 set_shape(parser *p, btx_btql_ast *q, btx_btql_token *t, const char *name)
 {
@@ -1045,6 +1142,7 @@ static int
 p_source(parser *p, btx_btql_ast *q)
 {
 	btx_btql_token *fn = peek(p);
+	btx_btql_vec ids = {0};
 	int			i;
 
 	if (is_op(fn, "("))
@@ -1100,14 +1198,18 @@ p_source(parser *p, btx_btql_ast *q)
 		}
 		else if (t->kind == TK_STRING)
 		{
-			char	  **ids = btx_btql_alloc(&p->c->arena, sizeof(char *) * (q->nids + 1));
+			char	  **slot;
 
-			if (ids == NULL)
+			if (ids.n >= p->c->lim.max_items)
+			{
+				too_many_items(p, t->off, "project_logs()");
 				return -1;
-			if (q->nids)
-				memcpy(ids, q->ids, sizeof(char *) * q->nids);
-			ids[q->nids++] = t->text;
-			q->ids = ids;
+			}
+			if ((slot = btx_btql_vec_push(&p->c->arena, &ids, sizeof(*slot))) == NULL)
+				return -1;
+			*slot = t->text;
+			q->ids = ids.data;
+			q->nids = ids.n;
 			advance(p);
 		}
 		else
@@ -1134,13 +1236,32 @@ p_source(parser *p, btx_btql_ast *q)
 	return 0;
 }
 
+/* append u to the query's unpivots (both syntaxes; at: for the limit error) */
+static int
+push_unpivot(parser *p, btx_btql_ast *q, btx_btql_unpivot *u, int at)
+{
+	btx_btql_unpivot *slot;
+
+	if (p->unpivots.n >= p->c->lim.max_items)
+	{
+		too_many_items(p, at, "unpivot");
+		return -1;
+	}
+	if ((slot = btx_btql_vec_push(&p->c->arena, &p->unpivots, sizeof(*slot))) == NULL)
+		return -1;
+	*slot = *u;
+	q->unpivot = p->unpivots.data;
+	q->nunpivot = p->unpivots.n;
+	return 0;
+}
+
+/* UNPIVOT (value FOR key IN (object)), or (item FOR _ IN (array)), after UNPIVOT */
 static int
 p_unpivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 {
 	btx_btql_unpivot u;
 	btx_btql_token *v,
 			   *k;
-	btx_btql_unpivot *a;
 
 	memset(&u, 0, sizeof(u));
 	if (expect_op(p, "(", "\"(\" after UNPIVOT") != 0)
@@ -1179,20 +1300,17 @@ p_unpivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 		return -1;
 	u.value_name = v->text;
 	u.key_name = (k->kind == TK_IDENT && strcmp(k->text, "_") == 0) ? NULL : k->text;
-	u.at = new_node(p, E_PATH, kw);
-	a = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_unpivot) * (q->nunpivot + 1));
-	if (a == NULL)
+	if ((u.at = new_node(p, E_PATH, kw)) == NULL)
 		return -1;
-	if (q->nunpivot)
-		memcpy(a, q->unpivot, sizeof(btx_btql_unpivot) * q->nunpivot);
-	a[q->nunpivot++] = u;
-	q->unpivot = a;
-	return 0;
+	return push_unpivot(p, q, &u, kw->off);
 }
 
+/* PIVOT (agg [AS alias], ... FOR column IN (ANY)), after PIVOT */
 static int
 p_pivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 {
+	btx_btql_vec items = {0};
+
 	if (q->pivot_at)
 	{
 		btx_btql_error_at(p->c, kw->off, "42601", NULL, "Write a single PIVOT with several aggregates.",
@@ -1215,8 +1333,10 @@ p_pivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 			if ((it.alias = p_alias_name(p)) == NULL)
 				return -1;
 		}
-		if (push_item(p, &q->pivot, &q->npivot, &it) != 0)
+		if (push_item(p, &items, &it, it.expr->off, "PIVOT") != 0)
 			return -1;
+		q->pivot = items.data;
+		q->npivot = items.n;
 		if (!is_op(peek(p), ","))
 			break;
 		advance(p);
@@ -1248,6 +1368,7 @@ p_pivot_sql(parser *p, btx_btql_ast *q, btx_btql_token *kw)
 	return 0;
 }
 
+/* the integer of LIMIT / limit: (0 or more) */
 static int
 p_limit_value(parser *p, btx_btql_ast *q)
 {
@@ -1273,6 +1394,7 @@ p_limit_value(parser *p, btx_btql_ast *q)
 	return 0;
 }
 
+/* the body or query must end here */
 static int
 at_end(parser *p)
 {
@@ -1285,6 +1407,11 @@ at_end(parser *p)
 
 /* ---- SQL syntax ---- */
 
+/*
+ * SELECT list FROM source [UNPIVOT ...] [PIVOT] [WHERE] [GROUP BY] [PIVOT]
+ * [HAVING] [ORDER BY] [LIMIT] [OFFSET 'cursor']; what is not supported
+ * (WITH, DISTINCT, JOIN, aliases, TABLESAMPLE, SETTINGS) says so.
+ */
 static btx_btql_ast *
 parse_sql(parser *p, btx_btql_ast *q)
 {
@@ -1301,7 +1428,7 @@ parse_sql(parser *p, btx_btql_ast *q)
 		advance(p);
 		q->star = 1;
 	}
-	else if (p_items(p, &q->select, &q->nselect, 1, 0, 0) != 0)
+	else if (p_items(p, &q->select, &q->nselect, 1, 0, 0, "the select list") != 0)
 		return NULL;
 	if (!is_kw(peek(p), "from"))
 		return syntax_error(p, peek(p), "FROM", NULL);
@@ -1347,7 +1474,7 @@ parse_sql(parser *p, btx_btql_ast *q)
 			return syntax_error(p, peek(p), "BY after GROUP", NULL);
 		advance(p);
 		q->has_dims = 1;
-		if (p_items(p, &q->dims, &q->ndims, 0, 1, 0) != 0)
+		if (p_items(p, &q->dims, &q->ndims, 0, 1, 0, "GROUP BY") != 0)
 			return NULL;
 	}
 	if (is_kw(peek(p), "pivot"))
@@ -1368,7 +1495,7 @@ parse_sql(parser *p, btx_btql_ast *q)
 		if (!is_kw(peek(p), "by"))
 			return syntax_error(p, peek(p), "BY after ORDER", NULL);
 		advance(p);
-		if (p_items(p, &q->sort, &q->nsort, 0, 1, 1) != 0)
+		if (p_items(p, &q->sort, &q->nsort, 0, 1, 1, "ORDER BY") != 0)
 			return NULL;
 	}
 	if (is_kw(peek(p), "limit"))
@@ -1400,14 +1527,240 @@ parse_sql(parser *p, btx_btql_ast *q)
 
 /* ---- clause syntax ---- */
 
-static const char *const clause_names[] = {
-	"select", "from", "filter", "dimensions", "measures", "final_filter", "pivot",
-	"unpivot", "sort", "limit", "cursor", "sample", "preview_length",
+/*
+ * One function per clause of the clause syntax: each reads the clause's body
+ * (the tokens up to the next header, which parse_clauses has cut out).
+ */
+typedef int (*clause_body) (parser *p, btx_btql_ast *q, btx_btql_token *hdr);
+
+static int
+c_select(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	q->has_select = 1;
+	if (peek(p)->kind == TK_EOF)
+	{
+		syntax_error(p, peek(p), "* or a list of expressions", NULL);
+		return -1;
+	}
+	if (is_op(peek(p), "*") && peek_n(p, 1)->kind == TK_EOF)
+	{
+		advance(p);
+		q->star = 1;
+		return 0;
+	}
+	return p_items(p, &q->select, &q->nselect, 1, 0, 0, "select:");
+}
+
+static int
+c_from(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	btx_btql_token *t;
+
+	if (p_source(p, q) != 0)
+		return -1;
+	t = peek(p);
+	if (t->kind == TK_IDENT)
+	{
+		advance(p);
+		return set_shape(p, q, t, t->text);
+	}
+	return 0;
+}
+
+static int
+c_filter(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	return (q->filter = p_expr(p)) ? 0 : -1;
+}
+
+static int
+c_final_filter(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	return (q->having = p_expr(p)) ? 0 : -1;
+}
+
+static int
+c_dimensions(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	q->has_dims = 1;
+	return p_items(p, &q->dims, &q->ndims, 1, 1, 0, "dimensions:");
+}
+
+static int
+c_measures(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	q->has_measures = 1;
+	return p_items(p, &q->measures, &q->nmeasures, 1, 0, 0, "measures:");
+}
+
+static int
+c_sort(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	return p_items(p, &q->sort, &q->nsort, 0, 1, 1, "sort:");
+}
+
+static int
+c_limit(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	return p_limit_value(p, q);
+}
+
+static int
+c_cursor(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	btx_btql_token *t = peek(p);
+
+	if (t->kind != TK_STRING)
+	{
+		syntax_error(p, t, "a quoted cursor token", NULL);
+		return -1;
+	}
+	q->cursor = t->text;
+	advance(p);
+	return 0;
+}
+
+static int
+c_preview_length(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	btx_btql_token *t = peek(p);
+	int64_t		v;
+
+	if (t->kind != TK_INT)
+	{
+		syntax_error(p, t, "an integer preview length", NULL);
+		return -1;
+	}
+	if (parse_int64(t->text, &v) != 0 || v > 1000000000)
+	{
+		btx_btql_error_at(p->c, t->off, "22023", NULL, "Use a preview length below one billion.",
+						  "preview_length out of range");
+		return -1;
+	}
+	q->preview_length = (int) v;
+	advance(p);
+	return 0;
+}
+
+/* pivot: alias [, alias ...] (measure aliases; the pivot column is the last dimension) */
+static int
+c_pivot(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	btx_btql_vec items = {0};
+
+	if ((q->pivot_at = new_node(p, E_PATH, hdr)) == NULL)
+		return -1;
+	for (;;)
+	{
+		btx_btql_item it;
+		btx_btql_token *t = peek(p);
+
+		memset(&it, 0, sizeof(it));
+		if (t->kind != TK_IDENT && t->kind != TK_QIDENT)
+		{
+			syntax_error(p, t, "a measure alias", "List measure aliases, as in pivot: avg_helpfulness.");
+			return -1;
+		}
+		advance(p);
+		it.alias = t->text;
+		it.expr = new_node(p, E_PATH, t);
+		if (it.expr == NULL || push_item(p, &items, &it, t->off, "pivot:") != 0)
+			return -1;
+		q->pivot = items.data;
+		q->npivot = items.n;
+		if (!is_op(peek(p), ","))
+			return 0;
+		advance(p);
+	}
+}
+
+/* one "source as (key, value)" or "source as (item)" of unpivot: */
+static int
+p_unpivot_item(parser *p, btx_btql_ast *q)
+{
+	btx_btql_unpivot u;
+	btx_btql_token *n1,
+			   *n2 = NULL;
+	const char *usage = "Write unpivot: scores as (name, value) or unpivot: tags as (tag).";
+	int			at = peek(p)->off;
+
+	memset(&u, 0, sizeof(u));
+	if ((u.at = new_node(p, E_PATH, peek(p))) == NULL || (u.src = p_add(p)) == NULL)
+		return -1;
+	if (!is_kw(peek(p), "as"))
+	{
+		syntax_error(p, peek(p), "AS and the new column names", usage);
+		return -1;
+	}
+	advance(p);
+	if (expect_op(p, "(", "\"(\"") != 0)
+		return -1;
+	n1 = peek(p);
+	if (n1->kind != TK_IDENT && n1->kind != TK_QIDENT)
+	{
+		syntax_error(p, n1, "a column name", usage);
+		return -1;
+	}
+	advance(p);
+	if (is_op(peek(p), ","))
+	{
+		advance(p);
+		n2 = peek(p);
+		if (n2->kind != TK_IDENT && n2->kind != TK_QIDENT)
+		{
+			syntax_error(p, n2, "a column name", usage);
+			return -1;
+		}
+		advance(p);
+	}
+	if (expect_op(p, ")", "\")\"") != 0)
+		return -1;
+	if (n2)
+	{
+		u.key_name = n1->text;
+		u.value_name = n2->text;
+	}
+	else
+		u.value_name = n1->text;
+	return push_unpivot(p, q, &u, at);
+}
+
+static int
+c_unpivot(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	for (;;)
+	{
+		if (p_unpivot_item(p, q) != 0)
+			return -1;
+		if (!is_op(peek(p), ","))
+			return 0;
+		advance(p);
+	}
+}
+
+static int
+c_sample(parser *p, btx_btql_ast *q, btx_btql_token *hdr)
+{
+	not_supported(p, hdr->off, "Filter the rows instead, for example on created or with a limit.", "the sample: clause");
+	return -1;
+}
+
+static const struct
+{
+	const char *name;
+	clause_body body;			/* NULL: recognised, not supported */
+}			clauses[] = {
+	{"select", c_select}, {"from", c_from}, {"filter", c_filter}, {"dimensions", c_dimensions},
+	{"measures", c_measures}, {"final_filter", c_final_filter}, {"pivot", c_pivot},
+	{"unpivot", c_unpivot}, {"sort", c_sort}, {"limit", c_limit}, {"cursor", c_cursor},
+	{"sample", c_sample}, {"preview_length", c_preview_length},
 	/* AST-only keys: recognised to reject them clearly */
-	"infer", "comparison_key", "weighted_scores", "custom_columns", "inference_budget",
-	"span_filter", "trace_filter", "final_dimensions", "final_measures", NULL
+	{"infer", NULL}, {"comparison_key", NULL}, {"weighted_scores", NULL}, {"custom_columns", NULL},
+	{"inference_budget", NULL}, {"span_filter", NULL}, {"trace_filter", NULL},
+	{"final_dimensions", NULL}, {"final_measures", NULL}, {NULL, NULL}
 };
 
+/* the index of a clause name in clauses[], or -1 */
 static int
 clause_index(btx_btql_token *t)
 {
@@ -1415,12 +1768,13 @@ clause_index(btx_btql_token *t)
 
 	if (t->kind != TK_IDENT)
 		return -1;
-	for (i = 0; clause_names[i]; i++)
-		if (strcasecmp(t->text, clause_names[i]) == 0)
+	for (i = 0; clauses[i].name; i++)
+		if (strcasecmp(t->text, clauses[i].name) == 0)
 			return i;
 	return -1;
 }
 
+/* token i starts a clause: a clause name and ":" at the start of a line or after "|" */
 static int
 is_header(btx_btql_ctx *c, int i)
 {
@@ -1431,190 +1785,30 @@ is_header(btx_btql_ctx *c, int i)
 	return i == 0 || t->bol || (t[-1].kind == TK_OP && strcmp(t[-1].op, "|") == 0);
 }
 
+/* a clause body: empty bodies and recognised-but-unsupported clauses are errors */
 static int
 p_clause_body(parser *p, btx_btql_ast *q, int ci, btx_btql_token *hdr)
 {
-	const char *name = clause_names[ci];
-	btx_btql_token *t;
+	const char *name = clauses[ci].name;
 
 	if (peek(p)->kind == TK_EOF && strcmp(name, "select") != 0)
 	{
 		syntax_error(p, peek(p), btx_btql_printf(&p->c->arena, "the body of the %s: clause", name), NULL);
 		return -1;
 	}
-	if (strcmp(name, "select") == 0)
-	{
-		q->has_select = 1;
-		if (peek(p)->kind == TK_EOF)
-		{
-			syntax_error(p, peek(p), "* or a list of expressions", NULL);
-			return -1;
-		}
-		if (is_op(peek(p), "*") && peek_n(p, 1)->kind == TK_EOF)
-		{
-			advance(p);
-			q->star = 1;
-			return 0;
-		}
-		return p_items(p, &q->select, &q->nselect, 1, 0, 0);
-	}
-	if (strcmp(name, "from") == 0)
-	{
-		if (p_source(p, q) != 0)
-			return -1;
-		t = peek(p);
-		if (t->kind == TK_IDENT)
-		{
-			advance(p);
-			return set_shape(p, q, t, t->text);
-		}
-		return 0;
-	}
-	if (strcmp(name, "filter") == 0)
-		return (q->filter = p_expr(p)) ? 0 : -1;
-	if (strcmp(name, "final_filter") == 0)
-		return (q->having = p_expr(p)) ? 0 : -1;
-	if (strcmp(name, "dimensions") == 0)
-	{
-		q->has_dims = 1;
-		return p_items(p, &q->dims, &q->ndims, 1, 1, 0);
-	}
-	if (strcmp(name, "measures") == 0)
-	{
-		q->has_measures = 1;
-		return p_items(p, &q->measures, &q->nmeasures, 1, 0, 0);
-	}
-	if (strcmp(name, "sort") == 0)
-		return p_items(p, &q->sort, &q->nsort, 0, 1, 1);
-	if (strcmp(name, "limit") == 0)
-		return p_limit_value(p, q);
-	if (strcmp(name, "cursor") == 0)
-	{
-		t = peek(p);
-		if (t->kind != TK_STRING)
-		{
-			syntax_error(p, t, "a quoted cursor token", NULL);
-			return -1;
-		}
-		q->cursor = t->text;
-		advance(p);
-		return 0;
-	}
-	if (strcmp(name, "preview_length") == 0)
-	{
-		int64_t		v;
-
-		t = peek(p);
-		if (t->kind != TK_INT)
-		{
-			syntax_error(p, t, "an integer preview length", NULL);
-			return -1;
-		}
-		if (parse_int64(t->text, &v) != 0 || v > 1000000000)
-		{
-			btx_btql_error_at(p->c, t->off, "22023", NULL, "Use a preview length below one billion.",
-							  "preview_length out of range");
-			return -1;
-		}
-		q->preview_length = (int) v;
-		advance(p);
-		return 0;
-	}
-	if (strcmp(name, "pivot") == 0)
-	{
-		q->pivot_at = new_node(p, E_PATH, hdr);
-		for (;;)
-		{
-			btx_btql_item it;
-
-			memset(&it, 0, sizeof(it));
-			t = peek(p);
-			if (t->kind != TK_IDENT && t->kind != TK_QIDENT)
-			{
-				syntax_error(p, t, "a measure alias", "List measure aliases, as in pivot: avg_helpfulness.");
-				return -1;
-			}
-			advance(p);
-			it.alias = t->text;
-			it.expr = new_node(p, E_PATH, t);
-			if (it.expr == NULL || push_item(p, &q->pivot, &q->npivot, &it) != 0)
-				return -1;
-			if (!is_op(peek(p), ","))
-				return 0;
-			advance(p);
-		}
-	}
-	if (strcmp(name, "unpivot") == 0)
-	{
-		for (;;)
-		{
-			btx_btql_unpivot u;
-			btx_btql_unpivot *a;
-			btx_btql_token *n1,
-					   *n2 = NULL;
-
-			memset(&u, 0, sizeof(u));
-			u.at = new_node(p, E_PATH, peek(p));
-			if ((u.src = p_add(p)) == NULL)
-				return -1;
-			if (!is_kw(peek(p), "as"))
-			{
-				syntax_error(p, peek(p), "AS and the new column names", "Write unpivot: scores as (name, value) or unpivot: tags as (tag).");
-				return -1;
-			}
-			advance(p);
-			if (expect_op(p, "(", "\"(\"") != 0)
-				return -1;
-			n1 = peek(p);
-			if (n1->kind != TK_IDENT && n1->kind != TK_QIDENT)
-			{
-				syntax_error(p, n1, "a column name", "Write unpivot: scores as (name, value) or unpivot: tags as (tag).");
-				return -1;
-			}
-			advance(p);
-			if (is_op(peek(p), ","))
-			{
-				advance(p);
-				n2 = peek(p);
-				if (n2->kind != TK_IDENT && n2->kind != TK_QIDENT)
-				{
-					syntax_error(p, n2, "a column name", "Write unpivot: scores as (name, value) or unpivot: tags as (tag).");
-					return -1;
-				}
-				advance(p);
-			}
-			if (expect_op(p, ")", "\")\"") != 0)
-				return -1;
-			if (n2)
-			{
-				u.key_name = n1->text;
-				u.value_name = n2->text;
-			}
-			else
-				u.value_name = n1->text;
-			a = btx_btql_alloc(&p->c->arena, sizeof(btx_btql_unpivot) * (q->nunpivot + 1));
-			if (a == NULL)
-				return -1;
-			if (q->nunpivot)
-				memcpy(a, q->unpivot, sizeof(btx_btql_unpivot) * q->nunpivot);
-			a[q->nunpivot++] = u;
-			q->unpivot = a;
-			if (!is_op(peek(p), ","))
-				return 0;
-			advance(p);
-		}
-	}
-	if (strcmp(name, "sample") == 0)
-	{
-		not_supported(p, hdr->off, "Filter the rows instead, for example on created or with a limit.", "the sample: clause");
-		return -1;
-	}
+	if (clauses[ci].body)
+		return clauses[ci].body(p, q, hdr);
 	btx_btql_error_at(p->c, hdr->off, "0A000", NULL,
 					  "btexport accepts the clauses select, from, filter, dimensions, measures, final_filter, pivot, unpivot, sort, limit, cursor and preview_length.",
 					  "clause \"%s\" is not supported", name);
 	return -1;
 }
 
+/*
+ * Clause syntax: find each header, cut its body at the next header or "|"
+ * (a word and ":" starting a line that is no clause is a misspelt clause),
+ * parse the body with its end fixed, and check that it was all read.
+ */
 static btx_btql_ast *
 parse_clauses(parser *p, btx_btql_ast *q)
 {
@@ -1645,7 +1839,7 @@ parse_clauses(parser *p, btx_btql_ast *q)
 		if (seen[ci])
 		{
 			btx_btql_error_at(c, hdr->off, "42601", NULL, "Combine the two clauses into one.",
-							  "clause \"%s\" given twice", clause_names[ci]);
+							  "clause \"%s\" given twice", clauses[ci].name);
 			return NULL;
 		}
 		seen[ci] = 1;
@@ -1683,6 +1877,30 @@ parse_clauses(parser *p, btx_btql_ast *q)
 	return q;
 }
 
+/* the syntax of the query: forced, or detected from its first tokens */
+static btx_btql_syntax
+detect_syntax(parser *pr, btx_btql_syntax syntax)
+{
+	btx_btql_ctx *c = pr->c;
+	btx_btql_token *t0 = &c->toks[0];
+
+	if (syntax != BTX_BTQL_SYNTAX_AUTO)
+		return syntax;
+	if ((is_kw(t0, "select") || is_kw(t0, "with")) && !(c->toks[1].kind == TK_OP && strcmp(c->toks[1].op, ":") == 0))
+		return BTX_BTQL_SYNTAX_SQL;
+	if (clause_index(t0) >= 0 && c->toks[1].kind == TK_OP && strcmp(c->toks[1].op, ":") == 0)
+		return BTX_BTQL_SYNTAX_CLAUSE;
+	if (t0->kind == TK_EOF)
+		btx_btql_error_at(c, t0->off, "42601", "a query", "Write a query such as select: * | from: project_logs('<project>').",
+						  "empty query");
+	else
+		btx_btql_error_at(c, t0->off, "42601", "SELECT or a clause such as select: or from:",
+						  "Start the query with SELECT (SQL syntax) or with a clause such as select: (BTQL syntax).",
+						  "syntax error at %s", tok_desc(pr, t0));
+	return BTX_BTQL_SYNTAX_AUTO;
+}
+
+/* see btql_int.h: the query model of the tokens, or NULL with the error set */
 btx_btql_ast *
 btx_btql_parse(btx_btql_ctx *c, btx_btql_syntax syntax)
 {
@@ -1696,36 +1914,21 @@ btx_btql_parse(btx_btql_ctx *c, btx_btql_syntax syntax)
 	set_eof(&pr);
 	q = btx_btql_alloc(&c->arena, sizeof(btx_btql_ast));
 	if (q == NULL)
+	{
+		btx_btql_error_alloc(c, 0);
 		return NULL;
+	}
 	q->preview_length = -1;
 	t0 = &c->toks[0];
-	if (syntax == BTX_BTQL_SYNTAX_AUTO)
-	{
-		if ((is_kw(t0, "select") || is_kw(t0, "with")) && !(c->toks[1].kind == TK_OP && strcmp(c->toks[1].op, ":") == 0))
-			syntax = BTX_BTQL_SYNTAX_SQL;
-		else if (clause_index(t0) >= 0 && c->toks[1].kind == TK_OP && strcmp(c->toks[1].op, ":") == 0)
-			syntax = BTX_BTQL_SYNTAX_CLAUSE;
-		else if (t0->kind == TK_EOF)
-		{
-			btx_btql_error_at(c, t0->off, "42601", "a query", "Write a query such as select: * | from: project_logs('<project>').",
-							  "empty query");
-			return NULL;
-		}
-		else
-		{
-			btx_btql_error_at(c, t0->off, "42601", "SELECT or a clause such as select: or from:",
-							  "Start the query with SELECT (SQL syntax) or with a clause such as select: (BTQL syntax).",
-							  "syntax error at %s", tok_desc(&pr, t0));
-			return NULL;
-		}
-	}
+	if ((syntax = detect_syntax(&pr, syntax)) == BTX_BTQL_SYNTAX_AUTO)
+		return NULL;
 	q->syntax = syntax;
 	pr.syntax = syntax;
-	if (syntax == BTX_BTQL_SYNTAX_SQL)
-	{
-		if (!is_kw(t0, "select") && !is_kw(t0, "with"))
-			return syntax_error(&pr, t0, "SELECT", NULL);
-		return parse_sql(&pr, q);
-	}
-	return parse_clauses(&pr, q);
+	if (syntax == BTX_BTQL_SYNTAX_SQL && !is_kw(t0, "select") && !is_kw(t0, "with"))
+		return syntax_error(&pr, t0, "SELECT", NULL);
+	q = syntax == BTX_BTQL_SYNTAX_SQL ? parse_sql(&pr, q) : parse_clauses(&pr, q);
+	/* a failed allocation ends the parse without an error of its own */
+	if (c->arena.failed && c->err->code == 0)
+		btx_btql_error_alloc(c, peek(&pr)->off);
+	return c->err->code ? NULL : q;
 }

@@ -102,6 +102,22 @@ typedef struct pq_col
 	int			set;
 	int			in_list;
 	int64_t		list_n;
+
+	/* Iceberg: field ids, file-level metrics (btx_pq_options.metrics) */
+	int32_t		field_id;
+	int32_t		element_field_id;
+	int64_t		f_values;
+	int64_t		f_nulls;
+	int64_t		f_nans;			/* counted per value in btx_pq_double */
+	uint64_t	f_bytes;
+	int			f_bools;		/* bit 0: false seen, bit 1: true seen */
+	int			f_has;
+	int64_t		f_imin;
+	int64_t		f_imax;
+	double		f_dmin;
+	double		f_dmax;
+	btx_buf		f_smin;
+	btx_buf		f_smax;
 } pq_col;
 
 struct btx_pq_writer
@@ -873,6 +889,62 @@ reset_chunk(pq_col *c)
 	stats_reset(c);
 }
 
+/*
+ * Fold the finished chunk's counts and min/max into the file-level metrics.
+ * The chunk statistics already hold exact bounds (truncation happens only
+ * when they are serialised), so the file bounds are exact too.
+ */
+static int
+merge_file_metrics(pq_col *c, uint64_t chunk_bytes)
+{
+	c->f_values += c->chunk_values;
+	c->f_nulls += c->null_count;
+	c->f_bytes += chunk_bytes;
+	if (!c->has_minmax)
+		return 0;
+	switch (c->stats_kind)
+	{
+		case ST_INT64:
+			if (!c->f_has || c->imin < c->f_imin)
+				c->f_imin = c->imin;
+			if (!c->f_has || c->imax > c->f_imax)
+				c->f_imax = c->imax;
+			break;
+		case ST_DOUBLE:
+			if (!c->f_has || c->dmin < c->f_dmin)
+				c->f_dmin = c->dmin;
+			if (!c->f_has || c->dmax > c->f_dmax)
+				c->f_dmax = c->dmax;
+			break;
+		case ST_BYTES:
+			{
+				/* empty values leave a buffer's data NULL: compare "" instead */
+				const char *mn = c->smin.data ? c->smin.data : "";
+				const char *mx = c->smax.data ? c->smax.data : "";
+				const char *fmn = c->f_smin.data ? c->f_smin.data : "";
+				const char *fmx = c->f_smax.data ? c->f_smax.data : "";
+
+				if (!c->f_has || bytes_cmp(mn, c->smin.len, fmn, c->f_smin.len) < 0)
+				{
+					btx_buf_reset(&c->f_smin);
+					if (btx_buf_append(&c->f_smin, mn, c->smin.len) != 0)
+						return -1;
+				}
+				if (!c->f_has || bytes_cmp(mx, c->smax.len, fmx, c->f_smax.len) > 0)
+				{
+					btx_buf_reset(&c->f_smax);
+					if (btx_buf_append(&c->f_smax, mx, c->smax.len) != 0)
+						return -1;
+				}
+			}
+			break;
+		default:
+			return 0;
+	}
+	c->f_has = 1;
+	return 0;
+}
+
 static int
 flush_row_group(btx_pq_writer *w)
 {
@@ -952,6 +1024,8 @@ flush_row_group(btx_pq_writer *w)
 
 		total_unc += dict_unc + c->data_unc;
 		total_comp += (int64_t) (w->offset - start);
+		if (w->opt.metrics && merge_file_metrics(c, w->offset - start) != 0)
+			return fail_oom(w);
 		reset_chunk(c);
 	}
 	btx_thrift_field_i64(&t, 2, total_unc);
@@ -996,6 +1070,8 @@ write_schema(btx_thrift *t, btx_pq_writer *w)
 			btx_thrift_field_string(t, 4, c->name);
 			btx_thrift_field_i32(t, 5, 1);
 			btx_thrift_field_i32(t, 6, CT_LIST);
+			if (c->field_id > 0)
+				btx_thrift_field_i32(t, 9, c->field_id);
 			btx_thrift_field_struct_begin(t, 10);
 			btx_thrift_field_struct_begin(t, 3);
 			btx_thrift_struct_end(t);
@@ -1013,6 +1089,8 @@ write_schema(btx_thrift *t, btx_pq_writer *w)
 			btx_thrift_field_i32(t, 3, REP_OPTIONAL);
 			btx_thrift_field_string(t, 4, "element");
 			btx_thrift_field_i32(t, 6, CT_UTF8);
+			if (c->element_field_id > 0)
+				btx_thrift_field_i32(t, 9, c->element_field_id);
 			btx_thrift_field_struct_begin(t, 10);
 			btx_thrift_field_struct_begin(t, 1);
 			btx_thrift_struct_end(t);
@@ -1030,12 +1108,16 @@ write_schema(btx_thrift *t, btx_pq_writer *w)
 				if (c->type == BTX_PQ_STRING || w->opt.json_as_string)
 				{
 					btx_thrift_field_i32(t, 6, CT_UTF8);
+					if (c->field_id > 0)
+						btx_thrift_field_i32(t, 9, c->field_id);
 					btx_thrift_field_struct_begin(t, 10);
 					btx_thrift_field_struct_begin(t, 1);	/* STRING */
 				}
 				else
 				{
 					btx_thrift_field_i32(t, 6, CT_JSON);
+					if (c->field_id > 0)
+						btx_thrift_field_i32(t, 9, c->field_id);
 					btx_thrift_field_struct_begin(t, 10);
 					btx_thrift_field_struct_begin(t, 12);	/* JSON */
 				}
@@ -1044,6 +1126,8 @@ write_schema(btx_thrift *t, btx_pq_writer *w)
 				break;
 			case BTX_PQ_TIMESTAMP:
 				btx_thrift_field_i32(t, 6, CT_TIMESTAMP_MICROS);
+				if (c->field_id > 0)
+					btx_thrift_field_i32(t, 9, c->field_id);
 				btx_thrift_field_struct_begin(t, 10);
 				btx_thrift_field_struct_begin(t, 8);	/* TIMESTAMP */
 				btx_thrift_field_bool(t, 1, 1); /* isAdjustedToUTC */
@@ -1055,6 +1139,9 @@ write_schema(btx_thrift *t, btx_pq_writer *w)
 				btx_thrift_struct_end(t);
 				break;
 			default:
+				/* INT64, DOUBLE, BOOLEAN: no annotation */
+				if (c->field_id > 0)
+					btx_thrift_field_i32(t, 9, c->field_id);
 				break;
 		}
 		btx_thrift_struct_end(t);
@@ -1158,6 +1245,8 @@ col_free(pq_col *c)
 	free(c->slots);
 	btx_buf_free(&c->smin);
 	btx_buf_free(&c->smax);
+	btx_buf_free(&c->f_smin);
+	btx_buf_free(&c->f_smax);
 }
 
 void
@@ -1323,6 +1412,8 @@ btx_pq_open(const btx_pq_column *cols, int ncols, const btx_pq_options *opt,
 		btx_buf_init(&c->dict);
 		btx_buf_init(&c->smin);
 		btx_buf_init(&c->smax);
+		btx_buf_init(&c->f_smin);
+		btx_buf_init(&c->f_smax);
 		if (name == NULL || name[0] == '\0' ||
 			!utf8_valid((const unsigned char *) name, strlen(name)))
 		{
@@ -1339,6 +1430,13 @@ btx_pq_open(const btx_pq_column *cols, int ncols, const btx_pq_options *opt,
 		if (c->name == NULL)
 			return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
 		c->type = cols[i].type;
+		if (cols[i].field_id < 0 || cols[i].element_field_id < 0)
+		{
+			snprintf(detail, sizeof(detail), "Column \"%.200s\" has a negative field id.", name);
+			return open_fail(w, err, "XX000", "parquet writer misuse: invalid field id", detail);
+		}
+		c->field_id = cols[i].field_id;
+		c->element_field_id = cols[i].element_field_id;
 		c->max_def = 1;
 		c->max_rep = 0;
 		c->dict_allowed = !cols[i].no_dictionary;
@@ -1497,7 +1595,11 @@ btx_pq_double(btx_pq_writer *w, int col, double v)
 
 	memcpy(&u, &v, 8);
 	le64(b, u);
-	return flat_value(w, col, BTX_PQ_DOUBLE, BTX_PQ_DOUBLE, b, 8);
+	if (flat_value(w, col, BTX_PQ_DOUBLE, BTX_PQ_DOUBLE, b, 8) != 0)
+		return -1;
+	if (w->opt.metrics && isnan(v))
+		w->cols[col].f_nans++;
+	return 0;
 }
 
 int
@@ -1511,6 +1613,7 @@ btx_pq_bool(btx_pq_writer *w, int col, int v)
 		return fail_usage(w, col, "value of the wrong type for the column");
 	if (put_level(&c->def, 1) != 0 || put_level(&c->vals, v ? 1 : 0) != 0)
 		return fail_oom(w);
+	c->f_bools |= v ? 2 : 1;
 	c->page_entries++;
 	c->page_nonnull++;
 	w->rg_est += 1;
@@ -1732,4 +1835,40 @@ btx_pq_buffered_bytes(const btx_pq_writer *w)
 			(size_t) c->nslots * sizeof(uint32_t);
 	}
 	return n;
+}
+
+int
+btx_pq_column_metrics(const btx_pq_writer *w, int col, btx_pq_col_metrics *m)
+{
+	const pq_col *c;
+
+	memset(m, 0, sizeof(*m));
+	if (!w->opt.metrics || !w->closed || col < 0 || col >= w->ncols)
+		return -1;
+	c = &w->cols[col];
+	m->value_count = c->f_values;
+	m->null_count = c->f_nulls;
+	m->nan_count = c->f_nans;
+	m->compressed_bytes = c->f_bytes;
+	if (c->type == BTX_PQ_BOOLEAN)
+	{
+		m->has_bounds = c->f_bools != 0;
+		m->imin = (c->f_bools & 1) ? 0 : 1;
+		m->imax = (c->f_bools & 2) ? 1 : 0;
+		return 0;
+	}
+	m->has_bounds = c->f_has;
+	m->imin = c->f_imin;
+	m->imax = c->f_imax;
+	m->dmin = c->f_dmin;
+	m->dmax = c->f_dmax;
+	if (c->f_has && c->stats_kind == ST_BYTES)
+	{
+		/* an empty string is a valid bound: point at a NUL, not NULL */
+		m->smin = c->f_smin.data ? (const unsigned char *) c->f_smin.data : (const unsigned char *) "";
+		m->smin_len = c->f_smin.len;
+		m->smax = c->f_smax.data ? (const unsigned char *) c->f_smax.data : (const unsigned char *) "";
+		m->smax_len = c->f_smax.len;
+	}
+	return 0;
 }

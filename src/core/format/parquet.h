@@ -55,6 +55,8 @@ typedef struct btx_pq_column
 	const char *name;			/* copied; must be non-empty UTF-8 */
 	btx_pq_type type;
 	int			no_dictionary;	/* 1: always PLAIN; 0: dictionary with fallback */
+	int32_t		field_id;		/* > 0: written as SchemaElement.field_id */
+	int32_t		element_field_id;	/* LIST_STRING: field_id of the element */
 } btx_pq_column;
 
 typedef struct btx_pq_kv
@@ -96,9 +98,35 @@ typedef struct btx_pq_options
 	const char *created_by;		/* NULL: BTX_PQ_DEFAULT_CREATED_BY */
 	const btx_pq_kv *kv;		/* key-value metadata, copied at open */
 	int			nkv;
+	int			metrics;		/* keep file-level column metrics (see above) */
 } btx_pq_options;
 
 typedef struct btx_pq_writer btx_pq_writer;
+
+/*
+ * File-level metrics of one column (btx_pq_options.metrics).  Counts are
+ * Parquet level entries: for LIST_STRING, elements plus one entry per empty
+ * or NULL list (both counted as nulls, as in the chunk statistics).  Bounds
+ * are exact (not truncated) and exclude NULLs and NaNs; has_bounds is 0 when
+ * the column has no such value or its type keeps none (JSON).  smin/smax
+ * point into the writer and stay valid until btx_pq_free.
+ */
+typedef struct btx_pq_col_metrics
+{
+	int64_t		value_count;
+	int64_t		null_count;
+	int64_t		nan_count;		/* DOUBLE only */
+	uint64_t	compressed_bytes;	/* all pages of the column, headers included */
+	int			has_bounds;
+	int64_t		imin;			/* INT64, TIMESTAMP; BOOLEAN as 0/1 */
+	int64_t		imax;
+	double		dmin;			/* DOUBLE */
+	double		dmax;
+	const unsigned char *smin;	/* STRING, LIST_STRING elements */
+	size_t		smin_len;
+	const unsigned char *smax;
+	size_t		smax_len;
+} btx_pq_col_metrics;
 
 /* fill *opt with the defaults (zero-filled options mean the same) */
 extern void btx_pq_options_init(btx_pq_options *opt);
@@ -129,6 +157,12 @@ extern int64_t btx_pq_row_groups(const btx_pq_writer *w);
 /* bytes currently buffered (pages, dictionaries, footer metadata) */
 extern size_t btx_pq_buffered_bytes(const btx_pq_writer *w);
 extern void btx_pq_free(btx_pq_writer *w);
+
+/*
+ * Metrics of column col once btx_pq_close succeeded; -1 when the writer was
+ * opened without btx_pq_options.metrics, is not closed, or col is out of range.
+ */
+extern int	btx_pq_column_metrics(const btx_pq_writer *w, int col, btx_pq_col_metrics *m);
 
 /* exposed for unit tests: serialise a V1 data / dictionary page header */
 extern void btx_pq_page_header(btx_buf *out, int page_type,

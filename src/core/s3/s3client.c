@@ -1,5 +1,8 @@
 /*
- * s3client.c — S3 requests over libcurl with SigV4 (see s3client.h).
+ * s3client.c — S3 requests with SigV4 over the cores' HTTP transport
+ * (core/http: libcurl, outbound rules, backoff, dates), see s3client.h.
+ * This file keeps what is S3's own: addressing, signing, answer
+ * classification, credential refresh, clock skew, detached mode, hints.
  */
 #include "core/s3/s3client.h"
 
@@ -9,13 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "core/s3/sigv4.h"
 
-#define MAX_RESPONSE_BODY (64 * 1024 * 1024)
+#define MAX_RESPONSE_BODY ((size_t) 64 * 1024 * 1024)
 #define REFRESH_MARGIN_S 300
 
 struct btx_s3_client
@@ -26,10 +26,9 @@ struct btx_s3_client
 	char	   *sse_kms_key_id;
 	char	   *user_agent;
 	btx_s3_credentials creds;
-	CURL	   *curl;
+	btx_http_client *http;		/* the wire (libcurl or the config's transport) */
 	long		clock_offset;
 	unsigned int rng;
-	int			aborted;		/* set by the progress callback */
 	int			no_interrupt;	/* btx_s3_client_suppress_interrupt */
 	int			detached;		/* btx_s3_client_set_detached */
 	int			detached_cancel;	/* atomic: btx_s3_client_cancel_detached */
@@ -126,17 +125,17 @@ response_reset(btx_s3_response *r)
 int
 btx_s3_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	return btx_http_global_init();
 }
 
 void
 btx_s3_global_cleanup(void)
 {
-	curl_global_cleanup();
+	btx_http_global_cleanup();
 }
 
 btx_s3_class
-btx_s3_classify(long status, const char *code, btx_s3_net net)
+btx_s3_classify(long status, const char *code, btx_http_net net)
 {
 	static const char *const transient_codes[] = {
 		"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling",
@@ -146,20 +145,11 @@ btx_s3_classify(long status, const char *code, btx_s3_net net)
 	};
 	int			i;
 
-	if (net != BTX_S3_NET_NONE)
+	if (net != BTX_HTTP_NET_NONE)
 	{
-		switch (net)
-		{
-			case BTX_S3_NET_DNS:
-			case BTX_S3_NET_CONNECT:
-			case BTX_S3_NET_TIMEOUT:
-			case BTX_S3_NET_RESET:
-				return BTX_S3_TRANSIENT;
-			case BTX_S3_NET_ABORTED:
-				return BTX_S3_CANCELED;
-			default:
-				return BTX_S3_PERMANENT;
-		}
+		if (net == BTX_HTTP_NET_ABORTED)
+			return BTX_S3_CANCELED;
+		return btx_http_net_transient(net) ? BTX_S3_TRANSIENT : BTX_S3_PERMANENT;
 	}
 	if (code && code[0])
 	{
@@ -183,99 +173,24 @@ btx_s3_classify(long status, const char *code, btx_s3_net net)
 	return BTX_S3_PERMANENT;
 }
 
-long
-btx_s3_backoff_ms(int attempt, long base_ms, long cap_ms, unsigned int rnd)
-{
-	long		ceiling = base_ms;
-	int			i;
-
-	if (attempt < 1)
-		attempt = 1;
-	for (i = 1; i < attempt && ceiling < cap_ms; i++)
-		ceiling *= 2;
-	if (ceiling > cap_ms)
-		ceiling = cap_ms;
-	if (ceiling <= 0)
-		return 0;
-	/* full jitter: uniform in [0, ceiling] */
-	return (long) (rnd % (unsigned long) (ceiling + 1));
-}
-
-static const char *const month_names[] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-};
-
-int
-btx_s3_parse_http_date(const char *s, time_t *out)
-{
-	char		wd[8];
-	char		mon[8];
-	int			d,
-				y,
-				h,
-				mi,
-				se;
-	int			m;
-	struct tm	tm;
-
-	if (s == NULL || sscanf(s, "%3s, %d %3s %d %d:%d:%d GMT", wd, &d, mon, &y, &h, &mi, &se) != 7)
-		return -1;
-	for (m = 0; m < 12; m++)
-		if (strcmp(mon, month_names[m]) == 0)
-			break;
-	if (m == 12 || d < 1 || d > 31 || y < 1970 || h > 23 || mi > 59 || se > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*out = timegm(&tm);
-	return 0;
-}
-
 /* ---------------------------------------------------------------- URLs */
 
-/* split "scheme://authority[/]" */
+/* split "scheme://authority[/]" (core/http's parser, no path allowed) */
 static int
 parse_endpoint(const char *ep, int allow_http, btx_buf *scheme, btx_buf *authority, btx_error *err)
 {
-	const char *p = strstr(ep, "://");
-	const char *a;
-	size_t		alen;
+	btx_http_url u;
+	int			r;
 
-	if (p == NULL)
+	btx_http_url_init(&u);
+	r = btx_http_parse_url(ep, "S3 endpoint", allow_http, 0, &u, err);
+	if (r == 0)
 	{
-		btx_error_set(err, 1, "22023", "invalid S3 endpoint \"%s\"", ep);
-		btx_error_detail(err, "The endpoint must look like scheme://host[:port].");
-		return -1;
+		btx_buf_append(scheme, u.scheme.data, u.scheme.len);
+		btx_buf_append(authority, u.authority.data, u.authority.len);
 	}
-	btx_buf_append(scheme, ep, (size_t) (p - ep));
-	if (strcmp(scheme->data, "https") != 0 && strcmp(scheme->data, "http") != 0)
-	{
-		btx_error_set(err, 1, "22023", "invalid S3 endpoint \"%s\"", ep);
-		btx_error_detail(err, "Only https:// endpoints are supported.");
-		return -1;
-	}
-	if (strcmp(scheme->data, "http") == 0 && !allow_http)
-	{
-		btx_error_set(err, 1, "22023", "plain http endpoint \"%s\" is not allowed", ep);
-		btx_error_hint(err, "Use an https:// endpoint; http is only allowed when the configuration permits it (tests).");
-		return -1;
-	}
-	a = p + 3;
-	alen = strcspn(a, "/?#");
-	if (alen == 0 || (a[alen] != '\0' && !(a[alen] == '/' && a[alen + 1] == '\0')) ||
-		memchr(a, '@', alen) != NULL)
-	{
-		btx_error_set(err, 1, "22023", "invalid S3 endpoint \"%s\"", ep);
-		btx_error_detail(err, "The endpoint must look like scheme://host[:port], without a path or user name.");
-		return -1;
-	}
-	btx_buf_append(authority, a, alen);
-	return 0;
+	btx_http_url_free(&u);
+	return r;
 }
 
 /*
@@ -400,16 +315,13 @@ btx_s3_build_url(const btx_s3_config *cfg, const char *bucket, const char *key,
 
 /* ---------------------------------------------------------------- client */
 
-static int
-default_sleep(void *arg, long ms)
-{
-	struct timespec ts;
+/* the request's view of the interrupt (defined below), for the HTTP client */
+static int	interrupted(btx_s3_client *c);
 
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-	return 0;
+static int
+http_interrupt(void *arg)
+{
+	return interrupted(arg);
 }
 
 btx_s3_client *
@@ -445,12 +357,6 @@ btx_s3_client_new(const btx_s3_config *cfg, const btx_s3_credentials *creds, btx
 	c->cfg.endpoint = c->endpoint;
 	c->cfg.sse_kms_key_id = c->sse_kms_key_id;
 	c->cfg.user_agent = c->user_agent;
-	if (c->cfg.connect_timeout_ms <= 0)
-		c->cfg.connect_timeout_ms = 10000;
-	if (c->cfg.low_speed_limit <= 0)
-		c->cfg.low_speed_limit = 1024;
-	if (c->cfg.low_speed_time_s <= 0)
-		c->cfg.low_speed_time_s = 30;
 	if (c->cfg.retry_max_attempts <= 0)
 		c->cfg.retry_max_attempts = 5;
 	if (c->cfg.retry_base_ms <= 0)
@@ -458,12 +364,32 @@ btx_s3_client_new(const btx_s3_config *cfg, const btx_s3_credentials *creds, btx
 	if (c->cfg.retry_cap_ms <= 0)
 		c->cfg.retry_cap_ms = 20000;
 	if (c->cfg.sleep_ms == NULL)
-		c->cfg.sleep_ms = default_sleep;
-	c->rng = (unsigned int) time(NULL) ^ ((unsigned int) getpid() << 16) ^
-		(unsigned int) (size_t) c;
-	if (c->rng == 0)
-		c->rng = 0x9e3779b9u;
-	if (c->region == NULL || (cfg->endpoint && c->endpoint == NULL) ||
+		c->cfg.sleep_ms = btx_http_sleep_ms;
+	c->rng = btx_http_rng_seed(c);
+	{
+		btx_http_config hc;
+
+		memset(&hc, 0, sizeof(hc));
+		hc.allow_http = c->cfg.allow_http;
+		hc.connect_timeout_ms = c->cfg.connect_timeout_ms;
+		hc.low_speed_limit = c->cfg.low_speed_limit;
+		hc.low_speed_time_s = c->cfg.low_speed_time_s;
+		hc.request_timeout_ms = c->cfg.request_timeout_ms;
+		hc.max_body = MAX_RESPONSE_BODY;
+		hc.interrupt = http_interrupt;
+		hc.interrupt_arg = c;
+		hc.transport = c->cfg.transport;
+		hc.transport_arg = c->cfg.transport_arg;
+		c->http = btx_http_client_new(&hc);
+		if (c->http)
+		{
+			/* the transport's defaults, for btx_s3_client_config() */
+			c->cfg.connect_timeout_ms = btx_http_client_config(c->http)->connect_timeout_ms;
+			c->cfg.low_speed_limit = btx_http_client_config(c->http)->low_speed_limit;
+			c->cfg.low_speed_time_s = btx_http_client_config(c->http)->low_speed_time_s;
+		}
+	}
+	if (c->http == NULL || c->region == NULL || (cfg->endpoint && c->endpoint == NULL) ||
 		(cfg->sse_kms_key_id && c->sse_kms_key_id == NULL) || c->user_agent == NULL ||
 		(creds && btx_s3_credentials_copy(&c->creds, creds) != 0))
 	{
@@ -479,8 +405,7 @@ btx_s3_client_free(btx_s3_client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
+	btx_http_client_free(c->http);
 	btx_s3_credentials_clear(&c->creds);
 	free(c->region);
 	free(c->endpoint);
@@ -510,16 +435,9 @@ btx_s3_client_clock_offset(const btx_s3_client *c)
 static unsigned int
 next_random(btx_s3_client *c)
 {
-	unsigned int x;
-
 	if (c->cfg.random)
 		return c->cfg.random(c->cfg.callback_arg);
-	x = c->rng;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	c->rng = x;
-	return x;
+	return btx_http_rng_next(&c->rng);
 }
 
 static time_t
@@ -569,7 +487,7 @@ client_sleep(btx_s3_client *c, long ms)
 
 		if (interrupted(c))
 			return 1;
-		(void) default_sleep(NULL, step);
+		(void) btx_http_sleep_ms(NULL, step);
 		ms -= step;
 	}
 	return interrupted(c);
@@ -591,278 +509,47 @@ btx_s3_client_suppress_interrupt(btx_s3_client *c, int on)
 	c->no_interrupt = on;
 }
 
-/* ---------------------------------------------------------------- curl */
-
-typedef struct read_state
-{
-	const char *p;
-	size_t		len;
-	size_t		off;
-} read_state;
-
-static size_t
-curl_write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	btx_buf    *b = ud;
-	size_t		n = size * nmemb;
-
-	if (b->len + n > MAX_RESPONSE_BODY || btx_buf_append(b, ptr, n) != 0)
-		return 0;
-	return n;
-}
-
-static size_t
-curl_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	btx_buf    *b = ud;
-	size_t		n = size * nmemb;
-
-	/* a new status line starts a new header block (1xx, ...) */
-	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
-		btx_buf_reset(b);
-	if (b->len + n > 1024 * 1024 || btx_buf_append(b, ptr, n) != 0)
-		return 0;
-	return n;
-}
-
-static size_t
-curl_read_cb(char *buf, size_t size, size_t nmemb, void *ud)
-{
-	read_state *rs = ud;
-	size_t		want = size * nmemb;
-	size_t		left = rs->len - rs->off;
-
-	if (want > left)
-		want = left;
-	if (want)
-		memcpy(buf, rs->p + rs->off, want);
-	rs->off += want;
-	return want;
-}
-
-static int
-curl_seek_cb(void *ud, curl_off_t offset, int origin)
-{
-	read_state *rs = ud;
-
-	if (origin != SEEK_SET || offset < 0 || (size_t) offset > rs->len)
-		return CURL_SEEKFUNC_CANTSEEK;
-	rs->off = (size_t) offset;
-	return CURL_SEEKFUNC_OK;
-}
-
-static int
-curl_xfer_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-	btx_s3_client *c = ud;
-
-	if (interrupted(c))
-	{
-		c->aborted = 1;
-		return 1;
-	}
-	return 0;
-}
-
-static btx_s3_net
-map_curl_error(CURLcode rc)
-{
-	switch (rc)
-	{
-		case CURLE_COULDNT_RESOLVE_HOST:
-		case CURLE_COULDNT_RESOLVE_PROXY:
-			return BTX_S3_NET_DNS;
-		case CURLE_COULDNT_CONNECT:
-			return BTX_S3_NET_CONNECT;
-		case CURLE_OPERATION_TIMEDOUT:
-			return BTX_S3_NET_TIMEOUT;
-		case CURLE_SEND_ERROR:
-		case CURLE_RECV_ERROR:
-		case CURLE_GOT_NOTHING:
-		case CURLE_PARTIAL_FILE:
-		case CURLE_HTTP2:
-		case CURLE_HTTP2_STREAM:
-		case CURLE_SEND_FAIL_REWIND:
-		case CURLE_SSL_CONNECT_ERROR:
-			return BTX_S3_NET_RESET;
-		case CURLE_PEER_FAILED_VERIFICATION:
-		case CURLE_SSL_CACERT_BADFILE:
-		case CURLE_SSL_CERTPROBLEM:
-			return BTX_S3_NET_TLS;
-		case CURLE_ABORTED_BY_CALLBACK:
-			return BTX_S3_NET_ABORTED;
-		case CURLE_UNSUPPORTED_PROTOCOL:
-		case CURLE_URL_MALFORMAT:
-			return BTX_S3_NET_PROTOCOL;
-		default:
-			return BTX_S3_NET_OTHER;
-	}
-}
-
-static int
-curl_transport(btx_s3_client *c, const btx_s3_http_request *req, btx_s3_http_response *resp)
-{
-	struct curl_slist *hl = NULL;
-	struct curl_slist *t;
-	char		errbuf[CURL_ERROR_SIZE];
-	read_state	rs;
-	CURLcode	rc;
-	int			i;
-	const char *protos = c->cfg.allow_http ? "http,https" : "https";
-
-	if (c->curl == NULL)
-	{
-		c->curl = curl_easy_init();
-		if (c->curl == NULL)
-		{
-			resp->net_error = BTX_S3_NET_OTHER;
-			snprintf(resp->net_message, sizeof(resp->net_message), "curl_easy_init failed");
-			return -1;
-		}
-	}
-	else
-		curl_easy_reset(c->curl);	/* keeps the connection cache */
-
-	for (i = 0; i < req->nheaders; i++)
-	{
-		t = curl_slist_append(hl, req->headers[i]);
-		if (t == NULL)
-			goto oom;
-		hl = t;
-	}
-	errbuf[0] = '\0';
-	rs.p = req->body;
-	rs.len = req->body_len;
-	rs.off = 0;
-	c->aborted = 0;
-
-	curl_easy_setopt(c->curl, CURLOPT_URL, req->url);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, protos);
-	curl_easy_setopt(c->curl, CURLOPT_REDIR_PROTOCOLS_STR, protos);
-	curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_VERBOSE, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->cfg.connect_timeout_ms);
-	curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, c->cfg.low_speed_limit);
-	curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, c->cfg.low_speed_time_s);
-	if (c->cfg.request_timeout_ms > 0)
-		curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->cfg.request_timeout_ms);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, curl_write_cb);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &resp->body);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, curl_header_cb);
-	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &resp->headers);
-	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, curl_xfer_cb);
-	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
-
-	if (strcmp(req->method, "HEAD") == 0)
-		curl_easy_setopt(c->curl, CURLOPT_NOBODY, 1L);
-	else if (strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0)
-	{
-		curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, curl_read_cb);
-		curl_easy_setopt(c->curl, CURLOPT_READDATA, &rs);
-		curl_easy_setopt(c->curl, CURLOPT_SEEKFUNCTION, curl_seek_cb);
-		curl_easy_setopt(c->curl, CURLOPT_SEEKDATA, &rs);
-		curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t) req->body_len);
-		if (strcmp(req->method, "POST") == 0)
-			curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "POST");
-	}
-	else if (strcmp(req->method, "GET") != 0)
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, req->method);
-
-	rc = curl_easy_perform(c->curl);
-	/* the slist and errbuf must not outlive this call inside the handle */
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(hl);
-	if (rc != CURLE_OK)
-	{
-		resp->net_error = c->aborted ? BTX_S3_NET_ABORTED : map_curl_error(rc);
-		snprintf(resp->net_message, sizeof(resp->net_message), "%s",
-				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		resp->status = 0;
-		return -1;
-	}
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
-	return 0;
-
-oom:
-	curl_slist_free_all(hl);
-	resp->net_error = BTX_S3_NET_OTHER;
-	snprintf(resp->net_message, sizeof(resp->net_message), "out of memory");
-	return -1;
-}
-
 /* ---------------------------------------------------------------- perform */
-
-static void
-copy_header_value(const char *v, size_t vl, char *dst, size_t sz)
-{
-	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
-		vl--;
-	if (vl >= sz)
-		vl = sz - 1;
-	memcpy(dst, v, vl);
-	dst[vl] = '\0';
-}
 
 /* pick the headers we care about out of the raw block */
 static void
 parse_headers(const btx_buf *raw, btx_s3_response *r, time_t *server_date)
 {
-	const char *p = raw->data;
+	const char *cur = raw->data;
+	const char *p,
+			   *v;
+	size_t		nl,
+				vl;
 	char		tmp[128];
 
 	*server_date = 0;
-	if (p == NULL)
-		return;
-	while (*p)
+	while (btx_http_header_next(&cur, &p, &nl, &v, &vl))
 	{
-		const char *e = strchr(p, '\n');
-		size_t		l = e ? (size_t) (e - p) : strlen(p);
-		const char *colon = memchr(p, ':', l);
-
-		if (colon)
-		{
-			size_t		nl = (size_t) (colon - p);
-			const char *v = colon + 1;
-			size_t		vl;
-
-			while (v < p + l && (*v == ' ' || *v == '\t'))
-				v++;
-			vl = (size_t) (p + l - v);
 #define HDR(name) (nl == strlen(name) && strncasecmp(p, name, nl) == 0)
-			if (HDR("etag"))
-				copy_header_value(v, vl, r->etag, sizeof(r->etag));
-			else if (HDR("x-amz-request-id"))
-				copy_header_value(v, vl, r->request_id, sizeof(r->request_id));
-			else if (HDR("x-amz-id-2"))
-				copy_header_value(v, vl, r->amz_id_2, sizeof(r->amz_id_2));
-			else if (HDR("x-amz-bucket-region"))
-				copy_header_value(v, vl, r->bucket_region, sizeof(r->bucket_region));
-			else if (HDR("x-amz-server-side-encryption"))
-				copy_header_value(v, vl, r->sse, sizeof(r->sse));
-			else if (HDR("x-amz-server-side-encryption-aws-kms-key-id"))
-				copy_header_value(v, vl, r->sse_kms_key_id, sizeof(r->sse_kms_key_id));
-			else if (HDR("content-length"))
-			{
-				copy_header_value(v, vl, tmp, sizeof(tmp));
-				r->content_length = strtoll(tmp, NULL, 10);
-			}
-			else if (HDR("date"))
-			{
-				copy_header_value(v, vl, tmp, sizeof(tmp));
-				if (btx_s3_parse_http_date(tmp, server_date) != 0)
-					*server_date = 0;
-			}
-#undef HDR
+		if (HDR("etag"))
+			btx_http_copy_value(v, vl, r->etag, sizeof(r->etag));
+		else if (HDR("x-amz-request-id"))
+			btx_http_copy_value(v, vl, r->request_id, sizeof(r->request_id));
+		else if (HDR("x-amz-id-2"))
+			btx_http_copy_value(v, vl, r->amz_id_2, sizeof(r->amz_id_2));
+		else if (HDR("x-amz-bucket-region"))
+			btx_http_copy_value(v, vl, r->bucket_region, sizeof(r->bucket_region));
+		else if (HDR("x-amz-server-side-encryption"))
+			btx_http_copy_value(v, vl, r->sse, sizeof(r->sse));
+		else if (HDR("x-amz-server-side-encryption-aws-kms-key-id"))
+			btx_http_copy_value(v, vl, r->sse_kms_key_id, sizeof(r->sse_kms_key_id));
+		else if (HDR("content-length"))
+		{
+			btx_http_copy_value(v, vl, tmp, sizeof(tmp));
+			r->content_length = strtoll(tmp, NULL, 10);
 		}
-		p += l;
-		if (*p == '\n')
-			p++;
+		else if (HDR("date"))
+		{
+			btx_http_copy_value(v, vl, tmp, sizeof(tmp));
+			if (btx_http_parse_date(tmp, server_date) != 0)
+				*server_date = 0;
+		}
+#undef HDR
 	}
 }
 
@@ -937,8 +624,8 @@ perform_once(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *resp,
 	int			i;
 	char		amz_date[17];
 	char		payload_hash[65];
-	btx_s3_http_request hreq;
-	btx_s3_http_response hresp;
+	btx_http_request hreq;
+	btx_http_response hresp;
 	btx_sigv4_result sres;
 	int			r = -1;
 	time_t		date_hdr = 0;
@@ -950,8 +637,7 @@ perform_once(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *resp,
 	btx_buf_init(&auth);
 	btx_buf_init(&tmp);
 	btx_sigv4_result_init(&sres);
-	memset(&hresp, 0, sizeof(hresp));
-	btx_buf_init(&hresp.headers);
+	btx_http_response_init(&hresp);
 	hresp.body = resp->body;	/* borrow: the transport appends into it */
 	btx_buf_init(&resp->body);
 	btx_buf_reset(&hresp.body);
@@ -1077,15 +763,13 @@ perform_once(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *resp,
 	hreq.nheaders = nlines;
 	hreq.body = call->body;
 	hreq.body_len = call->body_len;
+	hreq.max_body = MAX_RESPONSE_BODY;
 
-	if (c->cfg.transport)
-		c->cfg.transport(c->cfg.transport_arg, &hreq, &hresp);
-	else
-		curl_transport(c, &hreq, &hresp);
+	(void) btx_http_exchange(c->http, &hreq, NULL, &hresp);
 
 	resp->status = hresp.status;
 	resp->net_error = hresp.net_error;
-	if (hresp.net_error != BTX_S3_NET_NONE)
+	if (hresp.net_error != BTX_HTTP_NET_NONE)
 	{
 		snprintf(resp->error_message, sizeof(resp->error_message), "%s", hresp.net_message);
 		resp->klass = btx_s3_classify(0, NULL, hresp.net_error);
@@ -1126,7 +810,7 @@ perform_once(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *resp,
 	}
 	if ((resp->status < 200 || resp->status >= 300) && resp->error_code[0] == '\0')
 		snprintf(resp->error_code, sizeof(resp->error_code), "%s", synth_code(resp->status));
-	resp->klass = btx_s3_classify(resp->status, resp->error_code, BTX_S3_NET_NONE);
+	resp->klass = btx_s3_classify(resp->status, resp->error_code, BTX_HTTP_NET_NONE);
 	r = 0;
 	goto done;
 
@@ -1148,30 +832,6 @@ done:
 }
 
 /* ---------------------------------------------------------------- errors */
-
-static const char *
-net_reason(btx_s3_net n)
-{
-	switch (n)
-	{
-		case BTX_S3_NET_DNS:
-			return "could not resolve host";
-		case BTX_S3_NET_CONNECT:
-			return "connection failed";
-		case BTX_S3_NET_TIMEOUT:
-			return "timed out";
-		case BTX_S3_NET_RESET:
-			return "connection reset";
-		case BTX_S3_NET_TLS:
-			return "TLS certificate verification failed";
-		case BTX_S3_NET_ABORTED:
-			return "canceled";
-		case BTX_S3_NET_PROTOCOL:
-			return "protocol not allowed";
-		default:
-			return "network error";
-	}
-}
 
 /* "arn:aws:s3:::bucket/dir/" prefix of a key for policy hints */
 static void
@@ -1228,27 +888,27 @@ btx_s3_describe_error(const btx_s3_call *call, const btx_s3_response *resp, int 
 		btx_error_detail(err, "The transfer was interrupted on request.");
 		return;
 	}
-	if (resp->net_error != BTX_S3_NET_NONE)
+	if (resp->net_error != BTX_HTTP_NET_NONE)
 	{
-		btx_error_set(err, 1, resp->net_error == BTX_S3_NET_PROTOCOL ? "22023" : "08006",
-					  "could not %s \"%s\": %s", what, target, net_reason(resp->net_error));
+		btx_error_set(err, 1, resp->net_error == BTX_HTTP_NET_PROTOCOL ? "22023" : "08006",
+					  "could not %s \"%s\": %s", what, target, btx_http_net_reason(resp->net_error));
 		btx_error_detail(err, "%s (%d attempt%s, %s).", resp->error_message, resp->attempts,
 						 resp->attempts == 1 ? "" : "s",
 						 resp->klass == BTX_S3_TRANSIENT ? "transient" : "permanent");
 		switch (resp->net_error)
 		{
-			case BTX_S3_NET_DNS:
+			case BTX_HTTP_NET_DNS:
 				btx_error_hint(err, "Check the endpoint host name and the server's DNS resolution.");
 				break;
-			case BTX_S3_NET_CONNECT:
-			case BTX_S3_NET_TIMEOUT:
-			case BTX_S3_NET_RESET:
+			case BTX_HTTP_NET_CONNECT:
+			case BTX_HTTP_NET_TIMEOUT:
+			case BTX_HTTP_NET_RESET:
 				btx_error_hint(err, "Check the endpoint (scheme, host and port) and that the database server can reach it over the network.");
 				break;
-			case BTX_S3_NET_TLS:
+			case BTX_HTTP_NET_TLS:
 				btx_error_hint(err, "Check the endpoint's TLS certificate and the server's CA bundle.");
 				break;
-			case BTX_S3_NET_PROTOCOL:
+			case BTX_HTTP_NET_PROTOCOL:
 				btx_error_hint(err, "Use an https:// endpoint; plain http is only allowed when the configuration permits it.");
 				break;
 			default:
@@ -1352,7 +1012,7 @@ btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *
 		{
 			response_reset(resp);
 			resp->klass = BTX_S3_CANCELED;
-			resp->net_error = BTX_S3_NET_ABORTED;
+			resp->net_error = BTX_HTTP_NET_ABORTED;
 			break;
 		}
 		/* refresh credentials that are about to expire */
@@ -1413,11 +1073,11 @@ btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *
 		if (resp->klass != BTX_S3_TRANSIENT || attempt >= c->cfg.retry_max_attempts)
 			break;
 		if (client_sleep(c,
-						 btx_s3_backoff_ms(attempt, c->cfg.retry_base_ms, c->cfg.retry_cap_ms,
+						 btx_http_backoff_ms(attempt, c->cfg.retry_base_ms, c->cfg.retry_cap_ms,
 											  next_random(c))) != 0)
 		{
 			resp->klass = BTX_S3_CANCELED;
-			resp->net_error = BTX_S3_NET_ABORTED;
+			resp->net_error = BTX_HTTP_NET_ABORTED;
 			break;
 		}
 	}

@@ -10,12 +10,13 @@
  *
  * Every request carries x-amz-content-sha256 (the body's hash), x-amz-date,
  * x-amz-security-token when the credentials have one, an explicit
- * Content-Length and an empty "Expect:".  Redirects are never followed;
- * protocols are limited to https unless allow_http is set.
+ * Content-Length and an empty "Expect:".  The wire is core/http: redirects
+ * are never followed; protocols are limited to https unless allow_http is
+ * set; bodies are capped at 64 MiB; the interrupt callback is polled.
  *
  * Retries: each operation retries transient failures (class
- * BTX_S3_TRANSIENT) with exponential backoff and full jitter:
- * sleep = random(0, min(cap_ms, base_ms * 2^(attempt-1))).  An
+ * BTX_S3_TRANSIENT) with exponential backoff and full jitter
+ * (btx_http_backoff_ms): sleep = random(0, min(cap_ms, base_ms * 2^(attempt-1))).  An
  * ExpiredToken answer calls refresh_credentials once and retries;
  * RequestTimeTooSkewed adjusts the client's clock offset from the server's
  * time and retries once.  When the credentials expire within 5 minutes the
@@ -30,7 +31,8 @@
  * Messages name the operation, bucket and key, never credentials; detail
  * carries S3's code, message and request id; hint names the likely fix.
  *
- * The process must call btx_s3_global_init() once before the first client
+ * The process must call btx_s3_global_init() (= btx_http_global_init())
+ * once before the first client
  * (in a backend: in the worker, not the postmaster).
  */
 #ifndef BTX_S3CLIENT_H
@@ -40,6 +42,7 @@
 #include <time.h>
 
 #include "core/common/btx_buf.h"
+#include "core/http/http.h"
 #include "core/s3/s3xml.h"
 
 typedef enum btx_s3_class
@@ -52,20 +55,6 @@ typedef enum btx_s3_class
 	BTX_S3_PERMANENT,			/* everything else */
 	BTX_S3_CANCELED				/* stopped by the interrupt/sleep callback */
 } btx_s3_class;
-
-/* network failure kinds (btx_s3_response.net_error) */
-typedef enum btx_s3_net
-{
-	BTX_S3_NET_NONE = 0,
-	BTX_S3_NET_DNS,
-	BTX_S3_NET_CONNECT,
-	BTX_S3_NET_TIMEOUT,
-	BTX_S3_NET_RESET,
-	BTX_S3_NET_TLS,
-	BTX_S3_NET_ABORTED,			/* interrupt callback */
-	BTX_S3_NET_PROTOCOL,		/* scheme not allowed, bad URL */
-	BTX_S3_NET_OTHER
-} btx_s3_net;
 
 typedef enum btx_s3_sse
 {
@@ -87,33 +76,6 @@ extern int	btx_s3_credentials_set(btx_s3_credentials *c, const char *akid, const
 								   const char *token, time_t expiration);
 extern int	btx_s3_credentials_copy(btx_s3_credentials *dst, const btx_s3_credentials *src);
 extern void btx_s3_credentials_clear(btx_s3_credentials *c);
-
-/* One HTTP exchange as seen by a transport. */
-typedef struct btx_s3_http_request
-{
-	const char *method;
-	const char *url;			/* complete URL, query included */
-	const char *const *headers; /* "Name: value" lines */
-	int			nheaders;
-	const void *body;
-	size_t		body_len;
-} btx_s3_http_request;
-
-typedef struct btx_s3_http_response
-{
-	long		status;			/* 0 when no HTTP answer */
-	btx_buf		headers;		/* raw header lines of the final response */
-	btx_buf		body;
-	btx_s3_net	net_error;
-	char		net_message[256];
-} btx_s3_http_response;
-
-/*
- * A transport performs one exchange and fills resp; returns 0, or -1 with
- * resp->net_error set.  The default is libcurl; tests plug in fakes.
- */
-typedef int (*btx_s3_transport_fn) (void *arg, const btx_s3_http_request *req,
-									btx_s3_http_response *resp);
 
 typedef struct btx_s3_config
 {
@@ -146,7 +108,7 @@ typedef struct btx_s3_config
 	time_t		(*now) (void *arg);
 	void	   *callback_arg;
 
-	btx_s3_transport_fn transport;	/* NULL = libcurl */
+	btx_http_transport_fn transport;	/* NULL = libcurl (core/http) */
 	void	   *transport_arg;
 } btx_s3_config;
 
@@ -157,7 +119,7 @@ typedef struct btx_s3_response
 {
 	long		status;
 	btx_s3_class klass;
-	btx_s3_net	net_error;
+	btx_http_net net_error;
 	int			attempts;
 	char		etag[128];		/* quotes included, as returned */
 	char		request_id[128];
@@ -174,6 +136,7 @@ typedef struct btx_s3_response
 extern void btx_s3_response_init(btx_s3_response *r);
 extern void btx_s3_response_free(btx_s3_response *r);
 
+/* btx_http_global_init / cleanup (libcurl), under the S3 client's name */
 extern int	btx_s3_global_init(void);
 extern void btx_s3_global_cleanup(void);
 
@@ -277,8 +240,7 @@ extern int	btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call,
 								btx_s3_response *resp, btx_error *err);
 
 /* building blocks, exposed for unit tests */
-extern btx_s3_class btx_s3_classify(long status, const char *code, btx_s3_net net);
-extern long btx_s3_backoff_ms(int attempt, long base_ms, long cap_ms, unsigned int rnd);
+extern btx_s3_class btx_s3_classify(long status, const char *code, btx_http_net net);
 /* 0 when prefix is a key prefix btexport writes under (no dot segments, no characters S3
  * advises against, under 900 bytes), else -1 with err (SQLSTATE 22023) */
 extern int	btx_s3_check_key_prefix(const char *prefix, btx_error *err);
@@ -287,7 +249,5 @@ extern int	btx_s3_build_url(const btx_s3_config *cfg, const char *bucket, const 
 /* fill err (message/detail/hint) for a failed call from resp */
 extern void btx_s3_describe_error(const btx_s3_call *call, const btx_s3_response *resp,
 								  int max_attempts, btx_error *err);
-/* RFC 7231 date ("Sun, 06 Nov 1994 08:49:37 GMT") -> time_t */
-extern int	btx_s3_parse_http_date(const char *s, time_t *out);
 
 #endif							/* BTX_S3CLIENT_H */

@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 
 #include "core/common/btx_buf.h"
+#include "core/http/http.h"
 
 #define PARSE_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 
@@ -322,7 +323,6 @@ btx_s3xml_parse_list_uploads(const char *xml, size_t len, btx_s3_upload_list *ou
 int
 btx_s3xml_parse_iso8601(const char *s, time_t *out)
 {
-	struct tm	tm;
 	int			y,
 				mo,
 				d,
@@ -357,17 +357,7 @@ btx_s3xml_parse_iso8601(const char *s, time_t *out)
 		p++;
 	if (*p != '\0')
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || y < 1970)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*out = timegm(&tm);
-	return 0;
+	return btx_http_utc_time(y, mo - 1, d, h, mi, se, out);
 }
 
 void

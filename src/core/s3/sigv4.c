@@ -11,7 +11,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-static const char hexdig_upper[] = "0123456789ABCDEF";
+#include "core/http/http.h"
+
 static const char hexdig_lower[] = "0123456789abcdef";
 
 void
@@ -69,36 +70,11 @@ btx_sigv4_format_date(time_t t, char out[17])
 	strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-static int
-is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		(c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
+/* SigV4's UriEncode is RFC 3986 percent-encoding (core/http) */
 int
 btx_sigv4_uri_encode(btx_buf *out, const char *s, size_t len, int keep_slash)
 {
-	size_t		i;
-	char		esc[3];
-
-	if (btx_buf_reserve(out, len) != 0 || btx_buf_append(out, "", 0) != 0)
-		return -1;
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) s[i];
-
-		if (is_unreserved(c) || (keep_slash && c == '/'))
-			btx_buf_putc(out, (char) c);
-		else
-		{
-			esc[0] = '%';
-			esc[1] = hexdig_upper[c >> 4];
-			esc[2] = hexdig_upper[c & 15];
-			btx_buf_append(out, esc, 3);
-		}
-	}
-	return out->oom ? -1 : 0;
+	return btx_http_percent_encode(out, s, len, keep_slash);
 }
 
 static int

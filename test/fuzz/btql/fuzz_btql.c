@@ -1,7 +1,9 @@
 /*
  * libFuzzer target over btx_btql_compile: every input is compiled with
  * automatic syntax detection, with each syntax forced, and in export mode.
- * A successful compile must produce a SELECT with consistent metadata.
+ * A successful compile must produce a SELECT with consistent metadata, pass
+ * the search_path lint (test/btql/sql_lint.c: nothing in it resolved through
+ * search_path) and stay within the memory and SQL limits.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 
 #include "core/btql/btql.h"
+#include "sql_lint.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,14 +54,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		btx_btql_options opt;
 		btx_btql_query q;
 		btx_error	e;
+		btx_btql_stats st;
+		char		why[300];
 
 		memset(&opt, 0, sizeof(opt));
+		opt.stats = &st;
 		opt.export_cursor = mode == 3;
 		opt.syntax = mode == 1 ? BTX_BTQL_SYNTAX_CLAUSE : mode == 2 ? BTX_BTQL_SYNTAX_SQL : BTX_BTQL_SYNTAX_AUTO;
 		if (btx_btql_compile(text, &opt, &q, &e) == 0)
 		{
 			if (q.sql == NULL || strncmp(q.sql, "SELECT ", 7) != 0 || q.ncolumns < 1 ||
 				q.first_param != (opt.export_cursor ? 3 : 1))
+				abort();
+			if (btql_sql_lint(q.sql, why, sizeof(why)) != 0)
+			{
+				fprintf(stderr, "search_path lint: %s\n%s\n", why, q.sql);
+				abort();
+			}
+			if (strlen(q.sql) > BTX_BTQL_MAX_SQL_BYTES)
 				abort();
 			if (opt.export_cursor && q.xact_column < 0 && q.pivot_column < 0)
 				abort();
@@ -68,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				for (i = 0; i < q.nparams; i++)
 				{
-					snprintf(ph, sizeof(ph), "$%d::%s", q.first_param + i, q.params[i].type);
+					snprintf(ph, sizeof(ph), "$%d::pg_catalog.%s", q.first_param + i, q.params[i].type);
 					if (!valid_utf8((const unsigned char *) q.params[i].value) || strstr(q.sql, ph) == NULL)
 						abort();
 				}
@@ -76,6 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			btx_btql_query_free(&q);
 		}
 		else if (e.sqlstate[0] == '\0' || e.message[0] == '\0' || q.sql != NULL)
+			abort();
+		if (st.memory > BTX_BTQL_MAX_MEMORY)
 			abort();
 	}
 	free(text);

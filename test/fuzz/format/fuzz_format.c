@@ -1,10 +1,11 @@
 /*
  * libFuzzer target for src/core/format: the input drives the Parquet writer
  * (column types, codec, page/row-group/dictionary limits, rows of values
- * including NULLs, lists, invalid UTF-8, a failing sink) and the gzip/zstd
- * sink.  Sanitizers catch memory errors and leaks; after a successful close
- * the output must be framed by "PAR1" with a footer length that fits, and
- * the byte count must match what the sink received.
+ * including NULLs, lists, invalid UTF-8, a failing sink, field ids, file
+ * metrics) and the gzip/zstd sink.  Sanitizers catch memory errors and
+ * leaks; after a successful close the output must be framed by "PAR1" with a
+ * footer length that fits, the byte count must match what the sink received,
+ * and file metrics must exist exactly when asked for, with sane counts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int			rc = 0;
 	uint8_t		flags;
 
+	memset(cols, 0, sizeof(cols));
 	for (i = 0; i < ncols; i++)
 	{
 		uint8_t		t = byte(&r);
@@ -76,6 +78,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cols[i].name = names[i];
 		cols[i].type = (btx_pq_type) (t % 7);
 		cols[i].no_dictionary = (t >> 3) & 1;
+		/* Iceberg field ids on some columns */
+		cols[i].field_id = (t >> 4) & 1 ? i + 1 : 0;
+		cols[i].element_field_id = (t >> 4) & 1 ? i + 101 : 0;
 	}
 	btx_pq_options_init(&opt);
 	flags = byte(&r);
@@ -87,6 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opt.row_group_bytes = (size_t) byte(&r) * 64 + 1;
 	opt.dict_bytes = (size_t) byte(&r) * 8 + 1;
 	opt.json_as_string = (flags >> 3) & 1;
+	opt.metrics = (flags >> 5) & 1;
 	memset(&o, 0, sizeof(o));
 	o.fail_at = (flags >> 4) & 1 ? byte(&r) % 8 + 1 : 0;
 
@@ -164,6 +170,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				((uint32_t) b[n - 6] << 16) | ((uint32_t) b[n - 5] << 24);
 			if ((size_t) flen + 12 > n || btx_pq_bytes_written(w) != n)
 				abort();
+			/* file metrics: present exactly when asked for, counts consistent */
+			for (i = 0; i < ncols; i++)
+			{
+				btx_pq_col_metrics m;
+				int			mr = btx_pq_column_metrics(w, i, &m);
+
+				if ((mr == 0) != (opt.metrics != 0))
+					abort();
+				if (mr == 0 && (m.null_count + m.nan_count > m.value_count ||
+								m.value_count < btx_pq_rows(w) ||
+								(m.has_bounds && cols[i].type == BTX_PQ_INT64 && m.imin > m.imax)))
+					abort();
+			}
 		}
 	}
 	else if (err.message[0] == '\0' || strlen(err.sqlstate) != 5)

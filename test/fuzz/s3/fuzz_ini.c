@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	btx_buf_reset(&b);
 	btx_sigv4_canonical_uri(&b, s, BTX_SIGV4_PATH_ENCODE_NORMALIZE);
 	btx_buf_free(&b);
-	btx_s3_parse_http_date(s, &t);
+	btx_http_parse_date(s, &t);
 	free(s);
 	return 0;
 }

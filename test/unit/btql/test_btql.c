@@ -3,7 +3,8 @@
  * parameters, typed columns), safety (no user text in SQL), API contract,
  * and the exact error output of every invalid case of the differential suite.
  *
- *   test_btql snapshots.txt ../../btql/cases/90_invalid.txt
+ *   test_btql snapshots.txt ../../btql/cases/90_invalid.txt ../../btql/cases/NN_*.txt
+ * (the case files after the second argument: their compiled SQL is linted)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,16 +12,13 @@
 
 #include "core/btql/btql.h"
 #include "core/btql/btql_int.h"
+#include "check.h"
 
-static int	passed,
+int			passed,
 			failed;
 
-#define CHECK(cond, ...) do { \
-	if (cond) passed++; \
-	else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
-} while (0)
-
-static char *
+/* the whole file, malloc'd, or NULL (also used by test_lint.c) */
+char *
 slurp(const char *path)
 {
 	FILE	   *f = fopen(path, "r");
@@ -48,10 +46,8 @@ test_lexer(void)
 	btx_error	e;
 	const char *src = "select: a.\"b c\", 'it''s' -- comment\n| x <=> 1.5e3 <!=> [-2]";
 
-	memset(&c, 0, sizeof(c));
 	btx_error_clear(&e);
-	c.src = src;
-	c.err = &e;
+	btx_btql_ctx_init(&c, src, &e, NULL);
 	CHECK(btx_btql_lex(&c) == 0, "lex ok");
 	CHECK(c.ntoks == 17, "token count %d", c.ntoks);
 	if (c.ntoks == 17)
@@ -70,19 +66,15 @@ test_lexer(void)
 	}
 	btx_btql_arena_free(&c.arena);
 
-	memset(&c, 0, sizeof(c));
 	btx_error_clear(&e);
-	c.src = "x = 'open";
-	c.err = &e;
+	btx_btql_ctx_init(&c, "x = 'open", &e, NULL);
 	CHECK(btx_btql_lex(&c) != 0 && strcmp(e.sqlstate, "42601") == 0 &&
 		  strstr(e.message, "unterminated string literal at line 1, column 5") != NULL, "unterminated: %s", e.message);
 	btx_btql_arena_free(&c.arena);
 
 	/* UTF-8 counts as one column per character */
-	memset(&c, 0, sizeof(c));
 	btx_error_clear(&e);
-	c.src = "'\xc3\xa9\xc3\xa9' x";
-	c.err = &e;
+	btx_btql_ctx_init(&c, "'\xc3\xa9\xc3\xa9' x", &e, NULL);
 	CHECK(btx_btql_lex(&c) == 0 && c.toks[1].col == 6, "utf-8 column %d", c.ntoks > 1 ? c.toks[1].col : -1);
 	btx_btql_arena_free(&c.arena);
 }
@@ -92,10 +84,8 @@ test_lexer(void)
 static btx_btql_ast *
 parse(btx_btql_ctx *c, btx_error *e, const char *src)
 {
-	memset(c, 0, sizeof(*c));
 	btx_error_clear(e);
-	c->src = src;
-	c->err = e;
+	btx_btql_ctx_init(c, src, e, NULL);
 	if (btx_btql_lex(c) != 0)
 		return NULL;
 	return btx_btql_parse(c, BTX_BTQL_SYNTAX_AUTO);
@@ -201,6 +191,11 @@ test_snapshots(const char *path)
 	char	   *text = slurp(path);
 	char	   *p;
 	int			n = 0;
+	/* BTQL_UPDATE_SNAPSHOTS=file: also write the snapshots as compiled now (review, then copy) */
+	const char *update = getenv("BTQL_UPDATE_SNAPSHOTS");
+	btx_buf		fresh;
+
+	btx_buf_init(&fresh);
 
 	CHECK(text != NULL, "snapshot file %s readable", path);
 	if (text == NULL)
@@ -246,6 +241,8 @@ test_snapshots(const char *path)
 			btx_buf_appendf(&got, "error %s %s", e.sqlstate, e.message);
 		CHECK(got.data && strcmp(got.data, expect) == 0, "snapshot %s\n--- expected\n%s\n--- got\n%s", name, expect,
 			  got.data ? got.data : "");
+		btx_buf_appendf(&fresh, "%s### %s%s\n%s\n=== sql\n%s\n", n ? "\n" : "", name, opt.export_cursor ? " export" : "",
+						query, got.data ? got.data : "");
 		btx_buf_free(&got);
 		free(query);
 		free(expect);
@@ -253,6 +250,13 @@ test_snapshots(const char *path)
 		p = next ? next + 1 : NULL;
 	}
 	CHECK(n >= 10, "at least 10 snapshots (%d)", n);
+	if (update && fresh.data)
+	{
+		FILE	   *f = fopen(update, "w");
+
+		CHECK(f != NULL && fputs(fresh.data, f) >= 0 && fclose(f) == 0, "snapshots written to %s", update);
+	}
+	btx_buf_free(&fresh);
 	free(text);
 }
 
@@ -375,7 +379,7 @@ test_no_user_text(void)
 		{
 			char		ph[32];
 
-			snprintf(ph, sizeof(ph), "$%d::%s", q.first_param + j, q.params[j].type);
+			snprintf(ph, sizeof(ph), "$%d::pg_catalog.%s", q.first_param + j, q.params[j].type);
 			CHECK(strstr(q.sql, ph) != NULL, "parameter %s used in query %d", ph, i);
 		}
 		btx_btql_query_free(&q);
@@ -399,7 +403,8 @@ test_api(void)
 	CHECK(rc == 0, "export compile: %s", e.message);
 	if (rc == 0)
 	{
-		CHECK(q.first_param == 3 && strstr(q.sql, "$1::xid8") && strstr(q.sql, "$2::xid8") && strstr(q.sql, "$3::text"),
+		CHECK(q.first_param == 3 && strstr(q.sql, "$1::pg_catalog.xid8") && strstr(q.sql, "$2::pg_catalog.xid8") &&
+			  strstr(q.sql, "$3::pg_catalog.text"),
 			  "export placeholders");
 		CHECK(q.ncolumns == 3 && strcmp(q.columns[2].name, "_xact_id") == 0 && strcmp(q.columns[2].type, "int8") == 0 &&
 			  q.xact_column == 2, "_xact_id column appended");
@@ -448,7 +453,7 @@ test_api(void)
 
 		btx_buf_init(&b);
 		btx_buf_puts(&b, "select: * | from: project_logs('p') | filter: ");
-		for (i = 0; i < 100000; i++)
+		for (i = 0; i < 10000; i++)
 			btx_buf_puts(&b, "NOT ");
 		btx_buf_puts(&b, "is_root");
 		rc = btx_btql_compile(b.data, NULL, &q, &e);
@@ -467,20 +472,20 @@ test_api(void)
 		/* a chain too deep for the recursive compiler fails cleanly */
 		btx_buf_init(&b);
 		btx_buf_puts(&b, "SELECT id FROM project_logs('p') WHERE ");
-		for (i = 0; i < 50000; i++)
+		for (i = 0; i < 20000; i++)
 			btx_buf_puts(&b, "id = 'x' OR ");
 		btx_buf_puts(&b, "is_root");
 		rc = btx_btql_compile(b.data, NULL, &q, &e);
 		CHECK(rc != 0 && strcmp(e.sqlstate, "54001") == 0 &&
-			  strstr(e.message, "nested more than 1000 levels") != NULL, "50000-term OR chain rejected: %s", e.message);
+			  strstr(e.message, "nested more than 1000 levels") != NULL, "20000-term OR chain rejected: %s", e.message);
 		btx_buf_free(&b);
 		btx_buf_init(&b);
 		btx_buf_puts(&b, "select: 1");
-		for (i = 0; i < 100000; i++)
+		for (i = 0; i < 20000; i++)
 			btx_buf_puts(&b, " + 1");
 		btx_buf_puts(&b, " as x | from: project_logs('p')");
 		rc = btx_btql_compile(b.data, NULL, &q, &e);
-		CHECK(rc != 0 && strcmp(e.sqlstate, "54001") == 0, "100000-term sum rejected: %s", e.message);
+		CHECK(rc != 0 && strcmp(e.sqlstate, "54001") == 0, "20000-term sum rejected: %s", e.message);
 		btx_buf_free(&b);
 	}
 }
@@ -492,6 +497,7 @@ main(int argc, char **argv)
 	test_parser();
 	test_no_user_text();
 	test_api();
+	test_limits();
 	if (argc > 1)
 		test_snapshots(argv[1]);
 	else
@@ -500,6 +506,7 @@ main(int argc, char **argv)
 		test_invalid_cases(argv[2]);
 	else
 		CHECK(0, "invalid case file argument missing");
+	test_lint(argc > 3 ? argc - 3 : 0, argv + 3);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

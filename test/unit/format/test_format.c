@@ -4,6 +4,7 @@
  * parquet.md's appendix), writer structure checks, and round trips of the
  * gzip/zstd sinks.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -680,6 +681,113 @@ test_zsink(void)
 		  strcmp(btx_zsink_suffix(BTX_ZSINK_ZSTD), ".zst") == 0);
 }
 
+/*
+ * File-level metrics (btx_pq_options.metrics) across several row groups and
+ * a dictionary fallback, and field ids in the footer.
+ */
+static void
+test_metrics(void)
+{
+	btx_pq_column cols[6] = {
+		{"i", BTX_PQ_INT64, 0, 11, 0}, {"d", BTX_PQ_DOUBLE, 0, 12, 0},
+		{"s", BTX_PQ_STRING, 0, 13, 0}, {"b", BTX_PQ_BOOLEAN, 0, 14, 0},
+		{"l", BTX_PQ_LIST_STRING, 0, 15, 16}, {"j", BTX_PQ_JSON, 0, 17, 0}};
+	btx_pq_options opt;
+	btx_pq_col_metrics m;
+	btx_pq_writer *w;
+	btx_error	err;
+	memsink		ms;
+	int			i;
+	int			rc;
+	int			ids_found = 0;
+	char		sbuf[32];
+
+	memset(&ms, 0, sizeof(ms));
+	btx_pq_options_init(&opt);
+	opt.row_group_rows = 7;
+	opt.metrics = 1;
+	w = btx_pq_open(cols, 6, &opt, mem_sink, &ms, &err);
+	check("metrics before close -> -1", btx_pq_column_metrics(w, 0, &m) == -1);
+	for (i = 0; i < 20; i++)
+	{
+		/* i: -5..14 with a NULL at 3; d: NaN at 4, -0.0 at 5; s: "" at 6 */
+		if (i == 3)
+			btx_pq_null(w, 0);
+		else
+			btx_pq_int64(w, 0, i - 5);
+		btx_pq_double(w, 1, i == 4 ? NAN : i == 5 ? -0.0 : (double) i * 1.5);
+		snprintf(sbuf, sizeof(sbuf), "k%02d", 19 - i);
+		btx_pq_bytes(w, 2, i == 6 ? "" : sbuf, i == 6 ? 0 : strlen(sbuf));
+		btx_pq_bool(w, 3, 1);
+		btx_pq_list_begin(w, 4);
+		if (i % 2)
+		{
+			btx_pq_list_item(w, 4, "x", 1);
+			btx_pq_list_item(w, 4, NULL, 0);
+		}
+		btx_pq_list_end(w, 4);
+		btx_pq_bytes(w, 5, "{}", 2);
+		rc = btx_pq_end_row(w, &err);
+	}
+	rc = btx_pq_close(w, &err);
+	check("metrics writer closes", rc == 0 && btx_pq_row_groups(w) == 3);
+	rc = btx_pq_column_metrics(w, 0, &m);
+	check("int64 metrics: counts and exact bounds over row groups",
+		  rc == 0 && m.value_count == 20 && m.null_count == 1 && m.has_bounds &&
+		  m.imin == -5 && m.imax == 14 && m.compressed_bytes > 0);
+	rc = btx_pq_column_metrics(w, 1, &m);
+	check("double metrics: NaN counted, excluded from bounds",
+		  rc == 0 && m.nan_count == 1 && m.null_count == 0 && m.has_bounds &&
+		  m.dmin == 0.0 && m.dmax == 19 * 1.5);
+	rc = btx_pq_column_metrics(w, 2, &m);
+	check("string metrics: empty string is the minimum",
+		  rc == 0 && m.has_bounds && m.smin_len == 0 && m.smin != NULL &&
+		  m.smax_len == 3 && memcmp(m.smax, "k19", 3) == 0);
+	rc = btx_pq_column_metrics(w, 3, &m);
+	check("boolean metrics: all true", rc == 0 && m.has_bounds && m.imin == 1 && m.imax == 1);
+	rc = btx_pq_column_metrics(w, 4, &m);
+	check("list metrics: 10 empty lists + 10 x (x, NULL)",
+		  rc == 0 && m.value_count == 30 && m.null_count == 20 && m.has_bounds &&
+		  m.smin_len == 1 && m.smin[0] == 'x');
+	rc = btx_pq_column_metrics(w, 5, &m);
+	check("json metrics: counts, no bounds", rc == 0 && m.value_count == 20 && !m.has_bounds);
+	check("metrics column out of range -> -1", btx_pq_column_metrics(w, 6, &m) == -1);
+	/* field ids 11..17: SchemaElement field 9 (i32) follows the name or annotation */
+	for (i = 11; i <= 17; i++)
+	{
+		unsigned char zz = (unsigned char) (i * 2);
+		size_t		k;
+
+		for (k = 0; k + 1 < ms.b.len; k++)
+			if ((((unsigned char) ms.b.data[k]) & 0x0F) == 5 &&
+				(unsigned char) ms.b.data[k + 1] == zz &&
+				(((unsigned char) ms.b.data[k]) >> 4) >= 1 &&
+				(((unsigned char) ms.b.data[k]) >> 4) <= 5)
+			{
+				ids_found++;
+				break;
+			}
+	}
+	check("field ids 11..17 are in the footer", ids_found == 7);
+	btx_pq_free(w);
+	btx_buf_free(&ms.b);
+
+	/* without the option: no metrics */
+	memset(&ms, 0, sizeof(ms));
+	w = btx_pq_open(cols, 1, NULL, mem_sink, &ms, &err);
+	btx_pq_int64(w, 0, 1);
+	btx_pq_end_row(w, &err);
+	rc = btx_pq_close(w, &err);
+	check("metrics off by default", rc == 0 && btx_pq_column_metrics(w, 0, &m) == -1);
+	btx_pq_free(w);
+	btx_buf_free(&ms.b);
+
+	cols[0].field_id = -1;
+	w = btx_pq_open(cols, 1, NULL, mem_sink, &ms, &err);
+	check("negative field id rejected", w == NULL && strcmp(err.sqlstate, "XX000") == 0);
+	btx_buf_free(&ms.b);
+}
+
 int
 main(void)
 {
@@ -687,6 +795,7 @@ main(void)
 	test_rle();
 	test_page_headers();
 	test_writer();
+	test_metrics();
 	test_zsink();
 	printf("%d passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;

@@ -40,11 +40,11 @@ fake_push(fake *f, long status, const char *headers, const char *body)
 	a->status = status;
 	a->headers = headers;
 	a->body = body;
-	a->net = BTX_S3_NET_NONE;
+	a->net = BTX_HTTP_NET_NONE;
 }
 
 void
-fake_push_net(fake *f, btx_s3_net net)
+fake_push_net(fake *f, btx_http_net net)
 {
 	fake_answer *a = &f->script[f->nscript++];
 
@@ -53,7 +53,7 @@ fake_push_net(fake *f, btx_s3_net net)
 }
 
 int
-fake_transport(void *arg, const btx_s3_http_request *req, btx_s3_http_response *resp)
+fake_transport(void *arg, const btx_http_request *req, btx_http_response *resp)
 {
 	fake	   *f = arg;
 	fake_answer a;
@@ -86,7 +86,7 @@ fake_transport(void *arg, const btx_s3_http_request *req, btx_s3_http_response *
 	f->next++;
 	if (f->hook)
 		f->hook(f, req, &a);
-	if (a.net != BTX_S3_NET_NONE)
+	if (a.net != BTX_HTTP_NET_NONE)
 	{
 		resp->net_error = a.net;
 		snprintf(resp->net_message, sizeof(resp->net_message), "fake network failure %d", (int) a.net);

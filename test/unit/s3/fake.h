@@ -13,7 +13,7 @@ typedef struct fake_answer
 	long		status;			/* 0 → network error net */
 	const char *headers;		/* "Name: v\r\n..." */
 	const char *body;
-	btx_s3_net	net;
+	btx_http_net	net;
 } fake_answer;
 
 typedef struct fake_seen
@@ -36,14 +36,14 @@ typedef struct fake
 	int			nseen;
 	/* default answer once the script runs out */
 	fake_answer fallback;
-	int			(*hook) (struct fake *f, const btx_s3_http_request *req, fake_answer *a);
+	int			(*hook) (struct fake *f, const btx_http_request *req, fake_answer *a);
 } fake;
 
 extern void fake_init(fake *f);
 extern void fake_free(fake *f);
 extern void fake_push(fake *f, long status, const char *headers, const char *body);
-extern void fake_push_net(fake *f, btx_s3_net net);
-extern int	fake_transport(void *arg, const btx_s3_http_request *req, btx_s3_http_response *resp);
+extern void fake_push_net(fake *f, btx_http_net net);
+extern int	fake_transport(void *arg, const btx_http_request *req, btx_http_response *resp);
 /* value of header name in request i, or NULL (static buffer) */
 extern const char *fake_header(fake *f, int i, const char *name);
 

@@ -181,27 +181,27 @@ test_classify(void)
 	long		b;
 
 	T_BEGIN("s3 classify");
-	T_CHECK(btx_s3_classify(200, "", BTX_S3_NET_NONE) == BTX_S3_OK, "200");
-	T_CHECK(btx_s3_classify(204, NULL, BTX_S3_NET_NONE) == BTX_S3_OK, "204");
-	T_CHECK(btx_s3_classify(503, "SlowDown", BTX_S3_NET_NONE) == BTX_S3_TRANSIENT, "SlowDown");
-	T_CHECK(btx_s3_classify(500, "InternalError", BTX_S3_NET_NONE) == BTX_S3_TRANSIENT, "500");
-	T_CHECK(btx_s3_classify(502, "", BTX_S3_NET_NONE) == BTX_S3_TRANSIENT, "502 no body");
-	T_CHECK(btx_s3_classify(400, "RequestTimeout", BTX_S3_NET_NONE) == BTX_S3_TRANSIENT, "RequestTimeout");
-	T_CHECK(btx_s3_classify(409, "ConditionalRequestConflict", BTX_S3_NET_NONE) == BTX_S3_TRANSIENT, "409");
-	T_CHECK(btx_s3_classify(409, "BucketAlreadyExists", BTX_S3_NET_NONE) == BTX_S3_PERMANENT, "409 other");
-	T_CHECK(btx_s3_classify(400, "ExpiredToken", BTX_S3_NET_NONE) == BTX_S3_EXPIRED_CREDENTIALS, "expired");
-	T_CHECK(btx_s3_classify(412, "PreconditionFailed", BTX_S3_NET_NONE) == BTX_S3_PRECONDITION_FAILED, "412");
-	T_CHECK(btx_s3_classify(412, "", BTX_S3_NET_NONE) == BTX_S3_PRECONDITION_FAILED, "412 bare");
-	T_CHECK(btx_s3_classify(403, "AccessDenied", BTX_S3_NET_NONE) == BTX_S3_PERMANENT, "403");
-	T_CHECK(btx_s3_classify(403, "RequestTimeTooSkewed", BTX_S3_NET_NONE) == BTX_S3_PERMANENT, "skew");
-	T_CHECK(btx_s3_classify(200, "InternalError", BTX_S3_NET_NONE) == BTX_S3_TRANSIENT, "200+Error");
-	T_CHECK(btx_s3_classify(200, "InvalidPart", BTX_S3_NET_NONE) == BTX_S3_PERMANENT, "200+InvalidPart");
-	T_CHECK(btx_s3_classify(0, NULL, BTX_S3_NET_CONNECT) == BTX_S3_TRANSIENT, "connect");
-	T_CHECK(btx_s3_classify(0, NULL, BTX_S3_NET_DNS) == BTX_S3_TRANSIENT, "dns");
-	T_CHECK(btx_s3_classify(0, NULL, BTX_S3_NET_TIMEOUT) == BTX_S3_TRANSIENT, "timeout");
-	T_CHECK(btx_s3_classify(0, NULL, BTX_S3_NET_RESET) == BTX_S3_TRANSIENT, "reset");
-	T_CHECK(btx_s3_classify(0, NULL, BTX_S3_NET_TLS) == BTX_S3_PERMANENT, "tls");
-	T_CHECK(btx_s3_classify(0, NULL, BTX_S3_NET_ABORTED) == BTX_S3_CANCELED, "aborted");
+	T_CHECK(btx_s3_classify(200, "", BTX_HTTP_NET_NONE) == BTX_S3_OK, "200");
+	T_CHECK(btx_s3_classify(204, NULL, BTX_HTTP_NET_NONE) == BTX_S3_OK, "204");
+	T_CHECK(btx_s3_classify(503, "SlowDown", BTX_HTTP_NET_NONE) == BTX_S3_TRANSIENT, "SlowDown");
+	T_CHECK(btx_s3_classify(500, "InternalError", BTX_HTTP_NET_NONE) == BTX_S3_TRANSIENT, "500");
+	T_CHECK(btx_s3_classify(502, "", BTX_HTTP_NET_NONE) == BTX_S3_TRANSIENT, "502 no body");
+	T_CHECK(btx_s3_classify(400, "RequestTimeout", BTX_HTTP_NET_NONE) == BTX_S3_TRANSIENT, "RequestTimeout");
+	T_CHECK(btx_s3_classify(409, "ConditionalRequestConflict", BTX_HTTP_NET_NONE) == BTX_S3_TRANSIENT, "409");
+	T_CHECK(btx_s3_classify(409, "BucketAlreadyExists", BTX_HTTP_NET_NONE) == BTX_S3_PERMANENT, "409 other");
+	T_CHECK(btx_s3_classify(400, "ExpiredToken", BTX_HTTP_NET_NONE) == BTX_S3_EXPIRED_CREDENTIALS, "expired");
+	T_CHECK(btx_s3_classify(412, "PreconditionFailed", BTX_HTTP_NET_NONE) == BTX_S3_PRECONDITION_FAILED, "412");
+	T_CHECK(btx_s3_classify(412, "", BTX_HTTP_NET_NONE) == BTX_S3_PRECONDITION_FAILED, "412 bare");
+	T_CHECK(btx_s3_classify(403, "AccessDenied", BTX_HTTP_NET_NONE) == BTX_S3_PERMANENT, "403");
+	T_CHECK(btx_s3_classify(403, "RequestTimeTooSkewed", BTX_HTTP_NET_NONE) == BTX_S3_PERMANENT, "skew");
+	T_CHECK(btx_s3_classify(200, "InternalError", BTX_HTTP_NET_NONE) == BTX_S3_TRANSIENT, "200+Error");
+	T_CHECK(btx_s3_classify(200, "InvalidPart", BTX_HTTP_NET_NONE) == BTX_S3_PERMANENT, "200+InvalidPart");
+	T_CHECK(btx_s3_classify(0, NULL, BTX_HTTP_NET_CONNECT) == BTX_S3_TRANSIENT, "connect");
+	T_CHECK(btx_s3_classify(0, NULL, BTX_HTTP_NET_DNS) == BTX_S3_TRANSIENT, "dns");
+	T_CHECK(btx_s3_classify(0, NULL, BTX_HTTP_NET_TIMEOUT) == BTX_S3_TRANSIENT, "timeout");
+	T_CHECK(btx_s3_classify(0, NULL, BTX_HTTP_NET_RESET) == BTX_S3_TRANSIENT, "reset");
+	T_CHECK(btx_s3_classify(0, NULL, BTX_HTTP_NET_TLS) == BTX_S3_PERMANENT, "tls");
+	T_CHECK(btx_s3_classify(0, NULL, BTX_HTTP_NET_ABORTED) == BTX_S3_CANCELED, "aborted");
 	T_END();
 
 	T_BEGIN("s3 backoff: full jitter within the exponential ceiling");
@@ -211,12 +211,12 @@ test_classify(void)
 
 		if (ceil > 5000)
 			ceil = 5000;
-		b = btx_s3_backoff_ms(i, 100, 5000, 0xffffffffu);
+		b = btx_http_backoff_ms(i, 100, 5000, 0xffffffffu);
 		T_CHECK(b >= 0 && b <= ceil, "attempt %d: %ld > %ld", i, b, ceil);
-		T_CHECK(btx_s3_backoff_ms(i, 100, 5000, 0) == 0, "zero random");
-		T_CHECK(btx_s3_backoff_ms(i, 100, 5000, (unsigned int) ceil) == ceil, "max random %d", i);
+		T_CHECK(btx_http_backoff_ms(i, 100, 5000, 0) == 0, "zero random");
+		T_CHECK(btx_http_backoff_ms(i, 100, 5000, (unsigned int) ceil) == ceil, "max random %d", i);
 	}
-	T_CHECK(btx_s3_backoff_ms(40, 100, 5000, 5000) == 5000, "cap");
+	T_CHECK(btx_http_backoff_ms(40, 100, 5000, 5000) == 5000, "cap");
 	T_END();
 }
 
@@ -316,8 +316,8 @@ test_xml(void)
 	T_CHECK(btx_s3xml_parse_iso8601("2026-11-24T23:39:48.473+00:00", &t) == 0 && t == 1795563588, "offset");
 	T_CHECK(btx_s3xml_parse_iso8601("2026-11-24 23:39:48", &t) != 0, "no T accepted");
 	T_CHECK(btx_s3xml_parse_iso8601("2026-11-24T23:39:48+02:00", &t) != 0, "non-UTC accepted");
-	T_CHECK(btx_s3_parse_http_date("Tue, 24 Nov 2026 23:39:48 GMT", &t) == 0 && t == 1795563588, "http date");
-	T_CHECK(btx_s3_parse_http_date("yesterday", &t) != 0, "garbage date");
+	T_CHECK(btx_http_parse_date("Tue, 24 Nov 2026 23:39:48 GMT", &t) == 0 && t == 1795563588, "http date");
+	T_CHECK(btx_http_parse_date("yesterday", &t) != 0, "garbage date");
 	T_END();
 }
 
@@ -402,7 +402,7 @@ test_requests(void)
 	st.sleeps = 0;
 	fake_push(&f, 503, NULL, "<Error><Code>SlowDown</Code><Message>Reduce</Message></Error>");
 	fake_push(&f, 500, NULL, "");
-	fake_push_net(&f, BTX_S3_NET_RESET);
+	fake_push_net(&f, BTX_HTTP_NET_RESET);
 	fake_push(&f, 200, "ETag: \"x\"\r\n", "");
 	T_CHECK(btx_s3_put_object(c, "test-bucket", "k", "x", 1, NULL, &resp, &err) == 0, "%s", err.message);
 	T_CHECK(resp.attempts == 4 && st.sleeps == 3, "attempts %d sleeps %d", resp.attempts, st.sleeps);
@@ -424,14 +424,14 @@ test_requests(void)
 	T_END();
 
 	T_BEGIN("s3 network failure: 08006 with hint");
-	f.fallback.net = BTX_S3_NET_CONNECT;
+	f.fallback.net = BTX_HTTP_NET_CONNECT;
 	T_CHECK(btx_s3_head_object(c, "test-bucket", "k", &resp, &err) != 0, "ok?");
 	T_STREQ(err.sqlstate, "08006");
 	T_CHECK(resp.klass == BTX_S3_TRANSIENT && resp.attempts == 5, "class %d", resp.klass);
 	T_CHECK(strstr(err.message, "could not head object \"s3://test-bucket/k\": connection failed") != NULL,
 			"%s", err.message);
 	T_CHECK(strstr(err.hint, "endpoint") != NULL, "hint %s", err.hint);
-	f.fallback.net = BTX_S3_NET_NONE;
+	f.fallback.net = BTX_HTTP_NET_NONE;
 	T_END();
 
 	T_BEGIN("s3 expired token: refresh callback then retry with new credentials");
@@ -552,10 +552,10 @@ test_requests(void)
 /* ---------------------------------------------------------------- uploader */
 
 static int
-upload_hook(fake *f, const btx_s3_http_request *req, fake_answer *a)
+upload_hook(fake *f, const btx_http_request *req, fake_answer *a)
 {
 	/* a default happy S3 for the multipart flow */
-	if (a->status != 200 || a->body != NULL || a->headers != NULL || a->net != BTX_S3_NET_NONE)
+	if (a->status != 200 || a->body != NULL || a->headers != NULL || a->net != BTX_HTTP_NET_NONE)
 		return 0;
 	if (strstr(req->url, "?uploads") && strcmp(req->method, "POST") == 0)
 		a->body = "<InitiateMultipartUploadResult><UploadId>UP-1</UploadId></InitiateMultipartUploadResult>";
@@ -798,7 +798,7 @@ nap_ms(long ms)
 }
 
 static int
-has_old_token(const btx_s3_http_request *req)
+has_old_token(const btx_http_request *req)
 {
 	int			i;
 
@@ -809,7 +809,7 @@ has_old_token(const btx_s3_http_request *req)
 }
 
 static int
-overlap_hook(fake *f, const btx_s3_http_request *req, fake_answer *a)
+overlap_hook(fake *f, const btx_http_request *req, fake_answer *a)
 {
 	if (strstr(req->url, "partNumber=1&") && ov_part1_503)
 	{

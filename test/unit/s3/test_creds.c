@@ -274,9 +274,9 @@ test_ini(void)
 }
 
 static int
-imds_hook(fake *f, const btx_s3_http_request *req, fake_answer *a)
+imds_hook(fake *f, const btx_http_request *req, fake_answer *a)
 {
-	if (a->net != BTX_S3_NET_NONE || a->status != 200 || a->body)
+	if (a->net != BTX_HTTP_NET_NONE || a->status != 200 || a->body)
 		return 0;
 	if (strstr(req->url, "/latest/api/token"))
 		a->body = "IMDSTOKEN";
@@ -427,7 +427,7 @@ test_chain(void)
 	T_BEGIN("chain: IMDS unreachable is skipped quickly (one attempt)");
 	fake_free(&f);
 	fake_init(&f);
-	f.fallback.net = BTX_S3_NET_TIMEOUT;
+	f.fallback.net = BTX_HTTP_NET_TIMEOUT;
 	T_CHECK(btx_creds_resolve(&o, &out, &src, &err) != 0, "found?");
 	T_STREQ(err.sqlstate, "28000");
 	T_CHECK(f.nseen == 1, "requests %d", f.nseen);
