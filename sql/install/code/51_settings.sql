@@ -9,6 +9,9 @@
 -- arguments on as one jsonb object to btexport._build_automation, which
 -- validates each setting and returns the automations row.
 --
+-- update_automation has a text form (the automation's name) and a bigint form
+-- (its id), like every function that takes an automation (50_api.sql).
+--
 -- Adding a setting: a column of btexport.automations (sql/install/schema and
 -- sql/upgrade), a row here, its check in _build_automation, its line in the
 -- column table of src/adapters/automation.c, and its docs.  sql/settings.sql
@@ -50,14 +53,18 @@ $$;
 REVOKE ALL ON FUNCTION btexport._settings() FROM PUBLIC;
 
 -- Validate a full configuration (settings as a jsonb object, keyed as in _settings()) and return
--- it as an automations row (id NULL).  Used by create_automation, update_automation and test().
+-- it as an automations row (id NULL), owned by the caller, or by the role whose oid is under the
+-- key 'owner' (update_automation: the automation's own owner; never a user's input).  Used by
+-- create_automation, update_automation and test().
 CREATE OR REPLACE FUNCTION btexport._build_automation(s jsonb)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations;
 	p record;
 	cred btexport.credentials;
+	pname text;
 	name text := s->>'name';
+	project text := s->>'project';
 	credential text := s->>'credential';
 	start_from timestamptz := (s->>'start_from')::timestamptz;
 BEGIN
@@ -71,13 +78,24 @@ BEGIN
 				  HINT = 'Choose a shorter name.';
 	END IF;
 	IF coalesce(s->>'event_type', 'btql_export') <> 'btql_export' THEN
-		RAISE EXCEPTION 'unknown event type "%"', s->>'event_type'
+		RAISE EXCEPTION 'unknown event type "%"', btexport._excerpt(s->>'event_type')
 			USING ERRCODE = '22023', HINT = 'S3 export automations use event type btql_export.';
 	END IF;
 	a.name := name;
 	a.description := s->>'description';
-	a.owner := btexport._invoker();
-	a.project_id := btexport._resolve_project(s->>'project');
+	a.owner := coalesce((s->>'owner')::oid::regrole, btexport._invoker());
+	IF s ? 'owner' AND btexport._is_uuid(project) THEN
+		a.project_id := project::uuid;		-- update_automation: the automation's own project
+	ELSE
+		a.project_id := btexport._resolve_project(project);
+	END IF;
+	-- an automation exports only a project its owner may export (docs/security.md "Projects")
+	IF NOT btexport._may_project(a.owner::oid, a.project_id, 'export') THEN
+		SELECT x.name INTO pname FROM btexport.projects x WHERE x.id = a.project_id;
+		RAISE EXCEPTION 'role % may not export project "%"', a.owner, btexport._excerpt(pname)
+			USING ERRCODE = '42501', DETAIL = 'An automation exports only projects its owner holds the export privilege on.',
+				  HINT = format('The project''s owner can grant it: SELECT btexport.grant_project(%L, %L, ''export'').', pname, a.owner);
+	END IF;
 	a.event_type := 'btql_export';
 	a.export_type := btexport._check_export_type(s->>'export_type', s->>'query');
 	a.query := CASE WHEN a.export_type = 'btql' THEN s->>'query' END;
@@ -107,13 +125,10 @@ BEGIN
 	a.max_failures := btexport._check_positive('max_failures', (s->>'max_failures')::integer, 5);
 	a.layout := btexport._check_layout(s->>'layout');
 	IF credential IS NOT NULL THEN
-		SELECT * INTO cred FROM btexport.credentials c WHERE c.name = credential;
-		IF NOT FOUND OR NOT pg_has_role(a.owner::oid, cred.owner::oid, 'USAGE') THEN
-			RAISE EXCEPTION 'credential "%" does not exist', credential
-				USING ERRCODE = '42704',
-					  HINT = 'Create it with btexport.create_credential(name, access_key_id, secret_access_key), or see btexport.credentials_info.';
-		END IF;
-		a.credential := credential;
+		-- names are per owner: the credential is (credential_owner, credential)
+		cred := btexport._credential_for(a.owner::oid, credential);
+		a.credential := cred.name;
+		a.credential_owner := cred.owner;
 	END IF;
 	IF a.export_type = 'btql' THEN
 		PERFORM btexport._check_query(a.query, a.project_id);
@@ -127,10 +142,13 @@ END
 $$;
 REVOKE ALL ON FUNCTION btexport._build_automation(jsonb) FROM PUBLIC;
 
--- the settings of a saved automation (_build_automation's input): its columns, by setting name
+-- the settings of a saved automation (_build_automation's input): its columns, by setting name;
+-- the credential by its owner too ('<owner>/<name>'), so that it stays the same one
 CREATE OR REPLACE FUNCTION btexport._settings_of(a btexport.automations)
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT pg_catalog.jsonb_object_agg(s.setting, CASE s.setting WHEN 'project' THEN pg_catalog.to_jsonb(a.project_id)
+											WHEN 'credential' THEN pg_catalog.to_jsonb(
+												(a.credential_owner::text OPERATOR(pg_catalog.||) '/') OPERATOR(pg_catalog.||) a.credential)
 											ELSE pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->) s.setting END)
 	  FROM btexport._settings() s
 $$;
@@ -153,9 +171,11 @@ REVOKE ALL ON FUNCTION btexport._updatable_columns() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION btexport._create_automation(s jsonb)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	a btexport.automations := btexport._build_automation(s);
+	a btexport.automations;
 	cols text;
 BEGIN
+	PERFORM btexport._check_automation_name(s->>'name');
+	a := btexport._build_automation(s);
 	IF EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
 			USING ERRCODE = '42710', HINT = 'Choose another name, or change the existing one with btexport.update_automation.';
@@ -173,12 +193,12 @@ END
 $$;
 REVOKE ALL ON FUNCTION btexport._create_automation(jsonb) FROM PUBLIC;
 
--- update_automation's work: the saved settings with the given ones (changes: no NULLs) applied.
--- The S3 path is immutable; changing the format resets the compression to the new format's default.
-CREATE OR REPLACE FUNCTION btexport._update_automation(automation text, changes jsonb)
+-- update_automation's work on automation `cur` (the caller's, by name or id): the saved settings
+-- with the given ones (changes: no NULLs) applied, for the automation's owner.  The S3 path is
+-- immutable; changing the format resets the compression to the new format's default.
+CREATE OR REPLACE FUNCTION btexport._update_automation(cur btexport.automations, changes jsonb)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	cur btexport.automations := btexport._automation_for_caller(automation);
 	a btexport.automations;
 	new_type text := coalesce(changes->>'export_type', cur.export_type);
 	new_query text;
@@ -194,12 +214,15 @@ BEGIN
 					  HINT = 'Create a new automation for the new path (and pause or drop this one).';
 		END IF;
 	END IF;
+	IF changes ? 'name' AND changes->>'name' <> cur.name THEN
+		PERFORM btexport._check_automation_name(changes->>'name');
+	END IF;
 	new_query := CASE WHEN lower(new_type) IN ('btql', 'btql_query', 'sql') THEN coalesce(changes->>'query', cur.query) END;
 	IF changes ? 'query' AND new_query IS NULL THEN
 		new_query := changes->>'query';		-- let the check report a query on a non-btql export
 	END IF;
 	a := btexport._build_automation(btexport._settings_of(cur) || (changes - 's3_path')
-		|| jsonb_build_object('export_type', new_type, 'query', new_query,
+		|| jsonb_build_object('owner', cur.owner::oid, 'export_type', new_type, 'query', new_query,
 			'compression', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
 								THEN changes->'compression' ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END));
 	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
@@ -217,7 +240,7 @@ BEGIN
 	RETURN a;
 END
 $$;
-REVOKE ALL ON FUNCTION btexport._update_automation(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION btexport._update_automation(btexport.automations, jsonb) FROM PUBLIC;
 
 -- test(...)'s work: validate and test without saving
 CREATE OR REPLACE FUNCTION btexport._test_settings(s jsonb)
@@ -271,15 +294,25 @@ $b$$f$, create_args, create_json);
 				   'create an S3 export automation (validated; scheduled through pg_cron when interval is given)');
 	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.create_automation(%s) TO btexport_user', create_types);
 
-	-- change settings; NULL leaves a setting as it is
+	-- change settings; NULL leaves a setting as it is.  The automation by name (text) or by id (bigint).
 	EXECUTE format($f$
 CREATE OR REPLACE FUNCTION btexport.update_automation(automation text, %s)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
 BEGIN
-	RETURN btexport._update_automation(automation, jsonb_strip_nulls(jsonb_build_object(%s)));
+	RETURN btexport._update_automation(btexport._automation_for_caller(automation),
+									   jsonb_strip_nulls(jsonb_build_object(%s)));
 END
 $b$$f$, update_args, update_json);
 	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.update_automation(text, %s) TO btexport_user', update_types);
+	EXECUTE format($f$
+CREATE OR REPLACE FUNCTION btexport.update_automation(automation_id bigint, %s)
+RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
+BEGIN
+	RETURN btexport._update_automation(btexport._automation_for_caller(automation_id),
+									   jsonb_strip_nulls(jsonb_build_object(%s)));
+END
+$b$$f$, update_args, update_json);
+	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.update_automation(bigint, %s) TO btexport_user', update_types);
 
 	-- test a configuration before saving it (the create_automation arguments)
 	EXECUTE format($f$
