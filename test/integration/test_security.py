@@ -79,15 +79,19 @@ check("the owner reads the details through btexport.runs (row-level security)",
       and psql(f"SELECT count(*) FROM btexport.runs WHERE id = {bad_run['id']}", user="sec_victim").strip() == "0")
 
 # ---- finding 9: cancel() signals only the run's own worker -------------------------------
-# the victim's run waits behind the automation's lock (held here) in its worker; a crashed run
-# of the owner claims that worker's pid, as a reused pid would
+# the victim's run waits in its worker, queued: its T2 marks a run a crash left 'running' failed,
+# and that row is locked here (the runs' own locks are not SQL advisory locks); a crashed run of
+# the owner claims that worker's pid, as a reused pid would
 psql("SELECT btexport.create_project('victim-app')", user="sec_victim")
 psql(f"SELECT btexport.create_credential('victim-key', '{AKID}', '{SECRET}')", user="sec_victim")
 victim_aid = psql(f"""SELECT id FROM btexport.create_automation('victim-export', 'victim-app', 's3://test-bucket/victim/',
                       endpoint => '{EP}', credential => 'victim-key')""", user="sec_victim").strip()
+stale = psql(f"""INSERT INTO btexport.runs (automation_id, owner, trigger, status, started_at)
+                 SELECT a.id, a.owner, 'manual', 'running', now() - interval '1 hour'
+                   FROM btexport.automations a WHERE a.id = {victim_aid} RETURNING id""").split()[0]
 holder = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", DB], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
-holder.stdin.write(f"SELECT pg_advisory_lock(1651798128, {victim_aid});\nSELECT 'locked';\n")
+holder.stdin.write(f"BEGIN;\nSELECT 1 FROM btexport.runs WHERE id = {stale} FOR UPDATE;\nSELECT 'locked';\n")
 holder.stdin.flush()
 while "locked" not in holder.stdout.readline():
     pass
@@ -102,7 +106,7 @@ got = psql(f"SELECT btexport.cancel({crashed})", user="sec_owner").strip()
 check("cancel() of a crashed run whose pid now belongs to another role's worker signals nothing", got == "f", got)
 check("progress shows no running run for the crashed one",
       psql(f"SELECT count(*) FROM btexport.progress WHERE run_id = {crashed}", user="sec_owner").strip() == "0")
-holder.stdin.write("SELECT pg_advisory_unlock_all();\n\\q\n")
+holder.stdin.write("ROLLBACK;\n\\q\n")
 holder.stdin.flush()
 holder.wait(timeout=30)
 vstatus = wait_for(lambda: psql(f"SELECT status FROM btexport.runs WHERE id = {vq['id']} AND status NOT IN "
