@@ -184,7 +184,10 @@ BEGIN
 	-- every column the row sets (the identity and the columns left NULL take their defaults)
 	SELECT string_agg(quote_ident(k), ', ') INTO cols
 	  FROM jsonb_object_keys(jsonb_strip_nulls(to_jsonb(a))) k WHERE k <> 'id';
-	EXECUTE format('INSERT INTO btexport.automations (%1$s) SELECT %1$s FROM (SELECT ($1).*) n RETURNING *', cols)
+	-- the row's fields come from one evaluation of $1 (OFFSET 0 keeps it in its subquery): ($1).*
+	-- would take each field from the parameter afresh, a copy of the whole row per column
+	EXECUTE format('INSERT INTO btexport.automations (%1$s) SELECT %1$s FROM (SELECT (x.r).* FROM (SELECT $1 AS r OFFSET 0) x) n'
+				   ' RETURNING *', cols)
 		INTO a USING a;
 	a.cron_jobid := btexport._sync_schedule(a);
 	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
@@ -233,7 +236,9 @@ BEGIN
 		PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, cur.id);
 	END IF;
 	SELECT string_agg(quote_ident(c), ', ') INTO cols FROM unnest(btexport._updatable_columns()) c;
-	EXECUTE format('UPDATE btexport.automations x SET (%1$s) = (SELECT %1$s FROM (SELECT ($1).*) n) WHERE x.id = $2 RETURNING *',
+	-- (one evaluation of $1, as in _create_automation)
+	EXECUTE format('UPDATE btexport.automations x SET (%1$s) = (SELECT %1$s FROM (SELECT (y.r).* FROM'
+				   ' (SELECT $1 AS r OFFSET 0) y) n) WHERE x.id = $2 RETURNING *',
 				   cols) INTO a USING a, cur.id;
 	a.cron_jobid := btexport._sync_schedule(a);
 	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
@@ -271,6 +276,7 @@ DECLARE
 	update_args text;
 	update_json text;
 	update_types text;
+	form text;				-- "automation text" | "automation_id bigint"
 BEGIN
 	SELECT string_agg(format('%I %s%s', setting, type, ' DEFAULT ' || create_default), ', ' ORDER BY n),
 		   string_agg(format('%L, %I', setting, setting), ', ' ORDER BY n),
@@ -295,24 +301,18 @@ $b$$f$, create_args, create_json);
 	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.create_automation(%s) TO btexport_user', create_types);
 
 	-- change settings; NULL leaves a setting as it is.  The automation by name (text) or by id (bigint).
-	EXECUTE format($f$
-CREATE OR REPLACE FUNCTION btexport.update_automation(automation text, %s)
+	FOREACH form IN ARRAY ARRAY['automation text', 'automation_id bigint'] LOOP
+		EXECUTE format($f$
+CREATE OR REPLACE FUNCTION btexport.update_automation(%s, %s)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
 BEGIN
-	RETURN btexport._update_automation(btexport._automation_for_caller(automation),
+	RETURN btexport._update_automation(btexport._automation_for_caller(%I),
 									   jsonb_strip_nulls(jsonb_build_object(%s)));
 END
-$b$$f$, update_args, update_json);
-	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.update_automation(text, %s) TO btexport_user', update_types);
-	EXECUTE format($f$
-CREATE OR REPLACE FUNCTION btexport.update_automation(automation_id bigint, %s)
-RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
-BEGIN
-	RETURN btexport._update_automation(btexport._automation_for_caller(automation_id),
-									   jsonb_strip_nulls(jsonb_build_object(%s)));
-END
-$b$$f$, update_args, update_json);
-	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.update_automation(bigint, %s) TO btexport_user', update_types);
+$b$$f$, form, update_args, split_part(form, ' ', 1), update_json);
+		EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.update_automation(%s, %s) TO btexport_user',
+					   split_part(form, ' ', 2), update_types);
+	END LOOP;
 
 	-- test a configuration before saving it (the create_automation arguments)
 	EXECUTE format($f$
