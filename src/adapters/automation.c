@@ -1,88 +1,226 @@
 /*
- * automation.c — a btexport.automations row decoded into a BtxAutomation, and
- * the S3 target (objstore.h) it names.
+ * automation.c — a btexport.automations row decoded into a BtxAutomation,
+ * the S3 target (objstore.h) it names, and whether it may run now.
+ *
+ * One table below names every column of btexport.automations: how the
+ * runner decodes it (its type, its field) or that only SQL uses it.  A row is
+ * decoded by attribute number: the row's tuple descriptor maps each column
+ * name to its attribute once per row, each value is taken as a Datum of the
+ * column's type and converted without a text round trip, and NULL stays
+ * NULL (0 for numbers).  A column of the wrong type, or a column the table
+ * lacks, is an error; btexport._automation_columns() shows the table, and
+ * sql/settings.sql compares it with the catalog, so a new column cannot be
+ * forgotten here.
  */
 #include "adapters/btexport.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/typcache.h"
 
 #include "adapters/automation.h"
 
-/* decode an automations row (a composite datum) */
+PG_FUNCTION_INFO_V1(btexport_automation_columns);
+
+typedef enum FieldKind
+{
+	F_SQL,						/* used in SQL only (not decoded) */
+	F_TEXT,						/* text → char * */
+	F_OUT,						/* any type → char *, its text output (uuid, xid8) */
+	F_INT4,
+	F_INT8,
+	F_BOOL,
+	F_OID						/* regrole → Oid */
+} FieldKind;
+
+typedef struct AutomationColumn
+{
+	const char *column;
+	Oid			type;			/* the column's type */
+	FieldKind	kind;
+	size_t		offset;			/* of the field in BtxAutomation */
+} AutomationColumn;
+
+#define FIELD(col, type, kind, member) {col, type, kind, offsetof(BtxAutomation, member)}
+#define SQL_ONLY(col, type) {col, type, F_SQL, 0}
+
+/* every column of btexport.automations, in table order */
+static const AutomationColumn columns[] = {
+	FIELD("id", INT8OID, F_INT8, id),
+	FIELD("name", TEXTOID, F_TEXT, name),
+	SQL_ONLY("description", TEXTOID),
+	FIELD("owner", REGROLEOID, F_OID, owner),
+	FIELD("project_id", UUIDOID, F_OUT, project_id),
+	SQL_ONLY("event_type", TEXTOID),
+	FIELD("export_type", TEXTOID, F_TEXT, export_type),
+	FIELD("query", TEXTOID, F_TEXT, query),
+	SQL_ONLY("s3_path", TEXTOID),
+	FIELD("bucket", TEXTOID, F_TEXT, bucket),
+	FIELD("prefix", TEXTOID, F_TEXT, prefix),
+	FIELD("role_arn", TEXTOID, F_TEXT, role_arn),
+	FIELD("external_id", TEXTOID, F_TEXT, external_id),
+	FIELD("region", TEXTOID, F_TEXT, region),
+	FIELD("endpoint", TEXTOID, F_TEXT, endpoint),
+	FIELD("credential", TEXTOID, F_TEXT, credential),
+	FIELD("format", TEXTOID, F_TEXT, format),
+	SQL_ONLY("interval", TEXTOID),		/* pg_cron: _sync_schedule */
+	SQL_ONLY("schedule", TEXTOID),
+	SQL_ONLY("period", INTERVALOID),	/* btexport.run's due check */
+	FIELD("batch_size", INT4OID, F_INT4, batch_size),
+	SQL_ONLY("status", TEXTOID),	/* run/history.c reads it in SQL */
+	SQL_ONLY("paused_reason", TEXTOID),
+	SQL_ONLY("cron_jobid", INT8OID),
+	FIELD("cursor", XID8OID, F_OUT, cursor),
+	SQL_ONLY("max_failures", INT4OID),	/* history's pause after failures */
+	FIELD("compression", TEXTOID, F_TEXT, compression),
+	FIELD("sse", TEXTOID, F_TEXT, sse),
+	FIELD("kms_key_id", TEXTOID, F_TEXT, kms_key_id),
+	FIELD("bucket_owner_full_control", BOOLOID, F_BOOL, bucket_owner_full_control),
+	FIELD("part_size", INT8OID, F_INT8, part_size),
+	FIELD("target_file_size", INT8OID, F_INT8, target_file_size),
+	SQL_ONLY("max_rows_per_run", INT8OID),	/* _window_end */
+	SQL_ONLY("trace_idle", INTERVALOID),	/* _window_end */
+	SQL_ONLY("start_from", TIMESTAMPTZOID),
+	FIELD("layout", TEXTOID, F_TEXT, layout),
+	SQL_ONLY("created", TIMESTAMPTZOID),
+	SQL_ONLY("updated", TIMESTAMPTZOID),
+	FIELD("credential_owner", REGROLEOID, F_OID, credential_owner),	/* names are per owner */
+};
+
+/* one column's Datum into its field: binary values as they are, uuid and xid8 through their output functions */
+static void
+decode(const AutomationColumn *c, Datum d, bool isnull, BtxAutomation *a)
+{
+	char	   *field = (char *) a + c->offset;
+
+	switch (c->kind)
+	{
+		case F_SQL:
+			break;
+		case F_TEXT:
+			*(char **) field = isnull ? NULL : TextDatumGetCString(d);
+			break;
+		case F_OUT:
+			{
+				Oid			fn;
+				bool		varlena;
+
+				getTypeOutputInfo(c->type, &fn, &varlena);
+				*(char **) field = isnull ? NULL : OidOutputFunctionCall(fn, d);
+				break;
+			}
+		case F_INT4:
+			*(int32 *) field = isnull ? 0 : DatumGetInt32(d);
+			break;
+		case F_INT8:
+			*(int64 *) field = isnull ? 0 : DatumGetInt64(d);
+			break;
+		case F_BOOL:
+			*(bool *) field = !isnull && DatumGetBool(d);
+			break;
+		case F_OID:
+			*(Oid *) field = isnull ? InvalidOid : DatumGetObjectId(d);
+			break;
+	}
+}
+
 void
 BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
 {
 	TupleDesc	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
 	HeapTupleData tuple;
-	char	   *v;
+	int			i;
+	int			att;
 
-#define COL(name) SPI_getvalue(&tuple, desc, SPI_fnumber(desc, name))
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	memset(a, 0, sizeof(*a));
-	v = COL("id");
-	a->id = v ? strtoll(v, NULL, 10) : 0;
-	a->name = COL("name");
+	for (i = 0; i < (int) lengthof(columns); i++)
 	{
+		const AutomationColumn *c = &columns[i];
+		Form_pg_attribute attr = NULL;
 		bool		isnull;
+		Datum		d;
 
-		a->owner = DatumGetObjectId(SPI_getbinval(&tuple, desc, SPI_fnumber(desc, "owner"), &isnull));
+		if (c->kind == F_SQL)
+			continue;
+		for (att = 0; att < desc->natts; att++)
+		{
+			attr = TupleDescAttr(desc, att);
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), c->column) == 0)
+				break;
+		}
+		if (att == desc->natts || attr->atttypid != c->type)
+			elog(ERROR, "btexport.automations has no column \"%s\" of type %s", c->column, format_type_be(c->type));
+		d = heap_getattr(&tuple, att + 1, desc, &isnull);
+		decode(c, d, isnull, a);
 	}
-	a->project_id = COL("project_id");
-	a->export_type = COL("export_type");
-	a->query = COL("query");
-	a->bucket = COL("bucket");
-	a->prefix = COL("prefix");
-	a->region = COL("region");
-	a->endpoint = COL("endpoint");
-	a->role_arn = COL("role_arn");
-	a->external_id = COL("external_id");
-	a->credential = COL("credential");
-	a->format = COL("format");
-	a->batch_size = atoi(COL("batch_size"));
-	a->status = COL("status");
-	a->cursor = COL("cursor");
-	a->compression = COL("compression");
-	a->sse = COL("sse");
-	a->kms_key_id = COL("kms_key_id");
-	v = COL("bucket_owner_full_control");
-	a->bucket_owner_full_control = v && v[0] == 't';
-	v = COL("part_size");
-	a->part_size = v ? strtoll(v, NULL, 10) : 0;
-	v = COL("target_file_size");
-	a->target_file_size = v ? strtoll(v, NULL, 10) : 0;
-	v = COL("max_rows_per_run");
-	a->max_rows_per_run = v ? strtoll(v, NULL, 10) : 100000;
-	a->trace_idle = COL("trace_idle");
-	v = COL("layout");
-	a->hive = v && (strcmp(v, "hive") == 0 || strcmp(v, "hive_date") == 0);
-	/* 1.0's hive layout named the day partition date (an Athena reserved word) */
-	a->hive_day = v && strcmp(v, "hive_date") == 0 ? "date" : "dt";
-#undef COL
 	ReleaseTupleDesc(desc);
+	a->hive = a->layout != NULL && (strcmp(a->layout, "hive") == 0 || strcmp(a->layout, "hive_date") == 0);
+	/* 1.0's hive layout (hive_date) named the day partition date, an Athena reserved word */
+	a->hive_day = a->layout != NULL && strcmp(a->layout, "hive_date") == 0 ? "date" : "dt";
 }
 
 void
-BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock)
+BtxLoadAutomation(int64 id, BtxAutomation *a, MemoryContext cxt)
 {
 	int			rc;
 	bool		isnull;
+	MemoryContext old;
 
-	rc = SPI_execute_with_args(lock ? "SELECT a FROM btexport.automations a WHERE id = $1 FOR UPDATE" :
-							   "SELECT a FROM btexport.automations a WHERE id = $1",
+	rc = SPI_execute_with_args("SELECT a FROM btexport.automations a WHERE id = $1",
 							   1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("automation %lld does not exist", (long long) id),
 				 errhint("See btexport.automations for the automations you own.")));
+	old = MemoryContextSwitchTo(cxt);
 	BtxAutomationFromRow(DatumGetHeapTupleHeader(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 															   &isnull)), a);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Why the automation cannot run now, raised as the run's error: its owner role
+ * was dropped, its owner may no longer export its project, or a setting stored
+ * by an older version fails today's validation (btexport._check_runnable, the
+ * check test() makes too).
+ */
+void
+BtxCheckRunnable(int64 id)
+{
+	if (SPI_execute_with_args("SELECT btexport._check_runnable(a) FROM btexport.automations a"
+							  " WHERE a.id OPERATOR(pg_catalog.=) $1",
+							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not check automation %lld", (long long) id);
+}
+
+/* btexport._automation_columns() RETURNS TABLE (column_name text, type regtype, decoded boolean) */
+Datum
+btexport_automation_columns(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < (int) lengthof(columns); i++)
+	{
+		Datum		values[3] = {CStringGetTextDatum(columns[i].column), ObjectIdGetDatum(columns[i].type),
+		BoolGetDatum(columns[i].kind != F_SQL)};
+		bool		nulls[3] = {false, false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 void
@@ -96,6 +234,7 @@ BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t)
 	t->role_arn = a->role_arn;
 	t->external_id = a->external_id;
 	t->credential = a->credential;
+	t->credential_owner = a->credential_owner;
 	t->owner = a->owner;
 	t->automation_name = a->name;
 	t->session_name = psprintf("btexport-%lld", (long long) a->id);

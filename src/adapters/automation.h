@@ -1,6 +1,6 @@
 /*
  * automation.h — an automation as the backend sees it: a btexport.automations
- * row decoded into C values, its S3 target, and the export query it runs.
+ * row decoded into C values (automation.c), and the S3 target it names.
  */
 #ifndef BTX_AUTOMATION_H
 #define BTX_AUTOMATION_H
@@ -11,13 +11,18 @@
 
 #include "adapters/objstore.h"
 
-/* an automation row, as text where the runner only passes values on */
+/*
+ * The columns of an automations row the runner uses.  Each has one line in
+ * automation.c's column table, which lists every column of the table (the
+ * others as used in SQL only); sql/settings.sql fails when a column is
+ * missing there.  Text columns are NULL when NULL.
+ */
 typedef struct BtxAutomation
 {
 	int64		id;
 	char	   *name;
 	Oid			owner;
-	char	   *project_id;
+	char	   *project_id;		/* uuid as text */
 	char	   *export_type;	/* logs_spans | logs_traces | btql */
 	char	   *query;
 	char	   *bucket;
@@ -27,20 +32,19 @@ typedef struct BtxAutomation
 	char	   *role_arn;
 	char	   *external_id;
 	char	   *credential;
+	Oid			credential_owner;	/* InvalidOid without a credential */
 	char	   *format;			/* jsonl | parquet */
-	int			batch_size;
-	char	   *status;
+	int32		batch_size;
 	char	   *cursor;			/* xid8 as text */
 	char	   *compression;	/* none | gzip | zstd | snappy */
-	bool		hive;			/* layout: <day>=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
-	const char *hive_day;		/* the day partition's name: dt (hive), date (hive_date, 1.0's) */
 	char	   *sse;			/* NULL | AES256 | aws:kms */
 	char	   *kms_key_id;
 	bool		bucket_owner_full_control;
 	int64		part_size;		/* bytes, 0 = session/GUC */
 	int64		target_file_size;	/* bytes, 0 = session/GUC */
-	int64		max_rows_per_run;
-	char	   *trace_idle;		/* interval as text */
+	char	   *layout;			/* date | hive | hive_date (1.0's hive, kept by 1.0 automations) */
+	bool		hive;			/* layout hive: <day>=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
+	const char *hive_day;		/* the day partition's name: dt (hive), date (hive_date, 1.0's) */
 } BtxAutomation;
 
 /* an export query with its bind parameters */
@@ -55,9 +59,12 @@ typedef struct BtxExportQuery
 	int			pivot_column;	/* BTQL pivot column (0-based), -1: none */
 } BtxExportQuery;
 
-/* automation.c */
-extern void BtxLoadAutomation(int64 id, BtxAutomation *a, bool lock);
+/* the automation's row, decoded into cxt; ereports when it does not exist */
+extern void BtxLoadAutomation(int64 id, BtxAutomation *a, MemoryContext cxt);
+/* decode an automations row (a composite datum) in the current memory context */
 extern void BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a);
 extern void BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t);
+/* ereports why the automation cannot run now (btexport._check_runnable) */
+extern void BtxCheckRunnable(int64 id);
 
 #endif

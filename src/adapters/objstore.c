@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "adapters/error.h"
 #include "adapters/objstore.h"
 #include "core/s3/creds.h"
 #include "core/s3/s3client.h"
@@ -174,31 +175,45 @@ strdup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* raise a core error as a PostgreSQL error */
+/*
+ * Raise an S3 core error (through the error boundary, adapters/error.h).  A
+ * transfer the interrupt callback stopped fails with a core error too: the
+ * cancel or shutdown that stopped it is reported instead, and when the
+ * postmaster is gone there is nothing left to record.
+ */
 static void
 raise_error(const btx_error *e)
 {
-	int			code = MAKE_SQLSTATE(e->sqlstate[0], e->sqlstate[1], e->sqlstate[2], e->sqlstate[3],
-									 e->sqlstate[4]);
-
-	if (e->sqlstate[0] == '\0')
-		code = ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
 	if (!PostmasterIsAlive())
-		proc_exit(1);			/* the server is gone: nothing to record */
-	CHECK_FOR_INTERRUPTS();		/* a cancel wins over the aborted transfer */
-	ereport(ERROR,
-			(errcode(code),
-			 errmsg("%s", e->message),
-			 e->detail[0] ? errdetail_internal("%s", e->detail) : 0,
-			 e->hint[0] ? errhint("%s", e->hint) : 0));
+		proc_exit(1);
+	CHECK_FOR_INTERRUPTS();
+	BtxRaiseCoreError(e);
+}
+
+/* "message<sep>detail" of a core error */
+static char *
+core_text(const btx_error *e, const char *sep)
+{
+	return psprintf("%s%s%s", e->message, e->detail[0] ? sep : "", e->detail);
+}
+
+/* t has no usable credentials: why (detail) and what to do (hint) */
+static bool
+no_credentials(btx_error *e, BtxTarget *t, const char *detail, const char *hint)
+{
+	btx_error_set(e, 1, "28000", "no usable AWS credentials for automation \"%s\"", t->automation_name);
+	btx_error_detail(e, "%s", detail);
+	if (hint)
+		btx_error_hint(e, "%s", hint);
+	return false;
 }
 
 /*
  * Resolve the source credentials of t: a named credential, or the server's
- * environment for roles allowed to use it.  Returns false with detail/hint.
+ * environment for roles allowed to use it.  Returns false with *e set.
  */
 static bool
-resolve_credentials(BtxTarget *t, ClientHolder *h, char **detail, char **hint)
+resolve_credentials(BtxTarget *t, ClientHolder *h, btx_error *e)
 {
 	if (t->credential)
 	{
@@ -209,18 +224,18 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, char **detail, char **hint)
 
 		rc = SPI_execute_with_args("SELECT c.access_key_id, c.secret_access_key, c.session_token,"
 								   " pg_catalog.pg_has_role($2, c.owner::oid, 'USAGE')"
-								   " FROM btexport.credentials c WHERE c.name = $1",
-								   2, (Oid[]) {TEXTOID, OIDOID},
-								   (Datum[]) {CStringGetTextDatum(t->credential), ObjectIdGetDatum(t->owner)},
+								   " FROM btexport.credentials c"
+								   " WHERE c.name OPERATOR(pg_catalog.=) $1 AND c.owner::oid OPERATOR(pg_catalog.=) $3",
+								   3, (Oid[]) {TEXTOID, OIDOID, OIDOID},
+								   (Datum[]) {CStringGetTextDatum(t->credential), ObjectIdGetDatum(t->owner),
+								   ObjectIdGetDatum(t->credential_owner)},
 								   NULL, true, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1 ||
 			strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), "t") != 0)
-		{
-			*detail = psprintf("Credential \"%s\" does not exist or does not belong to the automation's owner.",
-							   t->credential);
-			*hint = pstrdup("Create it with btexport.create_credential(), or point the automation at another one.");
-			return false;
-		}
+			return no_credentials(e, t,
+								  psprintf("Credential \"%s\" does not exist or does not belong to the automation's owner.",
+										   t->credential),
+								  "Create it with btexport.create_credential(), or point the automation at another one.");
 		akid = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		secret = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 		token = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
@@ -234,12 +249,10 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, char **detail, char **hint)
 	/* ambient credentials act as the server's identity: gated by a role */
 	if (!superuser_arg(t->owner) &&
 		!has_privs_of_role(t->owner, get_role_oid("btexport_s3_writer", false)))
-	{
-		*detail = psprintf("The automation has no credential, and its owner \"%s\" may not use the server's own AWS credentials.",
-						   GetUserNameFromId(t->owner, false));
-		*hint = pstrdup("Pass credential => '<name>' (see btexport.create_credential), or have a superuser GRANT btexport_s3_writer to the owner.");
-		return false;
-	}
+		return no_credentials(e, t,
+							  psprintf("The automation has no credential, and its owner \"%s\" may not use the server's own AWS credentials.",
+									   GetUserNameFromId(t->owner, false)),
+							  "Pass credential => '<name>' (see btexport.create_credential), or have a superuser GRANT btexport_s3_writer to the owner.");
 	{
 		btx_creds_options co;
 		btx_s3_config http;
@@ -251,19 +264,21 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, char **detail, char **hint)
 		co.region = t->region;
 		co.http = &http;
 		if (btx_creds_resolve(&co, &h->creds, &src, &err) != 0)
-		{
-			*detail = psprintf("The automation has no named credential, and %s%s%s", err.message,
-							   err.detail[0] ? ": " : "", err.detail);
-			*hint = pstrdup("Create a named credential with btexport.create_credential() and pass credential => '<name>', or give the PostgreSQL server AWS credentials (environment, ~/.aws of its OS user, web identity, or an instance role).");
-			return false;
-		}
+			return no_credentials(e, t,
+								  psprintf("The automation has no named credential, and %s", core_text(&err, ": ")),
+								  "Create a named credential with btexport.create_credential() and pass credential => '<name>', or give the PostgreSQL server AWS credentials (environment, ~/.aws of its OS user, web identity, or an instance role).");
 		t->cred_source = psprintf("the server's own credentials (%s)", btx_creds_source_name(src));
 		return true;
 	}
 }
 
-bool
-BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint)
+/*
+ * The client of t: source credentials, then (role_arn) the assumed role's.
+ * The holder lives in the top transaction's context, so that an error in a
+ * subtransaction (btexport.test's steps) does not free it under t.
+ */
+static bool
+connect_target(BtxTarget *t, btx_error *e)
 {
 	ClientHolder *h;
 	MemoryContextCallback *cb;
@@ -276,14 +291,14 @@ BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint)
 			ereport(ERROR, (errcode(ERRCODE_SYSTEM_ERROR), errmsg("could not initialize libcurl")));
 		curl_ready = true;
 	}
-	h = MemoryContextAllocZero(CurTransactionContext, sizeof(ClientHolder));
-	cb = MemoryContextAllocZero(CurTransactionContext, sizeof(MemoryContextCallback));
+	h = MemoryContextAllocZero(TopTransactionContext, sizeof(ClientHolder));
+	cb = MemoryContextAllocZero(TopTransactionContext, sizeof(MemoryContextCallback));
 	cb->func = holder_free;
 	cb->arg = h;
-	MemoryContextRegisterResetCallback(CurTransactionContext, cb);
+	MemoryContextRegisterResetCallback(TopTransactionContext, cb);
 	t->client = h;
 
-	if (!resolve_credentials(t, h, detail, hint))
+	if (!resolve_credentials(t, h, e))
 		return false;
 	if (role_cache == NULL && (role_cache = btx_creds_cache_new()) == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -300,11 +315,7 @@ BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint)
 		base_config(t, &scfg);
 		h->source = btx_s3_client_new(&scfg, &h->creds, &err);
 		if (h->source == NULL)
-		{
-			*detail = psprintf("%s%s%s", err.message, err.detail[0] ? ": " : "", err.detail);
-			*hint = err.hint[0] ? pstrdup(err.hint) : NULL;
-			return false;
-		}
+			return no_credentials(e, t, core_text(&err, ": "), err.hint[0] ? err.hint : NULL);
 		h->sts.endpoint = strdup_or_null(t->endpoint);
 		h->sts.role_arn = strdup_or_null(t->role_arn);
 		h->sts.external_id = strdup_or_null(t->external_id);
@@ -314,16 +325,14 @@ BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint)
 		{
 			/*
 			 * The credentials are there; STS refused (or could not be
-			 * reached): BtxTargetConnect reports STS's own error, not "no
-			 * usable credentials", whose fix would be a GRANT.
+			 * reached): report STS's own error (38000, or 08006
+			 * unreachable), not "no usable credentials", whose fix would be
+			 * a GRANT; the hint names what the trust policy must allow.
 			 */
-			memcpy(t->connect_sqlstate, err.sqlstate, sizeof(t->connect_sqlstate));
-			t->connect_message = pstrdup(err.message);
-			t->connect_detail = err.detail[0] ? pstrdup(err.detail) : NULL;
-			*detail = psprintf("%s%s%s", err.message, err.detail[0] ? ". " : "", err.detail);
-			*hint = psprintf("Check the role's trust policy: it must allow sts:AssumeRole for %s with sts:ExternalId %s%s%s",
-							 t->cred_source, t->external_id ? "\"" : "(none)", t->external_id ? t->external_id : "",
-							 t->external_id ? "\"." : ".");
+			*e = err;
+			btx_error_hint(e, "Check the role's trust policy: it must allow sts:AssumeRole for %s with sts:ExternalId %s%s%s",
+						   t->cred_source, t->external_id ? "\"" : "(none)", t->external_id ? t->external_id : "",
+						   t->external_id ? "\"." : ".");
 			return false;
 		}
 		h->client = btx_s3_client_new(&cfg, &role, &err);
@@ -333,36 +342,17 @@ BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint)
 	else
 		h->client = btx_s3_client_new(&cfg, &h->creds, &err);
 	if (h->client == NULL)
-	{
-		*detail = psprintf("%s%s%s", err.message, err.detail[0] ? ": " : "", err.detail);
-		*hint = err.hint[0] ? pstrdup(err.hint) : NULL;
-		return false;
-	}
+		return no_credentials(e, t, core_text(&err, ": "), err.hint[0] ? err.hint : NULL);
 	return true;
 }
 
 void
 BtxTargetConnect(BtxTarget *t)
 {
-	char	   *detail = NULL;
-	char	   *hint = NULL;
+	btx_error	err;
 
-	if (!BtxTargetTryConnect(t, &detail, &hint))
-	{
-		const char *st = t->connect_sqlstate;
-
-		if (st[0])				/* AssumeRole failed: STS's error (38000, or 08006 unreachable) */
-			ereport(ERROR,
-					(errcode(MAKE_SQLSTATE(st[0], st[1], st[2], st[3], st[4])),
-					 errmsg("%s", t->connect_message),
-					 t->connect_detail ? errdetail_internal("%s", t->connect_detail) : 0,
-					 hint ? errhint("%s", hint) : 0));
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("no usable AWS credentials for automation \"%s\"", t->automation_name),
-				 detail ? errdetail_internal("%s", detail) : 0,
-				 hint ? errhint("%s", hint) : 0));
-	}
+	if (!connect_target(t, &err))
+		BtxRaiseCoreError(&err);
 }
 
 void
@@ -372,8 +362,8 @@ BtxTargetClose(BtxTarget *t)
 		holder_free(t->client);
 }
 
-btx_s3_client *
-BtxTargetClient(BtxTarget *t)
+static btx_s3_client *
+target_client(BtxTarget *t)
 {
 	ClientHolder *h = (ClientHolder *) t->client;
 
@@ -382,75 +372,156 @@ BtxTargetClient(BtxTarget *t)
 	return h->client;
 }
 
-/* ---- small operations for btexport.test() ---- */
+/* ---- whole objects: btexport.test's probe, cleanup of what failed runs left ---- */
 
-static void
-describe(const btx_error *e, char **detail, char **hint)
-{
-	*detail = psprintf("%s%s%s", e->message, e->detail[0] ? ". " : "", e->detail);
-	*hint = e->hint[0] ? pstrdup(e->hint) : NULL;
-}
-
-bool
-BtxPutSmall(BtxTarget *t, const char *key, const char *body, size_t len,
-			char **detail, char **hint, char **etag)
+char *
+BtxStorePut(BtxTarget *t, const char *key, const char *body, size_t len)
 {
 	btx_s3_response resp;
 	btx_error	err;
 	btx_s3_put_options opt = {"text/plain", 0};
-	int			rc;
+	char	   *etag;
 
 	btx_s3_response_init(&resp);
-	rc = btx_s3_put_object(BtxTargetClient(t), t->bucket, key, body, len, &opt, &resp, &err);
-	if (rc == 0)
-		*etag = pstrdup(resp.etag);
-	else
-		describe(&err, detail, hint);
+	if (btx_s3_put_object(target_client(t), t->bucket, key, body, len, &opt, &resp, &err) != 0)
+	{
+		btx_s3_response_free(&resp);
+		raise_error(&err);
+	}
+	etag = pstrdup(resp.etag);
 	btx_s3_response_free(&resp);
-	return rc == 0;
+	return etag;
 }
 
 bool
-BtxHead(BtxTarget *t, const char *key, char **detail, char **hint)
+BtxStoreHead(BtxTarget *t, const char *key)
 {
 	btx_s3_response resp;
 	btx_error	err;
 	int			rc;
+	long		status;
 
 	btx_s3_response_init(&resp);
-	rc = btx_s3_head_object(BtxTargetClient(t), t->bucket, key, &resp, &err);
+	rc = btx_s3_head_object(target_client(t), t->bucket, key, &resp, &err);
+	status = resp.status;
+	btx_s3_response_free(&resp);
+	if (rc != 0 && status == 403)
+		return false;
 	if (rc != 0)
-		describe(&err, detail, hint);
-	btx_s3_response_free(&resp);
-	return rc == 0;
+		raise_error(&err);
+	return true;
 }
 
-bool
-BtxDelete(BtxTarget *t, const char *key, char **detail, char **hint)
+/* one DELETE; the core error in *err when it fails */
+static bool
+delete_object(BtxTarget *t, const char *key, bool ignore_interrupts, btx_error *err)
 {
-	btx_s3_response resp;
-	btx_error	err;
-	int			rc;
 	ClientHolder *h = (ClientHolder *) t->client;
+	btx_s3_response resp;
+	int			rc;
 
 	if (h == NULL || h->client == NULL)
 	{
-		*detail = pstrdup("not connected");
-		*hint = NULL;
+		btx_error_set(err, 1, "XX000", "S3 target is not connected");
 		return false;
 	}
 	btx_s3_response_init(&resp);
-	in_cleanup = true;
-	rc = btx_s3_delete_object(h->client, t->bucket, key, &resp, &err);
+	in_cleanup = ignore_interrupts;
+	rc = btx_s3_delete_object(h->client, t->bucket, key, &resp, err);
 	in_cleanup = false;
-	if (rc != 0)
-		describe(&err, detail, hint);
 	btx_s3_response_free(&resp);
 	return rc == 0;
+}
+
+void
+BtxStoreDelete(BtxTarget *t, const char *key)
+{
+	btx_error	err;
+
+	if (!delete_object(t, key, false, &err))
+		raise_error(&err);
+}
+
+bool
+BtxStoreTryDelete(BtxTarget *t, const char *key, bool ignore_interrupts)
+{
+	btx_error	err;
+
+	return delete_object(t, key, ignore_interrupts, &err);
+}
+
+/* abort the open multipart uploads under prefix; stores without the call have none */
+bool
+BtxStoreAbortUploads(BtxTarget *t, const char *prefix)
+{
+	btx_s3_client *c = target_client(t);
+	btx_s3_upload_list ups;
+	btx_s3_response resp;
+	btx_error	err;
+	bool		ok = true;
+	int			j;
+
+	memset(&ups, 0, sizeof(ups));
+	btx_s3_response_init(&resp);
+	if (btx_s3_list_multipart_uploads(c, t->bucket, prefix, &ups, &resp, &err) == 0)
+	{
+		for (j = 0; j < ups.n; j++)
+		{
+			btx_s3_response r2;
+
+			btx_s3_response_init(&r2);
+			if (btx_s3_abort_multipart_upload(c, t->bucket, ups.items[j].key, ups.items[j].upload_id,
+											  &r2, &err) != 0)
+				ok = false;
+			btx_s3_response_free(&r2);
+		}
+	}
+	else if (resp.status != 501 && resp.status != 405)
+		ok = false;
+	btx_s3_upload_list_free(&ups);
+	btx_s3_response_free(&resp);
+	return ok;
+}
+
+/* every key under prefix (all pages), appended to *keys; false when a listing failed */
+bool
+BtxStoreListKeys(BtxTarget *t, const char *prefix, List **keys)
+{
+	btx_s3_client *c = target_client(t);
+	char	   *token = NULL;
+
+	do
+	{
+		btx_s3_object_list objs;
+		btx_s3_response resp;
+		btx_error	err;
+		int			j;
+
+		memset(&objs, 0, sizeof(objs));
+		btx_s3_response_init(&resp);
+		if (btx_s3_list_objects_v2(c, t->bucket, prefix, token, 1000, &objs, &resp, &err) != 0)
+		{
+			btx_s3_response_free(&resp);
+			btx_s3_object_list_free(&objs);
+			return false;
+		}
+		btx_s3_response_free(&resp);
+		for (j = 0; j < objs.n; j++)
+			*keys = lappend(*keys, pstrdup(objs.items[j].key));
+		token = (objs.truncated && objs.next_token) ? pstrdup(objs.next_token) : NULL;
+		btx_s3_object_list_free(&objs);
+	} while (token != NULL);
+	return true;
 }
 
 /* ---- streaming objects: one PUT when small, multipart otherwise (src/core/s3/upload.c) ---- */
 
+/*
+ * An upload of key (write-once with if_none_match), registered as live so
+ * that a FATAL exit stops its part thread first.  Parts are
+ * btexport.part_size unless the automation sets its own, and never below
+ * S3's 5 MB minimum.
+ */
 BtxObject *
 BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type, bool if_none_match)
 {
@@ -465,7 +536,7 @@ BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type, bool if_n
 						BTX_S3_MIN_PART_SIZE);
 	opt.content_type = content_type;
 	opt.if_none_match = if_none_match ? 1 : 0;
-	o->u = btx_s3_upload_open(BtxTargetClient(t), t->bucket, key, &opt, &err);
+	o->u = btx_s3_upload_open(target_client(t), t->bucket, key, &opt, &err);
 	if (o->u == NULL)
 		raise_error(&err);
 	PG_TRY();
@@ -523,6 +594,22 @@ BtxObjectCheck(BtxObject *o)
 		raise_error(&o->err);
 }
 
+/*
+ * A writer over BtxObjectSink failed: when the object's write failed, that
+ * is the cause (the writer only saw its sink refuse); else the writer's own.
+ */
+void
+BtxObjectRaise(BtxObject *o, const btx_error *writer_error)
+{
+	BtxObjectCheck(o);
+	BtxRaiseCoreError(writer_error);
+}
+
+/*
+ * Complete the upload.  From here on the object may exist even if the answer
+ * is lost, so BtxObjectAbort deletes it — unless S3 refused the key because
+ * it already exists (412): then it belongs to another run and stays.
+ */
 void
 BtxObjectFinish(BtxObject *o, BtxObjectResult *res)
 {

@@ -7,6 +7,10 @@
 
 #include "adapters/btexport.h"
 
+#include "nodes/pg_list.h"
+
+#include "core/common/btx_buf.h"
+
 /* An automation's destination, with credentials resolved for one run. */
 typedef struct BtxTarget
 {
@@ -17,6 +21,7 @@ typedef struct BtxTarget
 	char	   *role_arn;
 	char	   *external_id;
 	char	   *credential;		/* named credential, or NULL */
+	Oid			credential_owner;	/* its owner: names are per owner */
 	Oid			owner;
 	char	   *automation_name;
 	void	   *client;			/* core client state (malloc'd) */
@@ -26,9 +31,6 @@ typedef struct BtxTarget
 	char	   *sse;			/* NULL | AES256 | aws:kms */
 	char	   *kms_key_id;
 	bool		bucket_owner_full_control;
-	char		connect_sqlstate[6];	/* why BtxTargetTryConnect failed, when it was STS ("" otherwise) */
-	char	   *connect_message;
-	char	   *connect_detail;
 } BtxTarget;
 
 typedef struct BtxObjectResult
@@ -41,28 +43,36 @@ typedef struct BtxObjectResult
 
 typedef struct BtxObject BtxObject;
 
-/* Fill credentials (and assume the role) for t; ereports on failure. */
+/* Fill credentials (and assume the role) for t; ereports on failure (SQLSTATE 28000, with a hint). */
 extern void BtxTargetConnect(BtxTarget *t);
 extern void BtxTargetClose(BtxTarget *t);
 
+/* streaming an object: one PUT when small, multipart otherwise; write-once with if_none_match */
 extern BtxObject *BtxObjectOpen(BtxTarget *t, const char *key, const char *content_type,
 								bool if_none_match);
 extern void BtxObjectWrite(BtxObject *o, const char *data, size_t len);
 extern void BtxObjectFinish(BtxObject *o, BtxObjectResult *res);
+/* btx_sink_fn for the plain-C writers: never throws; BtxObjectCheck raises what went wrong */
 extern int	BtxObjectSink(void *ctx, const void *data, size_t len);
 extern void BtxObjectCheck(BtxObject *o);
+/* raise the error of a writer that wrote through BtxObjectSink (never returns) */
+extern void BtxObjectRaise(BtxObject *o, const btx_error *writer_error) pg_attribute_noreturn();
 extern void BtxObjectAbort(BtxObject *o);	/* never throws */
 extern const char *BtxObjectKey(BtxObject *o);
 
-/* the connected core client of t (for listing and deleting; cleanup of failed runs) */
-extern struct btx_s3_client *BtxTargetClient(BtxTarget *t);
+/* whole objects (btexport.test's probe); ereport on failure */
+extern char *BtxStorePut(BtxTarget *t, const char *key, const char *body, size_t len);	/* the ETag */
+/* HEAD an object: true when read, false when reading is denied (HTTP 403); raises other errors */
+extern bool BtxStoreHead(BtxTarget *t, const char *key);
+extern void BtxStoreDelete(BtxTarget *t, const char *key);
 
-/* Small-object operations for btexport.test(); they return false and fill
- * detail and hint instead of throwing. */
-extern bool BtxPutSmall(BtxTarget *t, const char *key, const char *body, size_t len,
-						char **detail, char **hint, char **etag);
-extern bool BtxHead(BtxTarget *t, const char *key, char **detail, char **hint);
-extern bool BtxDelete(BtxTarget *t, const char *key, char **detail, char **hint);
-extern bool BtxTargetTryConnect(BtxTarget *t, char **detail, char **hint);
+/*
+ * Removal of what a failed run left (they never throw for the store's
+ * errors: false means "not done, try again later").  With ignore_interrupts
+ * the delete runs even with a cancel pending (cleanup after an error).
+ */
+extern bool BtxStoreTryDelete(BtxTarget *t, const char *key, bool ignore_interrupts);
+extern bool BtxStoreAbortUploads(BtxTarget *t, const char *prefix);
+extern bool BtxStoreListKeys(BtxTarget *t, const char *prefix, List **keys);
 
 #endif

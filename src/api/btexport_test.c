@@ -2,7 +2,9 @@
  * btexport_test.c — btexport.test(): check an automation's configuration end to end
  * without exporting anything: the export query, credentials, and a test
  * object written, read back and deleted under the prefix.  Each step is a
- * result row (step, ok, detail, hint); a failed step never throws.
+ * result row (step, ok, detail, hint); a failed step never throws: it runs in
+ * a subtransaction, and its error becomes the row's detail ("message.
+ * detail") and hint.
  */
 #include "adapters/btexport.h"
 
@@ -16,9 +18,9 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "adapters/error.h"
 #include "adapters/objstore.h"
-#include "core/s3/s3client.h"
-#include "run/runner.h"
+#include "run/source.h"
 
 PG_FUNCTION_INFO_V1(btexport_test_internal);
 
@@ -44,9 +46,13 @@ emit(TestOut *out, const char *step, bool ok, const char *detail, const char *hi
 		out->all_ok = false;
 }
 
-/* count the rows the next run would export, as the owner; false on error */
+/*
+ * Run a step in a subtransaction: a failure is rolled back and reported as
+ * the step's columns, through the error boundary (adapters/error.h) —
+ * the same SQLSTATE-carrying errors a run records.
+ */
 static bool
-count_pending(BtxAutomation *a, int64 *n, char **detail, char **hint)
+try_step(void (*fn) (void *), void *arg, char **detail, char **hint)
 {
 	MemoryContext old = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -56,22 +62,7 @@ count_pending(BtxAutomation *a, int64 *n, char **detail, char **hint)
 	MemoryContextSwitchTo(old);
 	PG_TRY();
 	{
-		BtxExportQuery q;
-		Oid			save_userid;
-		int			save_sec;
-		char	   *sql;
-		int			rc;
-
-		BtxBuildExportQuery(a, false, a->cursor, "18446744073709551615", &q);
-		sql = psprintf("SELECT count(*) FROM (%s LIMIT 10000001) q", q.sql);
-		GetUserIdAndSecContext(&save_userid, &save_sec);
-		SetUserIdAndSecContext(a->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		rc = SPI_execute_with_args(sql, q.nargs, q.argtypes, q.values, q.nulls, true, 1);
-		SetUserIdAndSecContext(save_userid, save_sec);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "count query failed");
-		*n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &(bool) {false}));
+		fn(arg);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(old);
 		CurrentResourceOwner = oldowner;
@@ -86,38 +77,78 @@ count_pending(BtxAutomation *a, int64 *n, char **detail, char **hint)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(old);
 		CurrentResourceOwner = oldowner;
-		*detail = psprintf("The export query failed as role \"%s\": %s", GetUserNameFromId(a->owner, false), e->message);
-		*hint = e->hint ? pstrdup(e->hint) :
-			pstrdup("Check that the automation's owner may SELECT from btexport.logs, and the query.");
+		BtxErrorDescribe(e, detail, hint);
+		FreeErrorData(e);
 		ok = false;
 	}
 	PG_END_TRY();
 	return ok;
 }
 
+/* what the steps work on */
+typedef struct TestCtx
+{
+	BtxAutomation *a;
+	BtxTarget	t;
+	int64		pending;
+	char	   *key;
+	char	   *etag;
+	bool		readable;		/* the HEAD read the object (false: denied, HTTP 403) */
+} TestCtx;
+
+/* rows the next run would export, as the owner (up to ten million and one) */
+static void
+step_query(void *arg)
+{
+	TestCtx    *c = arg;
+	BtxSource  *src = BtxSourceFor(c->a);
+
+	c->pending = src->methods->pending(src, 10000001);
+}
+
+static void
+step_credentials(void *arg)
+{
+	BtxTargetConnect(&((TestCtx *) arg)->t);
+}
+
+static void
+step_put(void *arg)
+{
+	TestCtx    *c = arg;
+	const char *body = "btexport connectivity test object; safe to delete\n";
+
+	c->etag = BtxStorePut(&c->t, c->key, body, strlen(body));
+}
+
 /*
- * The read-back step: HEAD the test object.  A 403 is not a failure: exports
- * never read objects back, so the least-privilege policy of docs/aws-setup.md
- * grants no s3:GetObject (which S3 requires for HEAD); the PUT already
- * succeeded.  Any other error fails the step with S3's explanation.
+ * The read-back.  A 403 is not a failure: exports never read objects back,
+ * so the least-privilege policy of docs/aws-setup.md grants no s3:GetObject
+ * (which S3 requires for HEAD); the PUT already succeeded.
  */
 static void
-head_step(TestOut *out, BtxTarget *t, const char *bucket, const char *key)
+step_head(void *arg)
 {
-	btx_s3_response resp;
-	btx_error	err;
+	TestCtx    *c = arg;
 
-	btx_s3_response_init(&resp);
-	if (btx_s3_head_object(BtxTargetClient(t), bucket, key, &resp, &err) == 0)
-		emit(out, "head", true, psprintf("Read back s3://%s/%s.", bucket, key), NULL);
-	else if (resp.status == 403)
-		emit(out, "head", true,
-			 psprintf("Not read back: reading s3://%s/%s is denied (HTTP 403), which is fine: exports never read objects, "
-					  "so the policy need not allow s3:GetObject.", bucket, key), NULL);
-	else
-		emit(out, "head", false, psprintf("%s%s%s", err.message, err.detail[0] ? ". " : "", err.detail),
-			 err.hint[0] ? err.hint : NULL);
-	btx_s3_response_free(&resp);
+	c->readable = BtxStoreHead(&c->t, c->key);
+}
+
+static void
+step_delete(void *arg)
+{
+	BtxStoreDelete(&((TestCtx *) arg)->t, ((TestCtx *) arg)->key);
+}
+
+/* the key of the test object: under the prefix, named by the time and the backend */
+static char *
+test_key(BtxAutomation *a)
+{
+	pg_time_t	now = (pg_time_t) time(NULL);
+	struct pg_tm *tm = pg_gmtime(&now);
+
+	return psprintf("%sbtexport-test-%04d%02d%02dT%02d%02d%02dZ-%d.txt", a->prefix, tm->tm_year + 1900,
+					tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec, MyProcPid);
 }
 
 /* btexport._test(a btexport.automations) RETURNS TABLE (step, ok, detail, hint) */
@@ -128,15 +159,9 @@ btexport_test_internal(PG_FUNCTION_ARGS)
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	TestOut		out;
 	BtxAutomation a;
-	BtxTarget	t;
+	TestCtx		c;
 	char	   *detail = NULL;
 	char	   *hint = NULL;
-	char	   *etag = NULL;
-	char	   *key;
-	int64		pending = 0;
-	char		stamp[32];
-	pg_time_t	now = (pg_time_t) time(NULL);
-	struct pg_tm *tm = pg_gmtime(&now);
 
 	InitMaterializedSRF(fcinfo, 0);
 	out.store = rsinfo->setResult;
@@ -144,21 +169,25 @@ btexport_test_internal(PG_FUNCTION_ARGS)
 	out.all_ok = true;
 
 	BtxAutomationFromRow(row, &a);
+	memset(&c, 0, sizeof(c));
+	c.a = &a;
 
 	emit(&out, "configuration", true,
 		 psprintf("Export %s as %s to s3://%s/%s (region %s%s%s).", a.export_type, a.format, a.bucket, a.prefix,
 				  a.region, a.endpoint ? ", endpoint " : "", a.endpoint ? a.endpoint : ""), NULL);
 
 	SPI_connect();
-	if (count_pending(&a, &pending, &detail, &hint))
+	if (try_step(step_query, &c, &detail, &hint))
 		emit(&out, "query", true,
-			 psprintf(INT64_FORMAT " row%s waiting to be exported.", pending, pending == 1 ? "" : "s"),
-			 pending == 0 ? "Nothing to export yet: check the project and the query's filter." : NULL);
+			 psprintf(INT64_FORMAT " row%s waiting to be exported.", c.pending, c.pending == 1 ? "" : "s"),
+			 c.pending == 0 ? "Nothing to export yet: check the project and the query's filter." : NULL);
 	else
-		emit(&out, "query", false, detail, hint);
+		emit(&out, "query", false,
+			 psprintf("The export query failed as role \"%s\": %s", GetUserNameFromId(a.owner, false), detail),
+			 hint ? hint : "Check that the automation's owner may SELECT from btexport.logs, and the query.");
 
-	BtxTargetFromAutomation(&a, &t);
-	if (!BtxTargetTryConnect(&t, &detail, &hint))
+	BtxTargetFromAutomation(&a, &c.t);
+	if (!try_step(step_credentials, &c, &detail, &hint))
 	{
 		emit(&out, "credentials", false, detail, hint);
 		emit(&out, "put", false, "Skipped: no credentials.", NULL);
@@ -167,31 +196,31 @@ btexport_test_internal(PG_FUNCTION_ARGS)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	emit(&out, "credentials", true, psprintf("Using %s.", t.cred_source), NULL);
+	emit(&out, "credentials", true, psprintf("Using %s.", c.t.cred_source), NULL);
 
-	snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02dZ", tm->tm_year + 1900, tm->tm_mon + 1,
-			 tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec);
-	key = psprintf("%sbtexport-test-%s-%d.txt", a.prefix, stamp, MyProcPid);
+	c.key = test_key(&a);
+	if (!try_step(step_put, &c, &detail, &hint))
 	{
-		const char *body = "btexport connectivity test object; safe to delete\n";
-
-		if (!BtxPutSmall(&t, key, body, strlen(body), &detail, &hint, &etag))
-		{
-			emit(&out, "put", false, detail, hint);
-			emit(&out, "head", false, "Skipped: the test object was not written.", NULL);
-			emit(&out, "delete", false, "Skipped: the test object was not written.", NULL);
-			BtxTargetClose(&t);
-			SPI_finish();
-			return (Datum) 0;
-		}
-		emit(&out, "put", true, psprintf("Wrote s3://%s/%s (ETag %s).", a.bucket, key, etag ? etag : "?"), NULL);
+		emit(&out, "put", false, detail, hint);
+		emit(&out, "head", false, "Skipped: the test object was not written.", NULL);
+		emit(&out, "delete", false, "Skipped: the test object was not written.", NULL);
+		BtxTargetClose(&c.t);
+		SPI_finish();
+		return (Datum) 0;
 	}
-	head_step(&out, &t, a.bucket, key);
-	if (BtxDelete(&t, key, &detail, &hint))
-		emit(&out, "delete", true, psprintf("Deleted s3://%s/%s.", a.bucket, key), NULL);
+	emit(&out, "put", true, psprintf("Wrote s3://%s/%s (ETag %s).", a.bucket, c.key, c.etag ? c.etag : "?"), NULL);
+	if (try_step(step_head, &c, &detail, &hint))
+		emit(&out, "head", true,
+			 c.readable ? psprintf("Read back s3://%s/%s.", a.bucket, c.key) :
+			 psprintf("Not read back: reading s3://%s/%s is denied (HTTP 403), which is fine: exports never read objects, "
+					  "so the policy need not allow s3:GetObject.", a.bucket, c.key), NULL);
+	else
+		emit(&out, "head", false, detail, hint);
+	if (try_step(step_delete, &c, &detail, &hint))
+		emit(&out, "delete", true, psprintf("Deleted s3://%s/%s.", a.bucket, c.key), NULL);
 	else
 		emit(&out, "delete", false, detail, hint);
-	BtxTargetClose(&t);
+	BtxTargetClose(&c.t);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -17,6 +17,8 @@
  */
 #include "adapters/btexport.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -33,6 +35,14 @@ PG_FUNCTION_INFO_V1(btexport_ingest_prepare);
 PG_FUNCTION_INFO_V1(btexport_ingest_fold_step);
 PG_FUNCTION_INFO_V1(btexport_ingest_text_array);
 PG_FUNCTION_INFO_V1(btexport_ingest_random_hex);
+PG_FUNCTION_INFO_V1(btexport_json_float8);
+
+/*
+ * The longest id, span_id, root_span_id and span_parents element (bytes): ids
+ * are keys of the span store's indexes, whose entries must fit a third of a
+ * page.  Braintrust's ids are UUIDs (36 characters).  docs/ingest.md "Limits".
+ */
+#define MAX_ID_BYTES 1024
 
 /* why an event is rejected (all NULL when it is accepted) */
 typedef struct IngestReject
@@ -226,6 +236,231 @@ timestamp_string_ok(const char *s, int len)
 	return IS_VALID_TIMESTAMP(result);
 }
 
+/* id, span_id, root_span_id: a non-empty string of at most MAX_ID_BYTES, or null (one is generated) */
+static bool
+check_id(const char *f, JsonbValue *v, IngestReject *r)
+{
+	if (v->type == jbvNull)
+		return true;
+	if (v->type != jbvString)
+	{
+		set_reject(r, f, "22023", psprintf("field \"%s\" must be a string", f),
+				   psprintf("Found %s.", jbv_type_name(v)),
+				   psprintf("Send \"%s\" as a non-empty JSON string, or leave it out to have one generated.", f));
+		return false;
+	}
+	if (v->val.string.len == 0)
+	{
+		set_reject(r, f, "22023", psprintf("field \"%s\" must not be empty", f),
+				   psprintf("Found an empty string."),
+				   psprintf("Send a non-empty \"%s\", or leave it out to have one generated.", f));
+		return false;
+	}
+	if (v->val.string.len > MAX_ID_BYTES)
+	{
+		set_reject(r, f, "22001", psprintf("field \"%s\" is too long", f),
+				   psprintf("It has %d bytes; at most %d are allowed.", v->val.string.len, MAX_ID_BYTES),
+				   psprintf("Send a shorter \"%s\", such as a UUID, or leave it out to have one generated.", f));
+		return false;
+	}
+	return true;
+}
+
+/* tags, span_parents: an array of strings (span_parents: ids, at most MAX_ID_BYTES each), or null */
+static bool
+check_string_array(const char *f, JsonbValue *v, IngestReject *r)
+{
+	JsonbIterator *it;
+	JsonbValue	e;
+	JsonbIteratorToken tok;
+	int			n = 0;
+
+	if (v->type == jbvNull)
+		return true;
+	if (!jbv_is_array(v))
+	{
+		set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
+				   psprintf("Found %s.", jbv_type_name(v)),
+				   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
+		return false;
+	}
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (e.type != jbvString)
+		{
+			set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
+					   psprintf("Element %d (0-based) is %s.", n, jbv_type_name(&e)),
+					   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
+			return false;
+		}
+		if (strcmp(f, "span_parents") == 0 && e.val.string.len > MAX_ID_BYTES)
+		{
+			set_reject(r, f, "22001", psprintf("field \"%s\" holds an id that is too long", f),
+					   psprintf("Element %d (0-based) has %d bytes; at most %d are allowed.",
+								n, e.val.string.len, MAX_ID_BYTES),
+					   pstrdup("Send the span_id values of the parent spans."));
+			return false;
+		}
+		n++;
+	}
+	return true;
+}
+
+/*
+ * The value of a JSON number as a double, as a JSON parser would read it
+ * (strtod: overflow to infinity, underflow to zero), without an error.
+ */
+static double
+numeric_as_double(Numeric num)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(num)));
+}
+
+/*
+ * Does a JSON number fit a double?  Scores and metrics are doubles in every
+ * Braintrust client and in btexport's exports (averages, Parquet); a number
+ * such as 1e400 or 1e-400 would make each export of the project fail
+ * (float8 overflow/underflow, SQLSTATE 22003), so ingest refuses it.
+ * Subnormal numbers (down to about 4.9e-324) fit.
+ */
+static bool
+numeric_fits_double(Numeric num)
+{
+	double		d = numeric_as_double(num);
+
+	if (isinf(d) || isnan(d))
+		return false;
+	if (d == 0.0)
+		return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(num),
+												 NumericGetDatum(int64_to_numeric(0)))) == 0;
+	return true;
+}
+
+/* a number a double cannot hold (numeric_fits_double), as the event's rejection */
+static bool
+check_double(const char *f, bool scores, JsonbValue *k, JsonbValue *e, IngestReject *r)
+{
+	char	   *numstr;
+
+	if (numeric_fits_double(e->val.numeric))
+		return true;
+	numstr = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(e->val.numeric)));
+	set_reject(r, f, "22003",
+			   psprintf("%s \"%s\" is out of range", scores ? "score" : "metric",
+						excerpt(k->val.string.val, k->val.string.len)),
+			   psprintf("Found %s, which a double precision number cannot hold.", excerpt(numstr, strlen(numstr))),
+			   pstrdup("Send numbers of magnitude between about 2.2e-308 and 1.8e308 (or 0), as JSON encoders of doubles do."));
+	return false;
+}
+
+/* a score must lie in [0, 1] */
+static bool
+check_score_range(const char *f, JsonbValue *k, JsonbValue *e, IngestReject *r)
+{
+	Datum		num = NumericGetDatum(e->val.numeric);
+	Datum		zero = NumericGetDatum(int64_to_numeric(0));
+	Datum		one = NumericGetDatum(int64_to_numeric(1));
+	char	   *numstr;
+
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, num, zero)) >= 0 &&
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, num, one)) <= 0)
+		return true;
+	numstr = DatumGetCString(DirectFunctionCall1(numeric_out, num));
+	set_reject(r, f, "22023",
+			   psprintf("score \"%s\" is out of range", excerpt(k->val.string.val, k->val.string.len)),
+			   psprintf("Found %s; scores must lie between 0 and 1 inclusive.", excerpt(numstr, strlen(numstr))),
+			   pstrdup("Scale the score into [0, 1], or send null for no score."));
+	return false;
+}
+
+/* scores, metrics: an object of numbers a double holds (or nulls), or null; scores in [0, 1] */
+static bool
+check_numbers(const KeySpec *spec, JsonbValue *v, IngestReject *r)
+{
+	const char *f = spec->name;
+	bool		scores = spec->kind == K_SCORES;
+	JsonbIterator *it;
+	JsonbValue	k,
+				e;
+	JsonbIteratorToken tok;
+
+	if (v->type == jbvNull)
+		return true;
+	if (!jbv_is_object(v))
+	{
+		set_reject(r, f, "22023",
+				   psprintf("field \"%s\" must be an object of numbers", f),
+				   psprintf("Found %s.", jbv_type_name(v)),
+				   scores ?
+				   pstrdup("Send scores as {\"name\": number between 0 and 1, or null}.") :
+				   pstrdup("Send metrics as {\"name\": number}, e.g. {\"start\": 1732492335.436}."));
+		return false;
+	}
+	it = JsonbIteratorInit(v->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &e, true);
+		Assert(tok == WJB_VALUE);
+		if (e.type == jbvNull)
+			continue;
+		if (e.type != jbvNumeric)
+		{
+			set_reject(r, f, "22023",
+					   psprintf("field \"%s\" must be an object of numbers", f),
+					   psprintf("Key \"%s\" is %s.",
+								excerpt(k.val.string.val, k.val.string.len), jbv_type_name(&e)),
+					   scores ?
+					   pstrdup("Send each score as a number between 0 and 1, or null.") :
+					   pstrdup("Send each metric as a JSON number (null is accepted for NaN)."));
+			return false;
+		}
+		if (!check_double(f, scores, &k, &e, r))
+			return false;
+		if (scores && !check_score_range(f, &k, &e, r))
+			return false;
+	}
+	return true;
+}
+
+/* created: an ISO 8601 timestamp string, or null */
+static bool
+check_created(const char *f, JsonbValue *v, IngestReject *r)
+{
+	if (v->type == jbvNull)
+		return true;
+	if (v->type != jbvString)
+	{
+		set_reject(r, f, "22007", pstrdup("field \"created\" must be a timestamp string"),
+				   psprintf("Found %s.", jbv_type_name(v)),
+				   pstrdup("Send created as an ISO 8601 string, e.g. \"2026-11-24T23:52:15.436Z\", or leave it out."));
+		return false;
+	}
+	if (!timestamp_string_ok(v->val.string.val, v->val.string.len))
+	{
+		set_reject(r, f, "22007", pstrdup("field \"created\" is not a valid timestamp"),
+				   psprintf("Found \"%s\".", excerpt(v->val.string.val, v->val.string.len)),
+				   pstrdup("Send created as an ISO 8601 string, e.g. \"2026-11-24T23:52:15.436Z\", or leave it out."));
+		return false;
+	}
+	return true;
+}
+
+/* a scalar of one type, or null */
+static bool
+check_scalar(const char *f, JsonbValue *v, enum jbvType type, const char *message, const char *hint,
+			 IngestReject *r)
+{
+	if (v->type == jbvNull || v->type == type)
+		return true;
+	set_reject(r, f, "22023", pstrdup(message), psprintf("Found %s.", jbv_type_name(v)), pstrdup(hint));
+	return false;
+}
+
 /* check one top-level value against its kind; false + *r filled when bad */
 static bool
 check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
@@ -236,119 +471,12 @@ check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 	{
 		case K_ID:
 		case K_STRING_ID:
-			if (v->type == jbvNull)
-				return true;
-			if (v->type != jbvString)
-			{
-				set_reject(r, f, "22023", psprintf("field \"%s\" must be a string", f),
-						   psprintf("Found %s.", jbv_type_name(v)),
-						   psprintf("Send \"%s\" as a non-empty JSON string, or leave it out to have one generated.", f));
-				return false;
-			}
-			if (v->val.string.len == 0)
-			{
-				set_reject(r, f, "22023", psprintf("field \"%s\" must not be empty", f),
-						   psprintf("Found an empty string."),
-						   psprintf("Send a non-empty \"%s\", or leave it out to have one generated.", f));
-				return false;
-			}
-			return true;
-
+			return check_id(f, v, r);
 		case K_STRING_ARRAY:
-			if (v->type == jbvNull)
-				return true;
-			if (!jbv_is_array(v))
-			{
-				set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
-						   psprintf("Found %s.", jbv_type_name(v)),
-						   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
-				return false;
-			}
-			{
-				JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
-				JsonbValue	e;
-				JsonbIteratorToken tok;
-				int			n = 0;
-
-				while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-				{
-					if (tok != WJB_ELEM)
-						continue;
-					if (e.type != jbvString)
-					{
-						set_reject(r, f, "22023", psprintf("field \"%s\" must be an array of strings", f),
-								   psprintf("Element %d (0-based) is %s.", n, jbv_type_name(&e)),
-								   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
-						return false;
-					}
-					n++;
-				}
-			}
-			return true;
-
+			return check_string_array(f, v, r);
 		case K_SCORES:
 		case K_METRICS:
-			if (v->type == jbvNull)
-				return true;
-			if (!jbv_is_object(v))
-			{
-				set_reject(r, f, "22023",
-						   psprintf("field \"%s\" must be an object of numbers", f),
-						   psprintf("Found %s.", jbv_type_name(v)),
-						   spec->kind == K_SCORES ?
-						   pstrdup("Send scores as {\"name\": number between 0 and 1, or null}.") :
-						   pstrdup("Send metrics as {\"name\": number}, e.g. {\"start\": 1732492335.436}."));
-				return false;
-			}
-			{
-				JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
-				JsonbValue	k,
-							e;
-				JsonbIteratorToken tok;
-
-				while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-				{
-					if (tok != WJB_KEY)
-						continue;
-					tok = JsonbIteratorNext(&it, &e, true);
-					Assert(tok == WJB_VALUE);
-					if (e.type == jbvNull)
-						continue;
-					if (e.type != jbvNumeric)
-					{
-						set_reject(r, f, "22023",
-								   psprintf("field \"%s\" must be an object of numbers", f),
-								   psprintf("Key \"%s\" is %s.",
-											excerpt(k.val.string.val, k.val.string.len), jbv_type_name(&e)),
-								   spec->kind == K_SCORES ?
-								   pstrdup("Send each score as a number between 0 and 1, or null.") :
-								   pstrdup("Send each metric as a JSON number (null is accepted for NaN)."));
-						return false;
-					}
-					if (spec->kind == K_SCORES)
-					{
-						Datum		num = NumericGetDatum(e.val.numeric);
-						Datum		zero = NumericGetDatum(int64_to_numeric(0));
-						Datum		one = NumericGetDatum(int64_to_numeric(1));
-
-						if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, num, zero)) < 0 ||
-							DatumGetInt32(DirectFunctionCall2(numeric_cmp, num, one)) > 0)
-						{
-							char	   *numstr = DatumGetCString(DirectFunctionCall1(numeric_out, num));
-
-							set_reject(r, f, "22023",
-									   psprintf("score \"%s\" is out of range",
-												excerpt(k.val.string.val, k.val.string.len)),
-									   psprintf("Found %s; scores must lie between 0 and 1 inclusive.",
-												excerpt(numstr, strlen(numstr))),
-									   pstrdup("Scale the score into [0, 1], or send null for no score."));
-							return false;
-						}
-					}
-				}
-			}
-			return true;
-
+			return check_numbers(spec, v, r);
 		case K_OBJECT:
 		case K_AUDIT_METADATA:
 			if (v->type == jbvNull || jbv_is_object(v))
@@ -362,39 +490,15 @@ check_value(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 			return true;
 
 		case K_CREATED:
-			if (v->type == jbvNull)
-				return true;
-			if (v->type != jbvString)
-			{
-				set_reject(r, f, "22007", pstrdup("field \"created\" must be a timestamp string"),
-						   psprintf("Found %s.", jbv_type_name(v)),
-						   pstrdup("Send created as an ISO 8601 string, e.g. \"2026-11-24T23:52:15.436Z\", or leave it out."));
-				return false;
-			}
-			if (!timestamp_string_ok(v->val.string.val, v->val.string.len))
-			{
-				set_reject(r, f, "22007", pstrdup("field \"created\" is not a valid timestamp"),
-						   psprintf("Found \"%s\".", excerpt(v->val.string.val, v->val.string.len)),
-						   pstrdup("Send created as an ISO 8601 string, e.g. \"2026-11-24T23:52:15.436Z\", or leave it out."));
-				return false;
-			}
-			return true;
+			return check_created(f, v, r);
 
 		case K_IS_MERGE:
-			if (v->type == jbvNull || v->type == jbvBool)
-				return true;
-			set_reject(r, f, "22023", pstrdup("field \"_is_merge\" must be a boolean"),
-					   psprintf("Found %s.", jbv_type_name(v)),
-					   pstrdup("Send true to deep-merge into the stored row, false (or nothing) to replace it."));
-			return false;
+			return check_scalar(f, v, jbvBool, "field \"_is_merge\" must be a boolean",
+								"Send true to deep-merge into the stored row, false (or nothing) to replace it.", r);
 
 		case K_AUDIT_SOURCE:
-			if (v->type == jbvNull || v->type == jbvString)
-				return true;
-			set_reject(r, f, "22023", pstrdup("field \"_audit_source\" must be a string"),
-					   psprintf("Found %s.", jbv_type_name(v)),
-					   pstrdup("Send _audit_source as \"app\", \"api\" or \"external\"."));
-			return false;
+			return check_scalar(f, v, jbvString, "field \"_audit_source\" must be a string",
+								"Send _audit_source as \"app\", \"api\" or \"external\".", r);
 
 		case K_LOG_ID:
 			if (v->type == jbvNull ||
@@ -457,26 +561,47 @@ random_uuid_text(void)
 	return psprintf("%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
+/* a string as an object's key (WJB_KEY) or value (WJB_VALUE) */
 static void
-push_key(JsonbParseState **ps, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(ps, WJB_KEY, &k);
-}
-
-static void
-push_string_value(JsonbParseState **ps, const char *s)
+push_string(JsonbParseState **ps, JsonbIteratorToken token, const char *s)
 {
 	JsonbValue	v;
 
 	v.type = jbvString;
 	v.val.string.val = (char *) s;
 	v.val.string.len = strlen(s);
-	pushJsonbValue(ps, WJB_VALUE, &v);
+	pushJsonbValue(ps, token, &v);
+}
+
+/* every key and value of an object container, into the object being built */
+static void
+push_pairs(JsonbParseState **ps, JsonbContainer *c)
+{
+	JsonbIterator *it = JsonbIteratorInit(c);
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &v, true);
+		pushJsonbValue(ps, WJB_KEY, &k);
+		pushJsonbValue(ps, WJB_VALUE, &v);
+	}
+}
+
+static void
+push_key(JsonbParseState **ps, const char *key)
+{
+	push_string(ps, WJB_KEY, key);
+}
+
+static void
+push_string_value(JsonbParseState **ps, const char *s)
+{
+	push_string(ps, WJB_VALUE, s);
 }
 
 /*
@@ -752,11 +877,8 @@ static JsonbValue *
 replace_row(JsonbContainer *state, JsonbContainer *doc)
 {
 	JsonbParseState *ps = NULL;
-	JsonbIterator *it;
-	JsonbValue	k,
-				v,
+	JsonbValue	v,
 				tmp;
-	JsonbIteratorToken tok;
 	bool		keep_created;
 	bool		keep_identity;
 	static const char *const identity[] = {"span_id", "root_span_id", "span_parents"};
@@ -769,15 +891,7 @@ replace_row(JsonbContainer *state, JsonbContainer *doc)
 			keep_identity = false;
 
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	it = JsonbIteratorInit(doc);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (tok != WJB_KEY)
-			continue;
-		tok = JsonbIteratorNext(&it, &v, true);
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	}
+	push_pairs(&ps, doc);
 	if (keep_created && getKeyJsonValueFromContainer(state, "created", 7, &v) != NULL)
 	{
 		push_key(&ps, "created");
@@ -805,24 +919,13 @@ static Jsonb *
 first_write(Jsonb *doc, Jsonb *now_value)
 {
 	JsonbParseState *ps = NULL;
-	JsonbIterator *it;
-	JsonbValue	k,
-				v;
-	JsonbIteratorToken tok;
+	JsonbValue	v;
 
 	if (now_value == NULL || !JB_ROOT_IS_SCALAR(now_value) ||
 		getKeyJsonValueFromContainer(&doc->root, "created", 7, &v) != NULL)
 		return doc;
 	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
-	it = JsonbIteratorInit(&doc->root);
-	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
-	{
-		if (tok != WJB_KEY)
-			continue;
-		tok = JsonbIteratorNext(&it, &v, true);
-		pushJsonbValue(&ps, WJB_KEY, &k);
-		pushJsonbValue(&ps, WJB_VALUE, &v);
-	}
+	push_pairs(&ps, &doc->root);
 	push_key(&ps, "created");
 	JsonbExtractScalar(&now_value->root, &v);
 	pushJsonbValue(&ps, WJB_VALUE, &v);
@@ -907,4 +1010,29 @@ Datum
 btexport_ingest_random_hex(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(random_hex(PG_GETARG_INT32(0))));
+}
+
+/* ---- numbers in exports ------------------------------------------------ */
+
+/*
+ * btexport._json_float8(jsonb) RETURNS float8: a JSON number as a double, the
+ * way the exports read scores and metrics: what a JSON parser makes of it
+ * (1e-400 is 0), NULL for a number no double holds (1e400; as JSON has no
+ * infinity) and for anything but a number.  Spans stored before ingest
+ * checked the range (btexport 1.0, or plain INSERTs) then export instead of
+ * failing every run with 22003.
+ */
+Datum
+btexport_json_float8(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *j = PG_GETARG_JSONB_P(0);
+	JsonbValue	v;
+	double		d;
+
+	if (!JB_ROOT_IS_SCALAR(j) || !JsonbExtractScalar(&j->root, &v) || v.type != jbvNumeric)
+		PG_RETURN_NULL();
+	d = numeric_as_double(v.val.numeric);
+	if (isinf(d) || isnan(d))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(d);
 }

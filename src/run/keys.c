@@ -4,13 +4,11 @@
  */
 #include "adapters/btexport.h"
 
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "pgtime.h"
-#include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "run/runner.h"
+#include "run/history.h"
+#include "run/keys.h"
 
 /*
  * Choose the run's base key: <prefix>YYYY/MM/DD/export_YYYY-MM-DD_HH-MM-SS (or, hive,
@@ -25,9 +23,6 @@ BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started)
 	struct pg_tm *tm = pg_gmtime(&t);
 	char	   *folder;
 	char	   *base;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	int			rc;
 
 	/* the folder of the run's day (and hour): layout date or hive */
 	folder = a->hive ?
@@ -37,15 +32,17 @@ BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started)
 	base = psprintf("%s%sexport_%04d-%02d-%02d_%02d-%02d-%02d", a->prefix, folder,
 					tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
 					tm->tm_hour, tm->tm_min, tm->tm_sec);
-	values[0] = CStringGetTextDatum(a->bucket);
-	values[1] = CStringGetTextDatum(base);
-	rc = SPI_execute_with_args("SELECT 1 FROM btexport.run_files WHERE bucket = $1 AND starts_with(key, $2) LIMIT 1",
-							   2, argtypes, values, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read btexport.run_files");
-	if (SPI_processed > 0)
+	if (BtxHistoryKeyPrefixUsed(a->bucket, base))
 		base = psprintf("%s_%lld", base, (long long) run_id);
 	return base;
+}
+
+char *
+BtxObjectKeyFor(const char *base_key, int seq, const char *ext)
+{
+	if (seq == 1)
+		return psprintf("%s%s", base_key, ext);
+	return psprintf("%s_part-%04d%s", base_key, seq, ext);
 }
 
 /*

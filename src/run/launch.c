@@ -6,7 +6,6 @@
  */
 #include "adapters/btexport.h"
 
-#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -15,10 +14,10 @@
 #include "postmaster/bgworker.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "run/runner.h"
+#include "run/history.h"
+#include "run/worker.h"
 
 PG_FUNCTION_INFO_V1(btexport_run_launch);
 
@@ -26,42 +25,26 @@ PG_FUNCTION_INFO_V1(btexport_run_launch);
  * the launcher: btexport._run(automation_id bigint, trigger text, wait boolean)
  * ------------------------------------------------------------------------ */
 
-/* read the run with this token through a fresh snapshot (any isolation level) */
-static bool
-fetch_run(const char *token, HeapTupleHeader *out)
-{
-	int			rc;
-
-	PushActiveSnapshot(GetLatestSnapshot());
-	rc = SPI_execute_with_args("SELECT * FROM btexport.runs WHERE request_token = $1", 1, (Oid[]) {TEXTOID},
-							   (Datum[]) {CStringGetTextDatum(token)}, NULL, true, 1);
-	PopActiveSnapshot();
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		return false;
-	*out = SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
-	return true;
-}
-
+/* no worker for the run: it is recorded failed, with the hint */
 static HeapTupleHeader
-record_launch_failure(int64 id, const char *trigger, const char *message, const char *hint)
+launch_failure(int64 id, const char *trigger)
 {
-	int			rc;
+	const char *message = "could not start a background worker for the export run";
+	const char *hint = "Raise max_worker_processes (it counts pg_cron's and btexport's workers) and restart the server, or retry when fewer runs are active.";
+	HeapTupleHeader row = BtxHistoryLaunchFailure(id, trigger, ERRCODE_INSUFFICIENT_RESOURCES, message, hint);
 
-	rc = SPI_execute_with_args("INSERT INTO btexport.runs (automation_id, owner, trigger, status, started_at, finished_at,"
-							   " error_sqlstate, error_message, error_hint)"
-							   " SELECT a.id, a.owner, $2, 'failed', clock_timestamp(), clock_timestamp(), '53000', $3, $4"
-							   " FROM btexport.automations a WHERE a.id = $1 RETURNING *",
-							   4, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(id), CStringGetTextDatum(trigger),
-							   CStringGetTextDatum(message), CStringGetTextDatum(hint)}, NULL, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not record the failed run");
 	ereport(WARNING,
 			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 			 errmsg("%s", message), errhint("%s", hint)));
-	return SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	return row;
 }
 
+/*
+ * Start the worker of one run.  The caller's uncommitted automation is
+ * refused (the worker would not see it); the token in the worker's arguments
+ * finds the run's row, which the worker commits, whatever the caller's
+ * isolation level.  With wait => false it returns once the run is queued.
+ */
 Datum
 btexport_run_launch(PG_FUNCTION_ARGS)
 {
@@ -74,16 +57,11 @@ btexport_run_launch(PG_FUNCTION_ARGS)
 	BgwHandleStatus st;
 	pid_t		pid;
 	HeapTupleHeader result = NULL;
-	int			rc;
 
 	SPI_connect();
 
 	/* the worker sees only committed configuration */
-	PushActiveSnapshot(GetLatestSnapshot());
-	rc = SPI_execute_with_args("SELECT 1 FROM btexport.automations WHERE id = $1", 1, (Oid[]) {INT8OID},
-							   (Datum[]) {Int64GetDatum(id)}, NULL, true, 1);
-	PopActiveSnapshot();
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (!BtxHistoryAutomationCommitted(id))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("automation %lld is not committed yet", (long long) id),
@@ -107,15 +85,13 @@ btexport_run_launch(PG_FUNCTION_ARGS)
 	strlcpy(worker.bgw_library_name, "btexport", BGW_MAXLEN);
 	strlcpy(worker.bgw_function_name, "btexport_worker_main", BGW_MAXLEN);
 	snprintf(worker.bgw_name, BGW_MAXLEN, "btexport run of automation %lld", (long long) id);
-	strlcpy(worker.bgw_type, "btexport run", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, BTX_RUN_BACKEND_TYPE, BGW_MAXLEN);
 	worker.bgw_notify_pid = MyProcPid;
 	memcpy(worker.bgw_extra, &args, sizeof(args));
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
-		result = record_launch_failure(id, trigger,
-									   "could not start a background worker for the export run",
-									   "Raise max_worker_processes (it counts pg_cron's and btexport's workers) and restart the server, or retry when fewer runs are active.");
+		result = launch_failure(id, trigger);
 		SPI_finish();
 		PG_RETURN_DATUM(HeapTupleHeaderGetDatum(result));
 	}
@@ -128,7 +104,7 @@ btexport_run_launch(PG_FUNCTION_ARGS)
 		st = WaitForBackgroundWorkerShutdown(handle);
 		if (st == BGWH_POSTMASTER_DIED)
 			ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN), errmsg("the server is shutting down")));
-		if (!fetch_run(args.token, &result))
+		if (!BtxHistoryRunByToken(args.token, &result))
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("the export worker for automation %lld stopped without recording a run", (long long) id),
@@ -139,7 +115,7 @@ btexport_run_launch(PG_FUNCTION_ARGS)
 		/* return as soon as the run is queued (or the worker is gone) */
 		for (;;)
 		{
-			if (fetch_run(args.token, &result))
+			if (BtxHistoryRunByToken(args.token, &result))
 				break;
 			if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
 			{

@@ -5,60 +5,67 @@
  * with wait => true, waits for it; cancelling the waiting statement leaves the
  * run alone.  The worker connects to the caller's database, queues behind the
  * automation's running export (advisory locks), and then works in its own
- * transactions:
+ * transactions (each state change is a call into run/history.c):
  *
+ *   T0  is the automation there (and active, for a scheduled trigger)?
  *   T1  the run row appears as 'queued' (so history shows every trigger)
- *   T2  cleanup of runs a crash left 'running'; the run becomes 'running'
- *       with its cursor window [cursor, xmin of T2's snapshot) and base key
- *   T3  remove objects failed runs left behind; export the window as the
- *       automation's owner; record run_files, mark the run succeeded and
- *       advance the cursor — all in the one commit
+ *   T2  runs a crash left 'running' become failed; the automation is loaded
+ *       (once: T3 exports what T2 planned); the source plans the window
+ *       [from, to) in T2's snapshot; the run becomes 'running' with it and
+ *       its base key
+ *   T3  export the window (run/export.c: source → sink, as the automation's
+ *       owner); record run_files, mark the run succeeded and advance the
+ *       cursor — all in the one commit
  *   T3' on failure: the run is marked failed (message, detail, hint), the
  *       consecutive failure count may pause the automation
  *
- * Every state change sends NOTIFY btexport with a JSON payload.
+ * From T1 on, the worker's application_name is "btexport run <run id>" (set
+ * before the run row commits): cancel(), progress and the clean-up of
+ * interrupted runs trust a pid only while it still names the run, since a
+ * crashed run's pid may belong to another process by then.
+ *
+ * The run's memory (run->cxt: the automation, the window, the base key)
+ * outlives the transactions and is freed, not recycled, when the run ends; a
+ * failure is recorded from it, never from an aborted transaction's memory.
  */
 #include "adapters/btexport.h"
 
 #include "access/xact.h"
-#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
-#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/timestamp.h"
 
-#include "run/runner.h"
+#include "run/export.h"
+#include "run/history.h"
+#include "run/worker.h"
 
 PGDLLEXPORT void btexport_worker_main(Datum main_arg);
-
-#define LOCK_RUNNING	1651798128	/* advisory lock class: the automation's running export */
-#define LOCK_QUEUED		1651798130	/* ... the one trigger waiting behind it */
-#define LOCK_SLOT		1651798131	/* ... a slot of btexport.max_workers */
 
 StaticAssertDecl(sizeof(BtxWorkerArgs) <= BGW_EXTRALEN, "worker arguments do not fit bgw_extra");
 
 /* ------------------------------------------------------------------------
- * small SPI helpers (run inside a transaction with SPI connected)
+ * transactions and locks
  * ------------------------------------------------------------------------ */
 
 static void
-begin_tx(void)
+begin_tx(const char *activity)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
+	if (activity)
+		pgstat_report_activity(STATE_RUNNING, activity);
 }
 
 static void
@@ -71,49 +78,43 @@ commit_tx(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/*
+ * Session-level advisory locks of the runs.  The lock tag holds the whole
+ * 64-bit id in its two 32-bit keys and the lock's class in its fourth field,
+ * which SQL's pg_advisory_lock sets to 1 or 2: no two ids share a lock, and
+ * no user's advisory lock is ever one of these (pg_locks shows them as
+ * advisory locks with objsubid 25201, 25202, 25203).
+ */
+typedef enum LockClass
+{
+	LOCK_RUNNING = 25201,		/* an automation's running export */
+	LOCK_QUEUED,				/* ... the one trigger waiting behind it */
+	LOCK_SLOT					/* a slot of btexport.max_workers */
+} LockClass;
+
+static void
+lock_tag(LOCKTAG *tag, LockClass cls, int64 id)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) ((uint64) id >> 32), (uint32) id, (uint16) cls);
+}
+
+/* inside a transaction; false when !wait and another session holds it */
 static bool
-sql_bool(const char *sql, int nargs, Oid *types, Datum *values)
+advisory_lock(LockClass cls, int64 id, bool wait)
 {
-	bool		isnull;
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 1);
+	LOCKTAG		tag;
 
-	if ((rc != SPI_OK_SELECT && rc != SPI_OK_UPDATE_RETURNING && rc != SPI_OK_INSERT_RETURNING) ||
-		SPI_processed < 1)
-		return false;
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+	lock_tag(&tag, cls, id);
+	return LockAcquire(&tag, ExclusiveLock, true, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 static void
-notify_run(int64 run_id)
+advisory_unlock(LockClass cls, int64 id)
 {
-	if (SPI_execute_with_args("SELECT pg_catalog.pg_notify('btexport', pg_catalog.json_build_object("
-							  "'run_id', r.id, 'automation_id', r.automation_id, 'automation', a.name,"
-							  "'status', r.status, 'rows', r.rows, 'files', r.files, 'error', r.error_message)::text)"
-							  " FROM btexport.runs r JOIN btexport.automations a ON a.id = r.automation_id"
-							  " WHERE r.id = $1",
-							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(run_id)}, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not notify");
-}
+	LOCKTAG		tag;
 
-static void
-advisory_lock(int32 cls, int64 id, bool wait, bool *got)
-{
-	Datum		values[2] = {Int32GetDatum(cls), Int32GetDatum((int32) (id % 2147483647))};
-	Oid			types[2] = {INT4OID, INT4OID};
-
-	*got = sql_bool(wait ? "SELECT pg_catalog.pg_advisory_lock($1, $2) IS NULL" :
-					"SELECT pg_catalog.pg_try_advisory_lock($1, $2)", 2, types, values);
-	if (wait)
-		*got = true;
-}
-
-static void
-advisory_unlock(int32 cls, int64 id)
-{
-	Datum		values[2] = {Int32GetDatum(cls), Int32GetDatum((int32) (id % 2147483647))};
-	Oid			types[2] = {INT4OID, INT4OID};
-
-	(void) sql_bool("SELECT pg_catalog.pg_advisory_unlock($1, $2)", 2, types, values);
+	lock_tag(&tag, cls, id);
+	(void) LockRelease(&tag, ExclusiveLock, true);
 }
 
 /* take one of btexport.max_workers slots, waiting for a free one */
@@ -127,8 +128,8 @@ take_slot(void)
 
 		for (i = 1; i <= btx_max_workers; i++)
 		{
-			begin_tx();
-			advisory_lock(LOCK_SLOT, i, false, &got);
+			begin_tx(NULL);
+			got = advisory_lock(LOCK_SLOT, i, false);
 			commit_tx();
 			if (got)
 				return i;
@@ -140,57 +141,99 @@ take_slot(void)
 }
 
 /* ------------------------------------------------------------------------
- * the worker
+ * one run
  * ------------------------------------------------------------------------ */
 
-static void
-record_failure(int64 run_id, BtxAutomation *a, ErrorData *edata)
+/*
+ * T0 and T1: may the run start, and its row as 'queued'.  A scheduled
+ * trigger behind one already waiting is redundant (it would export nothing
+ * more) and so is dropped; a paused automation runs only on a manual
+ * trigger, never for a backlog.
+ */
+static bool
+admit_and_queue(BtxRun *run, const char *token, bool first)
 {
-	char		sqlstate[6];
-	bool		cancelled = edata->sqlerrcode == ERRCODE_QUERY_CANCELED;
-	int			rc;
+	bool		schedule = run->trigger == BTX_TRIGGER_SCHEDULE;
+	bool		ok;
 
-	memcpy(sqlstate, unpack_sql_state(edata->sqlerrcode), 6);
-	begin_tx();
-	rc = SPI_execute_with_args("UPDATE btexport.runs SET status = $6, finished_at = clock_timestamp(),"
-							   " error_sqlstate = $2, error_message = $3, error_detail = $4, error_hint = $5"
-							   " WHERE id = $1",
-							   6, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(run_id), CStringGetTextDatum(sqlstate),
-								   CStringGetTextDatum(edata->message ? edata->message : "unknown error"),
-								   edata->detail ? CStringGetTextDatum(edata->detail) : (Datum) 0,
-								   edata->hint ? CStringGetTextDatum(edata->hint) : (Datum) 0,
-							   CStringGetTextDatum(cancelled ? "cancelled" : "failed")},
-							   (const char[]) {' ', ' ', ' ', edata->detail ? ' ' : 'n', edata->hint ? ' ' : 'n', ' '},
-							   false, 0);
-	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the run's failure");
-	/* too many failures in a row: pause the automation, with the reason */
-	if (!cancelled && a != NULL)
-	{
-		rc = SPI_execute_with_args("WITH f AS (SELECT count(*) AS n FROM btexport.runs r"
-								   "  WHERE r.automation_id = $1 AND r.status = 'failed'"
-								   "    AND r.id > COALESCE((SELECT max(s.id) FROM btexport.runs s"
-								   "                          WHERE s.automation_id = $1 AND s.status = 'succeeded'), 0))"
-								   " UPDATE btexport.automations a SET status = 'paused',"
-								   "   paused_reason = pg_catalog.format('paused after %s consecutive failed runs; last error: %s', f.n, $2),"
-								   "   updated = now()"
-								   " FROM f WHERE a.id = $1 AND a.status = 'active' AND f.n >= a.max_failures"
-								   " RETURNING a.id",
-								   2, (Oid[]) {INT8OID, TEXTOID},
-								   (Datum[]) {Int64GetDatum(a->id), CStringGetTextDatum(edata->message ? edata->message : "")},
-								   NULL, false, 0);
-		if (rc == SPI_OK_UPDATE_RETURNING && SPI_processed > 0)
-		{
-			/* keep pg_cron in step: a paused automation has no job */
-			(void) SPI_execute_with_args("SELECT btexport._sync_schedule(a) FROM btexport.automations a WHERE a.id = $1",
-										 1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(a->id)}, NULL, false, 0);
-			ereport(WARNING,
-					(errmsg("automation \"%s\" paused after repeated failures", a->name),
-					 errhint("Fix the cause (see btexport.runs), then call btexport.resume('%s').", a->name)));
-		}
-	}
-	notify_run(run_id);
+	begin_tx(NULL);
+	ok = OidIsValid(get_extension_oid("btexport", true)) &&
+		BtxHistoryMayRun(run->automation_id, first && !schedule) &&
+		advisory_lock(LOCK_QUEUED, run->automation_id, !schedule);
+	commit_tx();
+	if (!ok)
+		return false;
+
+	begin_tx(NULL);
+	ok = BtxHistoryQueue(run, token);
+	if (ok)
+		pgstat_report_appname(psprintf(BTX_RUN_BACKEND_TYPE " " INT64_FORMAT, run->id));
+	else
+		advisory_unlock(LOCK_QUEUED, run->automation_id);
+	commit_tx();
+	return ok;
+}
+
+/* one running export per automation; at most btexport.max_workers at once */
+static int
+wait_turn(BtxRun *run)
+{
+	begin_tx("btexport: waiting for the automation's running export");
+	(void) advisory_lock(LOCK_RUNNING, run->automation_id, true);
+	advisory_unlock(LOCK_QUEUED, run->automation_id);
+	commit_tx();
+	return take_slot();
+}
+
+/*
+ * T2: history's housekeeping, the automation (may it run now? a dropped
+ * owner, a revoked export privilege, a stored setting that fails today's
+ * checks), the window, the base key
+ */
+static void
+start(BtxRun *run)
+{
+	begin_tx("btexport: starting run");
+	BtxHistoryFailInterrupted(run);
+	BtxHistoryApplyRetention(run, btx_run_retention_days);
+	run->automation = MemoryContextAlloc(run->cxt, sizeof(BtxAutomation));
+	BtxLoadAutomation(run->automation_id, run->automation, run->cxt);
+	BtxCheckRunnable(run->automation_id);
+	BtxExportPlan(run);
+	BtxHistoryStart(run);
+	commit_tx();
+}
+
+/* T3: export and commit the ledger atomically */
+static void
+export_window(BtxRun *run, const BtxRunSettings *settings)
+{
+	BtxRunResult result;
+
+	begin_tx(psprintf("btexport run " INT64_FORMAT ": exporting (see btexport.progress)", run->id));
+	BtxExportRun(run, settings, &result);
+	BtxExportCommit(run, &result);
+	commit_tx();
+}
+
+/* T3': the error, as the run's outcome */
+static void
+fail(BtxRun *run)
+{
+	ErrorData  *edata;
+	MemoryContext old;
+
+	HOLD_INTERRUPTS();
+	old = MemoryContextSwitchTo(run->cxt);
+	edata = CopyErrorData();
+	MemoryContextSwitchTo(old);
+	EmitErrorReport();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	QueryCancelPending = false;
+	RESUME_INTERRUPTS();
+	begin_tx(NULL);
+	BtxHistoryFail(run, edata);
 	commit_tx();
 }
 
@@ -199,184 +242,44 @@ record_failure(int64 run_id, BtxAutomation *a, ErrorData *edata)
  * succeeded; *more tells whether rows remain beyond its window.
  */
 static bool
-run_once(BtxWorkerArgs *args, const char *trigger, const char *token, bool first, bool *more)
+run_once(BtxWorkerArgs *args, BtxRunTrigger trigger, const char *token, bool first, bool *more)
 {
-	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "btexport run", ALLOCSET_DEFAULT_SIZES);
+	BtxRun		run;
 	volatile int slot = 0;
-	BtxAutomation a;
-	BtxAutomation *volatile ap = NULL;
-	int64		run_id = 0;
-	bool		got;
-	char	   *from = NULL;
-	char	   *to = NULL;
-	char	   *base_key = NULL;
-	bool		schedule = strcmp(trigger, "schedule") == 0;
-	bool		ok = false;
-	int			rc;
+	volatile bool ok = false;
 
+	memset(&run, 0, sizeof(run));
+	run.automation_id = args->automation_id;
+	run.trigger = trigger;
 	*more = false;
-	/* T0: is btexport still there, and the automation? */
-	begin_tx();
-	if (!OidIsValid(get_extension_oid("btexport", true)))
-	{
-		commit_tx();
+	if (!admit_and_queue(&run, token, first))
 		return false;
-	}
-	rc = SPI_execute_with_args("SELECT status FROM btexport.automations WHERE id = $1", 1, (Oid[]) {INT8OID},
-							   (Datum[]) {Int64GetDatum(args->automation_id)}, NULL, true, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed == 0 ||
-		(!first && strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "paused") == 0) ||
-		(schedule && strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "paused") == 0))
-	{
-		commit_tx();
-		return false;
-	}
-	/* a scheduled trigger behind one already waiting is redundant: it would export nothing more */
-	advisory_lock(LOCK_QUEUED, args->automation_id, !schedule, &got);
-	commit_tx();
-	if (!got)
-		return false;
-
-	/* T1: the run is queued */
-	begin_tx();
-	rc = SPI_execute_with_args("INSERT INTO btexport.runs (automation_id, owner, trigger, status, pid, request_token)"
-							   " SELECT a.id, a.owner, $2, 'queued', pg_backend_pid(), $3 FROM btexport.automations a"
-							   " WHERE a.id = $1 RETURNING id",
-							   3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
-							   (Datum[]) {Int64GetDatum(args->automation_id), CStringGetTextDatum(trigger),
-							   CStringGetTextDatum(token)}, NULL, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-	{
-		commit_tx();
-		return false;
-	}
-	run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &got));
-	notify_run(run_id);
-	commit_tx();
+	/* not the default sizes: deleted, the context goes back to malloc instead of a freelist, so
+	 * the sanitizer run of the server (test/sanitize) reports any use of it after the run */
+	run.cxt = AllocSetContextCreate(TopMemoryContext, "btexport run", 0, 16 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
 
 	PG_TRY();
 	{
-		/* one running export per automation; at most btexport.max_workers at once */
-		begin_tx();
-		pgstat_report_activity(STATE_RUNNING, "btexport: waiting for the automation's running export");
-		advisory_lock(LOCK_RUNNING, args->automation_id, true, &got);
-		advisory_unlock(LOCK_QUEUED, args->automation_id);
-		commit_tx();
-		slot = take_slot();
-
-		/* T2: orphans of crashed runs; the run starts with its window */
-		begin_tx();
-		pgstat_report_activity(STATE_RUNNING, "btexport: starting run");
-		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'failed', finished_at = clock_timestamp(),"
-								   " error_sqlstate = '57P01', error_message = 'run interrupted',"
-								   " error_detail = 'The server or the run''s worker stopped before the run finished.',"
-								   " error_hint = 'Nothing it wrote is committed; the next run exports its rows.'"
-								   " WHERE automation_id = $1 AND id <> $2 AND (status = 'running' OR (status = 'queued'"
-								   "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s WHERE s.pid = runs.pid"
-								   "                   AND s.backend_type = 'btexport run')))",
-								   2, (Oid[]) {INT8OID, INT8OID},
-								   (Datum[]) {Int64GetDatum(args->automation_id), Int64GetDatum(run_id)}, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "could not clean up interrupted runs");
-		/* run history retention (btexport.run_retention); failed runs stay until their objects are gone */
-		rc = SPI_execute_with_args("DELETE FROM btexport.runs WHERE automation_id = $1 AND id <> $2"
-								   " AND finished_at < now() - pg_catalog.make_interval(days => $3)"
-								   " AND (status = 'succeeded' OR cleaned OR base_key IS NULL)",
-								   3, (Oid[]) {INT8OID, INT8OID, INT4OID},
-								   (Datum[]) {Int64GetDatum(args->automation_id), Int64GetDatum(run_id),
-								   Int32GetDatum(btx_run_retention_days)}, NULL, false, 0);
-		if (rc != SPI_OK_DELETE)
-			elog(ERROR, "could not apply run history retention");
-		BtxLoadAutomation(args->automation_id, &a, false);
-		ap = &a;
-		rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'running', started_at = clock_timestamp(),"
-								   " cursor_from = $2::xid8, cursor_to = w.cursor_to"
-								   " FROM btexport._window_end($3, $2::xid8,"
-								   "      pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())) w"
-								   " WHERE id = $1 RETURNING started_at, w.cursor_to::text, w.more",
-								   3, (Oid[]) {INT8OID, TEXTOID, INT8OID},
-								   (Datum[]) {Int64GetDatum(run_id), CStringGetTextDatum(a.cursor),
-								   Int64GetDatum(a.id)}, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
-			elog(ERROR, "could not start the run");
-		{
-			TimestampTz started = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &got));
-			MemoryContext old;
-
-			*more = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &got));
-			to = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-			base_key = BtxChooseBaseKey(&a, run_id, started);
-			old = MemoryContextSwitchTo(keep);
-			to = pstrdup(to);
-			from = pstrdup(a.cursor);
-			base_key = pstrdup(base_key);
-			MemoryContextSwitchTo(old);
-		}
-		rc = SPI_execute_with_args("UPDATE btexport.runs SET base_key = $2 WHERE id = $1", 2, (Oid[]) {INT8OID, TEXTOID},
-								   (Datum[]) {Int64GetDatum(run_id), CStringGetTextDatum(base_key)}, NULL, false, 0);
-		notify_run(run_id);
-		commit_tx();
-
-		/* T3: export and commit the ledger atomically */
-		begin_tx();
-		pgstat_report_activity(STATE_RUNNING, "btexport: exporting");
-		{
-			BtxRunStats stats;
-
-			memset(&stats, 0, sizeof(stats));
-			BtxLoadAutomation(args->automation_id, &a, false);
-			if (strcmp(from, to) != 0)
-				BtxExportWindow(&a, run_id, base_key, from, to, &args->settings, keep, &stats);
-			BtxRecordFiles(&a, run_id, stats.files);
-			rc = SPI_execute_with_args("UPDATE btexport.runs SET status = 'succeeded', finished_at = clock_timestamp(),"
-									   " rows = $2, bytes = $3, files = $4, manifest_key = $5 WHERE id = $1",
-									   5, (Oid[]) {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID},
-									   (Datum[]) {Int64GetDatum(run_id), Int64GetDatum((int64) stats.rows),
-										   Int64GetDatum((int64) stats.bytes), Int32GetDatum(list_length(stats.files)),
-									   stats.manifest_key ? CStringGetTextDatum(stats.manifest_key) : (Datum) 0},
-									   stats.manifest_key ? "     " : "    n", false, 0);
-			if (rc != SPI_OK_UPDATE)
-				elog(ERROR, "could not record the run's result");
-			/* the cursor moves only from where this run started */
-			if (!sql_bool("UPDATE btexport.automations SET cursor = $3::xid8 WHERE id = $1 AND cursor = $2::xid8"
-						  " RETURNING true",
-						  3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
-						  (Datum[]) {Int64GetDatum(a.id), CStringGetTextDatum(from), CStringGetTextDatum(to)}))
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("the cursor of automation \"%s\" moved during the run", a.name),
-						 errdetail("The cursor was rewound or changed while the run exported from %s.", from),
-						 errhint("Nothing of this run is committed; the next run exports from the new cursor.")));
-			notify_run(run_id);
-		}
-		commit_tx();
+		slot = wait_turn(&run);
+		start(&run);
+		export_window(&run, &args->settings);
 		ok = true;
+		*more = run.more;
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-		MemoryContext old;
-
-		HOLD_INTERRUPTS();
-		old = MemoryContextSwitchTo(keep);
-		edata = CopyErrorData();
-		MemoryContextSwitchTo(old);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		QueryCancelPending = false;
-		RESUME_INTERRUPTS();
-		record_failure(run_id, ap, edata);
+		fail(&run);
 	}
 	PG_END_TRY();
 
 	/* release the slot and the automation for the next trigger */
-	begin_tx();
+	begin_tx(NULL);
 	if (slot > 0)
 		advisory_unlock(LOCK_SLOT, slot);
 	advisory_unlock(LOCK_RUNNING, args->automation_id);
+	BtxHistoryProgressDone();
 	commit_tx();
-	MemoryContextDelete(keep);
+	MemoryContextDelete(run.cxt);
 	return ok;
 }
 
@@ -387,14 +290,14 @@ worker_run(BtxWorkerArgs *args)
 	int			n = 1;
 
 	/* while a backlog remains (max_rows_per_run), the next run starts at once */
-	if (run_once(args, args->trigger, args->token, true, &more))
+	if (run_once(args, BtxRunTriggerFromName(args->trigger), args->token, true, &more))
 	{
 		while (more)
 		{
 			char		token[64];
 
 			snprintf(token, sizeof(token), "%s-%d", args->token, ++n);
-			if (!run_once(args, "backlog", token, false, &more))
+			if (!run_once(args, BTX_TRIGGER_BACKLOG, token, false, &more))
 				break;
 		}
 	}

@@ -369,7 +369,7 @@ def source_columns(pid):
 
 def dump_expr(name, pgtype):
     """(kind, SQL expression) giving a column's value in the source dump read by verify_parquet.mjs,
-    as btexport's Parquet writer (src/adapters/format_writer.c) represents it"""
+    as X represents it"""
     c = 'e."' + name.replace('"', '""') + '"'
     t = pgtype
     if t in ("text", "name") or t.startswith("character varying") or t.startswith("character("):

@@ -19,36 +19,22 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 from decimal import Decimal
 
-PASSED = 0
-FAILED = 0
-
-
-def check(name, ok, info=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print("ok   - %s" % name)
-    else:
-        FAILED += 1
-        print("FAIL - %s%s" % (name, ("\n       " + info.replace("\n", "\n       ")) if info else ""))
-    sys.stdout.flush()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import lib  # noqa: E402
+from lib import check  # noqa: E402
 
 
 # ---------------------------------------------------------------- psql access
 
 def psql(sql, expect_error=False):
-    """Run a script; returns (rc, stdout, stderr)."""
-    p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose"],
-                       input=sql.encode("utf-8", "surrogatepass"), capture_output=True)
-    out = p.stdout.decode("utf-8", "replace")
-    err = p.stderr.decode("utf-8", "replace")
-    if p.returncode != 0 and not expect_error:
-        raise RuntimeError("psql failed (%d):\n%s\n--- script head ---\n%s" % (p.returncode, err, sql[:2000]))
-    return p.returncode, out, err
+    """Run a script with verbose errors (SQLSTATEs); returns (rc, stdout, stderr)."""
+    rc, out, err = lib.run_psql(sql, args=("-v", "VERBOSITY=verbose"))
+    if rc != 0 and not expect_error:
+        raise RuntimeError("psql failed (%d):\n%s\n--- script head ---\n%s" % (rc, err, sql[:2000]))
+    return rc, out, err
 
 
 def dq(text):
@@ -608,8 +594,7 @@ def main():
     check("with create_project(name, id => the capture's id) the row is written into that project",
           out.split() == [SDK_PROJECT_ID, "insert:", SDK_PROJECT_ID], out)
 
-    print("%d passed, %d failed" % (PASSED, FAILED))
-    sys.exit(1 if FAILED else 0)
+    lib.finish()
 
 
 if __name__ == "__main__":
@@ -619,5 +604,4 @@ if __name__ == "__main__":
         raise
     except Exception as e:                          # a crash is a failure, never a silent pass
         check("test driver ran to the end", False, "%s: %s" % (type(e).__name__, str(e)[:3000]))
-        print("%d passed, %d failed" % (PASSED, FAILED))
-        sys.exit(1)
+        lib.finish()

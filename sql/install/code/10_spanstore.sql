@@ -14,58 +14,57 @@ $$;
 CREATE OR REPLACE TRIGGER logs_stamp_xact_id BEFORE INSERT OR UPDATE ON btexport.logs
 	FOR EACH ROW EXECUTE FUNCTION btexport._stamp_xact_id();
 
--- create (or find) a project by name; id: the project's id (to keep an id the SDK's events carry)
+-- create a project owned by the caller, or return the id of the one with that name when
+-- the caller may use it (docs/security.md "Projects": project names are unique in the database).
+-- id: the new project's id (to keep the project id the SDK's events carry; docs/ingest.md).
+-- Another role's project is never described (its id or name) to a caller who may not use it.
 CREATE OR REPLACE FUNCTION btexport.create_project(name text, org_id uuid DEFAULT NULL, id uuid DEFAULT NULL)
-RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	pid uuid;
-	other text;
+	p btexport.projects;
+	other btexport.projects;
 BEGIN
-	IF name IS NULL OR name = '' THEN
-		RAISE EXCEPTION 'project name must not be empty'
-			USING ERRCODE = '22023', HINT = 'Pass a non-empty project name.';
-	END IF;
-	SELECT p.id INTO pid FROM btexport.projects p WHERE p.name = create_project.name;
-	IF pid IS NOT NULL AND create_project.id IS NOT NULL AND pid <> create_project.id THEN
-		RAISE EXCEPTION 'project "%" already exists with another id', name
-			USING ERRCODE = '42710', DETAIL = format('Its id is %s, not %s.', pid, create_project.id),
-				  HINT = 'Choose another name for the project with that id.';
-	END IF;
-	IF pid IS NULL AND create_project.id IS NOT NULL THEN
-		SELECT p.name INTO other FROM btexport.projects p WHERE p.id = create_project.id;
-		IF other IS NOT NULL THEN
-			RAISE EXCEPTION 'a project with id % already exists', create_project.id
-				USING ERRCODE = '42710', DETAIL = format('Its name is "%s".', other),
-					  HINT = 'Log into that project by its id or name.';
+	SELECT * INTO p FROM btexport.projects x WHERE x.name = create_project.name;
+	IF p.id IS NULL THEN
+		PERFORM btexport._check_project_name(name);
+		IF create_project.id IS NOT NULL THEN
+			SELECT * INTO other FROM btexport.projects x WHERE x.id = create_project.id;
+			IF other.id IS NOT NULL THEN
+				IF btexport._may_project(btexport._invoker(), other.id, 'any') THEN
+					RAISE EXCEPTION 'a project with id % already exists', create_project.id
+						USING ERRCODE = '42710', DETAIL = format('Its name is "%s".', btexport._excerpt(other.name)),
+							  HINT = 'Log into that project by its id or name.';
+				END IF;
+				RAISE EXCEPTION 'a project with id % already exists', create_project.id
+					USING ERRCODE = '42710', DETAIL = 'Project ids are unique in the database; the project belongs to another role.',
+						  HINT = 'Ask the project''s owner for access (btexport.grant_project), or create the project without an id.';
+			END IF;
+		END IF;
+		INSERT INTO btexport.projects AS x (id, name, org_id, owner)
+		VALUES (COALESCE(create_project.id, pg_catalog.gen_random_uuid()), create_project.name,
+				create_project.org_id, btexport._invoker())
+			ON CONFLICT DO NOTHING RETURNING * INTO p;
+		IF p.id IS NULL THEN		-- created concurrently
+			SELECT * INTO p FROM btexport.projects x WHERE x.name = create_project.name;
+			IF p.id IS NULL THEN
+				RAISE EXCEPTION 'a project with id % already exists', create_project.id
+					USING ERRCODE = '42710', DETAIL = 'It was created concurrently.',
+						  HINT = 'Log into that project by its id, or create the project without an id.';
+			END IF;
 		END IF;
 	END IF;
-	IF pid IS NULL THEN
-		INSERT INTO btexport.projects (id, name, org_id)
-		VALUES (COALESCE(create_project.id, pg_catalog.gen_random_uuid()), create_project.name, create_project.org_id)
-		RETURNING projects.id INTO pid;
+	IF NOT btexport._may_project(btexport._invoker(), p.id, 'any') THEN
+		RAISE EXCEPTION 'project "%" already exists', btexport._excerpt(name)
+			USING ERRCODE = '42710',
+				  DETAIL = 'Project names are unique in the database; the project belongs to another role.',
+				  HINT = 'Choose another name, or ask the project''s owner for access (btexport.grant_project).';
 	END IF;
-	RETURN pid;
+	IF create_project.id IS NOT NULL AND p.id <> create_project.id THEN
+		RAISE EXCEPTION 'project "%" already exists with another id', btexport._excerpt(name)
+			USING ERRCODE = '42710', DETAIL = format('Its id is %s, not %s.', p.id, create_project.id),
+				  HINT = 'Choose another name for the project with that id.';
+	END IF;
+	RETURN p.id;
 END
 $$;
-COMMENT ON FUNCTION btexport.create_project(text, uuid, uuid) IS 'create a project (or return the id of the existing one with that name); id keeps a given project id';
-
--- resolve a project given by id or name; raises 42704 with a hint when unknown
-CREATE OR REPLACE FUNCTION btexport._resolve_project(project text)
-RETURNS uuid LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	pid uuid;
-BEGIN
-	IF project IS NULL OR project = '' THEN
-		RAISE EXCEPTION 'project must be given'
-			USING ERRCODE = '22004', HINT = 'Pass the project''s name or id, e.g. project => ''my-app''.';
-	END IF;
-	SELECT p.id INTO pid FROM btexport.projects p
-	 WHERE p.name = project OR p.id::text = pg_catalog.lower(project);
-	IF pid IS NULL THEN
-		RAISE EXCEPTION 'project "%" does not exist', project
-			USING ERRCODE = '42704',
-				  HINT = 'Create it with btexport.create_project(name), or check btexport.projects for the name or id.';
-	END IF;
-	RETURN pid;
-END
-$$;
+COMMENT ON FUNCTION btexport.create_project(text, uuid, uuid) IS 'create a project owned by the caller (or return the id of the existing one with that name); id keeps a given project id';

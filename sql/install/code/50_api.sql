@@ -2,14 +2,19 @@
 -- SQL API: credentials and automations.
 -- These functions are SECURITY DEFINER so that the configuration tables stay
 -- behind the API; they act for btexport._invoker(), the calling role.
+-- Automations are named by text and identified by a number: every function taking
+-- one has a text form (the name) and a bigint form (the id), never one for the other.
 -- ---------------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION btexport.create_credential(name text, access_key_id text, secret_access_key text,
 										   session_token text DEFAULT NULL)
 RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+	-- secrets must not reach the server log (docs/security.md "Secrets"): refused unless
+	-- btexport is preloaded, whose log hook redacts this call's statement and parameters
+	PERFORM btexport._check_secret_logging();
 	IF name IS NULL OR name !~ '^[A-Za-z0-9_.@:+=-]{1,128}$' THEN
-		RAISE EXCEPTION 'invalid credential name "%"', name
+		RAISE EXCEPTION 'invalid credential name "%"', btexport._excerpt(name)
 			USING ERRCODE = '22023', HINT = 'Use 1 to 128 letters, digits and _ . @ : + = -.';
 	END IF;
 	IF access_key_id IS NULL OR access_key_id !~ '^[A-Z0-9]{16,128}$' THEN
@@ -17,11 +22,19 @@ BEGIN
 			USING ERRCODE = '22023', DETAIL = 'An AWS access key id is 16 to 128 upper-case letters and digits, such as AKIAIOSFODNN7EXAMPLE.',
 				  HINT = 'Copy the access key id of the IAM user or role session.';
 	END IF;
-	IF secret_access_key IS NULL OR length(secret_access_key) < 1 OR secret_access_key ~ '\s' THEN
+	IF secret_access_key IS NULL OR length(secret_access_key) NOT BETWEEN 1 AND 1024
+	   OR secret_access_key ~ '[\s\x01-\x1f\x7f]' THEN
 		RAISE EXCEPTION 'invalid secret access key for credential "%"', name
 			USING ERRCODE = '22023', HINT = 'Pass the secret access key exactly as AWS issued it.';
 	END IF;
-	IF EXISTS (SELECT 1 FROM btexport.credentials c WHERE c.name = create_credential.name) THEN
+	IF session_token IS NOT NULL AND (length(session_token) NOT BETWEEN 1 AND 8192
+									  OR session_token ~ '[\s\x01-\x1f\x7f]') THEN
+		RAISE EXCEPTION 'invalid session token for credential "%"', name
+			USING ERRCODE = '22023', HINT = 'Pass the session token exactly as AWS STS issued it, or leave it out.';
+	END IF;
+	-- names are per owner: only the caller's own credentials can collide
+	IF EXISTS (SELECT 1 FROM btexport.credentials c
+				WHERE c.owner = btexport._invoker() AND c.name = create_credential.name) THEN
 		RAISE EXCEPTION 'credential "%" already exists', name
 			USING ERRCODE = '42710', HINT = 'Drop it first with btexport.drop_credential(name), or choose another name.';
 	END IF;
@@ -32,127 +45,149 @@ END
 $$;
 COMMENT ON FUNCTION btexport.create_credential(text, text, text, text) IS 'store named static AWS keys; the secret can never be read back';
 
+-- The credential `credential` names for `role` (an automation's owner, or the caller):
+-- the role's own credential of that name, else the one credential of that name of a role
+-- it is a member of; '<owner>/<name>' picks one of several.  Another role's credential
+-- is never found (names are per owner).
+CREATE OR REPLACE FUNCTION btexport._credential_for(role oid, credential text)
+RETURNS btexport.credentials LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	c btexport.credentials;
+	cname text := credential;
+	cowner regrole;
+	n integer;
+BEGIN
+	IF credential ~ '/' THEN
+		cname := substring(credential FROM '/([^/]*)$');
+		BEGIN
+			cowner := to_regrole(substring(credential FROM '^(.*)/[^/]*$'));
+		EXCEPTION WHEN others THEN
+			cowner := NULL;
+		END;
+		SELECT * INTO c FROM btexport.credentials x
+		 WHERE x.owner = cowner AND x.name = cname AND pg_has_role(_credential_for.role, x.owner::oid, 'USAGE');
+	ELSE
+		SELECT * INTO c FROM btexport.credentials x WHERE x.owner = _credential_for.role AND x.name = cname;
+		IF NOT FOUND THEN
+			SELECT count(*) INTO n FROM btexport.credentials x
+			 WHERE x.name = cname AND pg_has_role(_credential_for.role, x.owner::oid, 'USAGE');
+			IF n > 1 THEN
+				RAISE EXCEPTION 'credential name "%" is ambiguous', btexport._excerpt(credential)
+					USING ERRCODE = '42725',
+						  DETAIL = format('%s roles whose credentials you may use have a credential of that name.', n),
+						  HINT = 'Name it with its owner, as ''<owner>/<name>'' (see btexport.credentials_info).';
+			END IF;
+			SELECT * INTO c FROM btexport.credentials x
+			 WHERE x.name = cname AND pg_has_role(_credential_for.role, x.owner::oid, 'USAGE');
+		END IF;
+	END IF;
+	IF c.name IS NULL THEN
+		RAISE EXCEPTION 'credential "%" does not exist', btexport._excerpt(credential)
+			USING ERRCODE = '42704',
+				  HINT = 'Create it with btexport.create_credential(name, access_key_id, secret_access_key), or see btexport.credentials_info.';
+	END IF;
+	RETURN c;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._credential_for(oid, text) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION btexport.drop_credential(name text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	c btexport.credentials;
+	c btexport.credentials := btexport._credential_for(btexport._invoker(), name);
 	user_name text;
 BEGIN
-	SELECT * INTO c FROM btexport.credentials x WHERE x.name = drop_credential.name;
-	IF NOT FOUND OR NOT pg_has_role(btexport._invoker(), c.owner::oid, 'USAGE') THEN
-		RAISE EXCEPTION 'credential "%" does not exist', name
-			USING ERRCODE = '42704', HINT = 'See btexport.credentials_info for the credentials you can use.';
-	END IF;
-	SELECT a.name INTO user_name FROM btexport.automations a WHERE a.credential = c.name LIMIT 1;
+	SELECT CASE WHEN pg_has_role(btexport._invoker(), a.owner::oid, 'USAGE') THEN format('automation "%s"', a.name)
+				ELSE format('an automation of role %s', a.owner) END INTO user_name
+	  FROM btexport.automations a WHERE a.credential_owner = c.owner AND a.credential = c.name LIMIT 1;
 	IF user_name IS NOT NULL THEN
-		RAISE EXCEPTION 'credential "%" is used by automation "%"', name, user_name
+		RAISE EXCEPTION 'credential "%" is used by %', name, user_name
 			USING ERRCODE = '2BP01', HINT = 'Point the automation at another credential with btexport.update_automation, or drop it first.';
 	END IF;
-	DELETE FROM btexport.credentials x WHERE x.name = c.name;
+	DELETE FROM btexport.credentials x WHERE x.owner = c.owner AND x.name = c.name;
 END
 $$;
 
--- the automation a caller may act on: by name, owned by the caller (or a superuser)
+-- The automation a caller may act on, owned by the caller (or a superuser calls): by name
+-- (text) or by id (bigint), never one for the other (docs/security.md "Names and ids").
 CREATE OR REPLACE FUNCTION btexport._automation_for_caller(automation text)
 RETURNS btexport.automations LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations;
 BEGIN
 	SELECT * INTO a FROM btexport.automations x WHERE x.name = automation;
-	IF NOT FOUND AND automation ~ '^[0-9]{1,18}$' THEN
-		SELECT * INTO a FROM btexport.automations x WHERE x.id = automation::bigint;
-	END IF;
 	IF a.id IS NULL OR NOT pg_has_role(btexport._invoker(), a.owner::oid, 'USAGE') THEN
-		RAISE EXCEPTION 'automation "%" does not exist', automation
-			USING ERRCODE = '42704', HINT = 'See btexport.automations for the automations you own.';
+		RAISE EXCEPTION 'automation "%" does not exist', btexport._excerpt(automation)
+			USING ERRCODE = '42704',
+				  HINT = CASE WHEN automation ~ '^\s*[0-9]+\s*$'
+						 THEN format('A text argument is an automation''s name; to use automation %s by its id, pass the number, e.g. btexport.run(%s).',
+									 btrim(automation), btrim(automation))
+						 ELSE 'See btexport.automations for the automations you own.' END;
 	END IF;
 	RETURN a;
 END
 $$;
 REVOKE ALL ON FUNCTION btexport._automation_for_caller(text) FROM PUBLIC;
 
--- Validate a full configuration and return it as an automations row (id NULL).
--- Used by create_automation, update_automation and test().
-CREATE OR REPLACE FUNCTION btexport._build_automation(
-	name text, description text, project text, event_type text, export_type text, query text,
-	s3_path text, role_arn text, external_id text, region text, endpoint text, format text,
-	"interval" text, batch_size integer, credential text,
-	compression text DEFAULT NULL, sse text DEFAULT NULL, kms_key_id text DEFAULT NULL,
-	bucket_owner_full_control boolean DEFAULT NULL, part_size text DEFAULT NULL,
-	target_file_size text DEFAULT NULL, max_rows_per_run bigint DEFAULT NULL,
-	trace_idle interval DEFAULT NULL, start_from timestamptz DEFAULT NULL, max_failures integer DEFAULT NULL,
-	layout text DEFAULT NULL)
-RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION btexport._automation_for_caller(automation_id bigint)
+RETURNS btexport.automations LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations;
-	p record;
-	cred btexport.credentials;
 BEGIN
-	IF name IS NULL OR btrim(name) = '' THEN
-		RAISE EXCEPTION 'automation name must be given'
-			USING ERRCODE = '22004', HINT = 'Pass a descriptive name, e.g. name => ''Daily export to S3''.';
+	SELECT * INTO a FROM btexport.automations x WHERE x.id = automation_id;
+	IF a.id IS NULL OR NOT pg_has_role(btexport._invoker(), a.owner::oid, 'USAGE') THEN
+		RAISE EXCEPTION 'automation % does not exist', coalesce(automation_id::text, 'NULL')
+			USING ERRCODE = '42704', HINT = 'See btexport.automations for the ids of the automations you own.';
 	END IF;
-	IF length(name) > 200 THEN
-		RAISE EXCEPTION 'automation name is too long'
-			USING ERRCODE = '22023', DETAIL = format('The name has %s characters; at most 200 are allowed.', length(name)),
-				  HINT = 'Choose a shorter name.';
-	END IF;
-	IF coalesce(event_type, 'btql_export') <> 'btql_export' THEN
-		RAISE EXCEPTION 'unknown event type "%"', event_type
-			USING ERRCODE = '22023', HINT = 'S3 export automations use event type btql_export.';
-	END IF;
-	a.name := name;
-	a.description := description;
-	a.owner := btexport._invoker();
-	a.project_id := btexport._resolve_project(project);
-	a.event_type := 'btql_export';
-	a.export_type := btexport._check_export_type(export_type, query);
-	a.query := CASE WHEN a.export_type = 'btql' THEN query END;
-	p := btexport._parse_s3_path(s3_path);
-	a.s3_path := 's3://' || p.bucket || '/' || p.prefix;
-	a.bucket := p.bucket;
-	a.prefix := p.prefix;
-	PERFORM btexport._check_role(role_arn, external_id);
-	a.role_arn := role_arn;
-	a.external_id := external_id;
-	a.region := btexport._check_region(region);
-	a.endpoint := btexport._check_endpoint(endpoint);
-	a.format := btexport._check_format(format);
-	a."interval" := "interval";
-	a.schedule := btexport._schedule_for("interval");
-	a.period := btexport._period_for("interval");
-	a.batch_size := btexport._check_batch_size(batch_size);
-	a.compression := btexport._check_compression(a.format, compression);
-	a.sse := btexport._check_sse(sse, kms_key_id);
-	a.kms_key_id := kms_key_id;
-	a.bucket_owner_full_control := coalesce(bucket_owner_full_control, false);
-	a.part_size := btexport._check_size('part_size', part_size, 5242880, 5368709120);
-	a.target_file_size := btexport._check_size('target_file_size', target_file_size, 1048576, 5497558138880);
-	a.max_rows_per_run := btexport._check_positive('max_rows_per_run', max_rows_per_run, 100000);
-	a.trace_idle := btexport._check_trace_idle(trace_idle);
-	a.start_from := start_from;
-	a.max_failures := btexport._check_positive('max_failures', max_failures, 5);
-	a.layout := btexport._check_layout(layout);
-	IF credential IS NOT NULL THEN
-		SELECT * INTO cred FROM btexport.credentials c WHERE c.name = credential;
-		IF NOT FOUND OR NOT pg_has_role(a.owner::oid, cred.owner::oid, 'USAGE') THEN
-			RAISE EXCEPTION 'credential "%" does not exist', credential
-				USING ERRCODE = '42704',
-					  HINT = 'Create it with btexport.create_credential(name, access_key_id, secret_access_key), or see btexport.credentials_info.';
-		END IF;
-		a.credential := credential;
-	END IF;
-	IF a.export_type = 'btql' THEN
-		PERFORM btexport._check_query(a.query, a.project_id);
-	END IF;
-	a.status := 'active';
-	a.cursor := btexport._cursor_since(a.project_id, start_from);
-	a.created := now();
-	a.updated := now();
 	RETURN a;
 END
 $$;
-REVOKE ALL ON FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION btexport._automation_for_caller(bigint) FROM PUBLIC;
+
+-- a new name for an automation: not a number (it would read as an id), no control characters
+CREATE OR REPLACE FUNCTION btexport._check_automation_name(name text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF name ~ '^\s*[0-9]+\s*$' THEN
+		RAISE EXCEPTION 'automation name "%" is a number', btrim(name)
+			USING ERRCODE = '22023',
+				  DETAIL = 'Automations are referred to by name (text) or by id (a number); a name that is a number would read as an id.',
+				  HINT = format('Choose a name with a character that is not a digit, e.g. ''export-%s''.', btrim(name));
+	END IF;
+	IF name ~ '[\x01-\x1f\x7f]' THEN
+		RAISE EXCEPTION 'automation name must not contain control characters'
+			USING ERRCODE = '22023', HINT = 'Use printable characters only (no tabs, newlines or other control characters).';
+	END IF;
+END
+$$;
+
+-- Why an automation cannot run now, raised as the error its run records (docs/troubleshooting.md):
+-- its owner role was dropped, its owner may no longer export its project, or a setting stored
+-- by an older version fails today's validation.  The worker calls it before every run; test()
+-- before testing a saved automation.
+CREATE OR REPLACE FUNCTION btexport._check_runnable(a btexport.automations)
+RETURNS void LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	pname text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = a.owner::oid) THEN
+		RAISE EXCEPTION 'the owner of automation "%" no longer exists', a.name
+			USING ERRCODE = '42704',
+				  DETAIL = format('Role %s was dropped; an automation runs with its owner''s rights, so it cannot run.', a.owner::oid),
+				  HINT = format('A superuser can give the dropped role''s automations, credentials and projects to another role with SELECT * FROM btexport.reassign_owned(%L, ''<role>''), or drop the automation.', a.owner::oid);
+	END IF;
+	IF NOT btexport._may_project(a.owner::oid, a.project_id, 'export') THEN
+		SELECT p.name INTO pname FROM btexport.projects p WHERE p.id = a.project_id;
+		RAISE EXCEPTION 'role % may not export project "%"', a.owner, btexport._excerpt(pname)
+			USING ERRCODE = '42501',
+				  DETAIL = format('Automation "%s" exports the project, and its owner holds no export privilege on it.', a.name),
+				  HINT = format('The project''s owner can grant it: SELECT btexport.grant_project(%L, %L, ''export'').', pname, a.owner);
+	END IF;
+	PERFORM btexport._parse_s3_path(a.s3_path);
+	PERFORM btexport._check_role(a.role_arn, a.external_id);
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._check_runnable(btexport.automations) FROM PUBLIC;
 
 -- pg_cron wiring: one job per scheduled automation, named btexport:<id>, whose command holds
 -- only the automation's id (an integer, never user text) and only enqueues a run.
@@ -186,176 +221,12 @@ END
 $$;
 REVOKE ALL ON FUNCTION btexport._sync_schedule(btexport.automations) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION btexport.create_automation(
-	name text,
-	project text,
-	s3_path text,
-	export_type text DEFAULT 'logs_spans',
-	query text DEFAULT NULL,
-	format text DEFAULT 'jsonl',
-	"interval" text DEFAULT NULL,
-	role_arn text DEFAULT NULL,
-	external_id text DEFAULT NULL,
-	region text DEFAULT NULL,
-	endpoint text DEFAULT NULL,
-	batch_size integer DEFAULT 1000,
-	description text DEFAULT NULL,
-	event_type text DEFAULT 'btql_export',
-	credential text DEFAULT NULL,
-	compression text DEFAULT NULL,
-	sse text DEFAULT NULL,
-	kms_key_id text DEFAULT NULL,
-	bucket_owner_full_control boolean DEFAULT false,
-	part_size text DEFAULT NULL,
-	target_file_size text DEFAULT NULL,
-	max_rows_per_run bigint DEFAULT 100000,
-	trace_idle interval DEFAULT '30 seconds',
-	start_from timestamptz DEFAULT NULL,
-	max_failures integer DEFAULT 5,
-	layout text DEFAULT 'date')
-RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	a btexport.automations;
-BEGIN
-	IF lower(btrim(layout)) = 'hive_date' THEN
-		RAISE EXCEPTION 'layout hive_date is kept only by automations created with btexport 1.0'
-			USING ERRCODE = '22023',
-				  DETAIL = 'Its day partition is named date, a reserved word in Athena DDL.',
-				  HINT = 'Use layout => ''hive'' (partitions dt=YYYY-MM-DD/hour=HH/).';
-	END IF;
-	a := btexport._build_automation(name, description, project, event_type, export_type, query, s3_path,
-									role_arn, external_id, region, endpoint, format, "interval", batch_size,
-									credential, compression, sse, kms_key_id, bucket_owner_full_control,
-									part_size, target_file_size, max_rows_per_run, trace_idle, start_from,
-									max_failures, layout);
-	IF EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
-		RAISE EXCEPTION 'automation "%" already exists', a.name
-			USING ERRCODE = '42710', HINT = 'Choose another name, or change the existing one with btexport.update_automation.';
-	END IF;
-	PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, NULL);
-	INSERT INTO btexport.automations (name, description, owner, project_id, event_type, export_type, query,
-		s3_path, bucket, prefix, role_arn, external_id, region, endpoint, credential, format, "interval",
-		schedule, period, batch_size, cursor, max_failures, compression, sse, kms_key_id, bucket_owner_full_control,
-		part_size, target_file_size, max_rows_per_run, trace_idle, start_from, layout)
-	VALUES (a.name, a.description, a.owner, a.project_id, a.event_type, a.export_type, a.query,
-		a.s3_path, a.bucket, a.prefix, a.role_arn, a.external_id, a.region, a.endpoint, a.credential, a.format,
-		a."interval", a.schedule, a.period, a.batch_size, a.cursor, a.max_failures, a.compression, a.sse, a.kms_key_id,
-		a.bucket_owner_full_control, a.part_size, a.target_file_size, a.max_rows_per_run, a.trace_idle,
-		a.start_from, a.layout)
-	RETURNING * INTO a;
-	a.cron_jobid := btexport._sync_schedule(a);
-	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
-	RETURN a;
-END
-$$;
-COMMENT ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text)
-	IS 'create an S3 export automation (validated; scheduled through pg_cron when interval is given)';
-
--- change settings; NULL leaves a setting as it is.  The S3 path is immutable; format,
--- compression and layout are fixed once the automation has exported.
-CREATE OR REPLACE FUNCTION btexport.update_automation(
-	automation text,
-	name text DEFAULT NULL,
-	description text DEFAULT NULL,
-	export_type text DEFAULT NULL,
-	query text DEFAULT NULL,
-	s3_path text DEFAULT NULL,
-	role_arn text DEFAULT NULL,
-	external_id text DEFAULT NULL,
-	region text DEFAULT NULL,
-	endpoint text DEFAULT NULL,
-	format text DEFAULT NULL,
-	"interval" text DEFAULT NULL,
-	batch_size integer DEFAULT NULL,
-	credential text DEFAULT NULL,
-	compression text DEFAULT NULL,
-	sse text DEFAULT NULL,
-	kms_key_id text DEFAULT NULL,
-	bucket_owner_full_control boolean DEFAULT NULL,
-	part_size text DEFAULT NULL,
-	target_file_size text DEFAULT NULL,
-	max_rows_per_run bigint DEFAULT NULL,
-	trace_idle interval DEFAULT NULL,
-	max_failures integer DEFAULT NULL,
-	layout text DEFAULT NULL)
-RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	cur btexport.automations := btexport._automation_for_caller(automation);
-	a btexport.automations;
-	new_type text := coalesce(export_type, cur.export_type);
-	new_query text;
-	p record;
-	changed text[];
-BEGIN
-	IF s3_path IS NOT NULL THEN
-		p := btexport._parse_s3_path(s3_path);
-		IF p.bucket <> cur.bucket OR p.prefix <> cur.prefix THEN
-			RAISE EXCEPTION 'the S3 path of automation "%" cannot be changed', cur.name
-				USING ERRCODE = '55000',
-					  DETAIL = format('The automation writes to %s; loaders and the export cursor depend on it.', cur.s3_path),
-					  HINT = 'Create a new automation for the new path (and pause or drop this one).';
-		END IF;
-	END IF;
-	new_query := CASE WHEN lower(new_type) IN ('btql', 'btql_query', 'sql') THEN coalesce(query, cur.query) END;
-	IF query IS NOT NULL AND new_query IS NULL THEN
-		new_query := query;		-- let the check report a query on a non-btql export
-	END IF;
-	a := btexport._build_automation(coalesce(name, cur.name), coalesce(description, cur.description),
-		cur.project_id::text, cur.event_type, new_type, new_query, cur.s3_path,
-		coalesce(role_arn, cur.role_arn), coalesce(external_id, cur.external_id),
-		coalesce(region, cur.region), coalesce(endpoint, cur.endpoint), coalesce(format, cur.format),
-		coalesce("interval", cur."interval"), coalesce(batch_size, cur.batch_size),
-		coalesce(credential, cur.credential),
-		CASE WHEN format IS NOT NULL AND format IS DISTINCT FROM cur.format THEN compression
-			 ELSE coalesce(compression, cur.compression) END,
-		coalesce(sse, cur.sse), coalesce(kms_key_id, cur.kms_key_id),
-		coalesce(bucket_owner_full_control, cur.bucket_owner_full_control),
-		coalesce(part_size, cur.part_size::text), coalesce(target_file_size, cur.target_file_size::text),
-		coalesce(max_rows_per_run, cur.max_rows_per_run), coalesce(trace_idle, cur.trace_idle),
-		cur.start_from, coalesce(max_failures, cur.max_failures), coalesce(layout, cur.layout));
-	-- format, compression and layout are fixed for a prefix once it holds files, like the path:
-	-- a loader's file format and pattern over the prefix depend on them
-	changed := array_remove(ARRAY[
-		CASE WHEN a.format IS DISTINCT FROM cur.format THEN 'format' END,
-		CASE WHEN a.compression IS DISTINCT FROM btexport._check_compression(cur.format, cur.compression)
-			 THEN 'compression' END,
-		CASE WHEN a.layout IS DISTINCT FROM cur.layout THEN 'layout' END], NULL);
-	IF cardinality(changed) > 0
-	   AND EXISTS (SELECT 1 FROM btexport.run_files f WHERE f.automation_id = cur.id AND f.committed) THEN
-		RAISE EXCEPTION 'the % of automation "%" cannot be changed', array_to_string(changed, ' and '), cur.name
-			USING ERRCODE = '55000',
-				  DETAIL = format('%s already holds its files: format %s, compression %s, layout %s; loaders over the prefix (file format, pattern, partitions) depend on them.',
-								  cur.s3_path, cur.format, btexport._check_compression(cur.format, cur.compression), cur.layout),
-				  HINT = 'Create a new automation on a new prefix with the new settings (start_from picks where it begins), and pause or drop this one.';
-	END IF;
-	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
-		RAISE EXCEPTION 'automation "%" already exists', a.name
-			USING ERRCODE = '42710', HINT = 'Choose another name.';
-	END IF;
-	IF a.endpoint IS DISTINCT FROM cur.endpoint THEN
-		PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, cur.id);
-	END IF;
-	UPDATE btexport.automations x
-	   SET name = a.name, description = a.description, export_type = a.export_type, query = a.query,
-		   role_arn = a.role_arn, external_id = a.external_id, region = a.region, endpoint = a.endpoint,
-		   format = a.format, "interval" = a."interval", schedule = a.schedule, period = a.period, batch_size = a.batch_size,
-		   credential = a.credential, compression = a.compression, sse = a.sse, kms_key_id = a.kms_key_id,
-		   bucket_owner_full_control = a.bucket_owner_full_control, part_size = a.part_size,
-		   target_file_size = a.target_file_size, max_rows_per_run = a.max_rows_per_run,
-		   trace_idle = a.trace_idle, max_failures = a.max_failures, layout = a.layout, updated = now()
-	 WHERE x.id = cur.id
-	RETURNING * INTO a;
-	a.cron_jobid := btexport._sync_schedule(a);
-	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
-	RETURN a;
-END
-$$;
+-- create_automation, update_automation (text and bigint forms) and test(...): generated from
+-- the list of settings (51_settings.sql)
 
 -- clear the schedule of an automation (interval => NULL cannot express it)
-CREATE OR REPLACE FUNCTION btexport.unschedule(automation text)
+CREATE OR REPLACE FUNCTION btexport._unschedule(a btexport.automations)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
 	UPDATE btexport.automations x SET "interval" = NULL, schedule = NULL, period = NULL, cron_jobid = NULL, updated = now()
 	 WHERE x.id = a.id RETURNING * INTO a;
@@ -364,10 +235,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION btexport.drop_automation(automation text)
+CREATE OR REPLACE FUNCTION btexport._drop_automation(a btexport.automations)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
 	a.status := 'paused';
 	PERFORM btexport._sync_schedule(a);
@@ -375,10 +244,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION btexport.pause(automation text, reason text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION btexport._pause(a btexport.automations, reason text)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
 	UPDATE btexport.automations x SET status = 'paused', paused_reason = coalesce(reason, 'paused by ' || btexport._invoker()::text),
 		   updated = now()
@@ -388,10 +255,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION btexport.resume(automation text)
+CREATE OR REPLACE FUNCTION btexport._resume(a btexport.automations)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
 	UPDATE btexport.automations x SET status = 'active', paused_reason = NULL, updated = now()
 	 WHERE x.id = a.id RETURNING * INTO a;
@@ -401,17 +266,9 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text) TO btexport_user;
-GRANT EXECUTE ON FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, boolean, text, text, bigint, interval, integer, text) TO btexport_user;
-GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.pause(text, text), btexport.resume(text),
-	btexport.unschedule(text), btexport.create_credential(text, text, text, text), btexport.drop_credential(text),
-	btexport.create_project(text, uuid, uuid) TO btexport_user;
-
 -- move the cursor back for a deliberate re-export of what was written since `to`
-CREATE OR REPLACE FUNCTION btexport.rewind(automation text, "to" timestamptz)
+CREATE OR REPLACE FUNCTION btexport._rewind(a btexport.automations, "to" timestamptz)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
 	IF "to" IS NULL THEN
 		RAISE EXCEPTION 'rewind needs a point in time'
@@ -422,5 +279,55 @@ BEGIN
 	RETURN a;
 END
 $$;
+REVOKE ALL ON FUNCTION btexport._unschedule(btexport.automations), btexport._drop_automation(btexport.automations),
+	btexport._pause(btexport.automations, text), btexport._resume(btexport.automations),
+	btexport._rewind(btexport.automations, timestamptz) FROM PUBLIC;
+
+-- the text (name) and bigint (id) forms
+CREATE OR REPLACE FUNCTION btexport.unschedule(automation text)
+RETURNS btexport.automations LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._unschedule(btexport._automation_for_caller(automation))
+$$;
+CREATE OR REPLACE FUNCTION btexport.unschedule(automation_id bigint)
+RETURNS btexport.automations LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._unschedule(btexport._automation_for_caller(automation_id))
+$$;
+CREATE OR REPLACE FUNCTION btexport.drop_automation(automation text)
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._drop_automation(btexport._automation_for_caller(automation))
+$$;
+CREATE OR REPLACE FUNCTION btexport.drop_automation(automation_id bigint)
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._drop_automation(btexport._automation_for_caller(automation_id))
+$$;
+CREATE OR REPLACE FUNCTION btexport.pause(automation text, reason text DEFAULT NULL)
+RETURNS btexport.automations LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._pause(btexport._automation_for_caller(automation), reason)
+$$;
+CREATE OR REPLACE FUNCTION btexport.pause(automation_id bigint, reason text DEFAULT NULL)
+RETURNS btexport.automations LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._pause(btexport._automation_for_caller(automation_id), reason)
+$$;
+CREATE OR REPLACE FUNCTION btexport.resume(automation text)
+RETURNS btexport.automations LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._resume(btexport._automation_for_caller(automation))
+$$;
+CREATE OR REPLACE FUNCTION btexport.resume(automation_id bigint)
+RETURNS btexport.automations LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._resume(btexport._automation_for_caller(automation_id))
+$$;
+CREATE OR REPLACE FUNCTION btexport.rewind(automation text, "to" timestamptz)
+RETURNS btexport.automations LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._rewind(btexport._automation_for_caller(automation), "to")
+$$;
+CREATE OR REPLACE FUNCTION btexport.rewind(automation_id bigint, "to" timestamptz)
+RETURNS btexport.automations LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT btexport._rewind(btexport._automation_for_caller(automation_id), "to")
+$$;
 COMMENT ON FUNCTION btexport.rewind(text, timestamptz) IS 'move an automation''s cursor back so the next runs re-export what was written since a time';
-GRANT EXECUTE ON FUNCTION btexport.rewind(text, timestamptz) TO btexport_user;
+
+GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.drop_automation(bigint),
+	btexport.pause(text, text), btexport.pause(bigint, text), btexport.resume(text), btexport.resume(bigint),
+	btexport.unschedule(text), btexport.unschedule(bigint), btexport.rewind(text, timestamptz),
+	btexport.rewind(bigint, timestamptz), btexport.create_credential(text, text, text, text),
+	btexport.drop_credential(text), btexport.create_project(text, uuid, uuid) TO btexport_user;

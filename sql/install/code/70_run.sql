@@ -10,7 +10,7 @@ CREATE OR REPLACE FUNCTION btexport._check_trigger(trigger text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF trigger IS NULL OR trigger NOT IN ('manual', 'schedule') THEN
-		RAISE EXCEPTION 'unknown trigger "%"', trigger
+		RAISE EXCEPTION 'unknown trigger "%"', btexport._excerpt(trigger)
 			USING ERRCODE = '22023', HINT = 'Use trigger => ''manual'' (the default) or ''schedule''.';
 	END IF;
 	RETURN trigger;
@@ -34,7 +34,7 @@ COMMENT ON FUNCTION btexport.run(text, text, boolean) IS 'export the new rows of
 CREATE OR REPLACE FUNCTION btexport.run(automation_id bigint, trigger text DEFAULT 'manual', wait boolean DEFAULT NULL)
 RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	a btexport.automations := btexport._automation_for_caller(automation_id::text);
+	a btexport.automations := btexport._automation_for_caller(automation_id);
 BEGIN
 	IF trigger = 'schedule' AND (a.status = 'paused' OR btexport._period_due_at(a.id, a.period) > now()) THEN
 		RETURN NULL;
@@ -57,7 +57,11 @@ BEGIN
 	IF r.status NOT IN ('queued', 'running') THEN
 		RETURN false;
 	END IF;
-	RETURN pg_cancel_backend(r.pid) FROM pg_stat_activity s WHERE s.pid = r.pid AND s.backend_type = 'btexport run';
+	-- only the run's own worker: a crashed run's pid may belong to another process by now
+	-- (the worker names itself "btexport run <id>" before the run row commits)
+	RETURN COALESCE((SELECT pg_cancel_backend(r.pid) FROM pg_stat_activity s
+					  WHERE s.pid = r.pid AND s.backend_type = 'btexport run'
+						AND s.application_name = 'btexport run ' || r.id), false);
 END
 $$;
 
@@ -74,53 +78,24 @@ REVOKE ALL ON FUNCTION btexport._test(btexport.automations) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION btexport.test(automation text)
 RETURNS TABLE (step text, ok boolean, detail text, hint text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
-	RETURN QUERY SELECT * FROM btexport._test(btexport._automation_for_caller(automation));
+	PERFORM btexport._check_runnable(a);
+	RETURN QUERY SELECT * FROM btexport._test(a);
+END
+$$;
+CREATE OR REPLACE FUNCTION btexport.test(automation_id bigint)
+RETURNS TABLE (step text, ok boolean, detail text, hint text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation_id);
+BEGIN
+	PERFORM btexport._check_runnable(a);
+	RETURN QUERY SELECT * FROM btexport._test(a);
 END
 $$;
 COMMENT ON FUNCTION btexport.test(text) IS 'test a saved automation without exporting: query, credentials, put/head/delete of a test object';
 
--- Test a configuration before saving it (the create_automation arguments).
-CREATE OR REPLACE FUNCTION btexport.test(
-	name text,
-	project text,
-	s3_path text,
-	export_type text DEFAULT 'logs_spans',
-	query text DEFAULT NULL,
-	format text DEFAULT 'jsonl',
-	"interval" text DEFAULT NULL,
-	role_arn text DEFAULT NULL,
-	external_id text DEFAULT NULL,
-	region text DEFAULT NULL,
-	endpoint text DEFAULT NULL,
-	batch_size integer DEFAULT 1000,
-	description text DEFAULT NULL,
-	event_type text DEFAULT 'btql_export',
-	credential text DEFAULT NULL,
-	compression text DEFAULT NULL,
-	sse text DEFAULT NULL,
-	kms_key_id text DEFAULT NULL,
-	bucket_owner_full_control boolean DEFAULT false,
-	part_size text DEFAULT NULL,
-	target_file_size text DEFAULT NULL,
-	max_rows_per_run bigint DEFAULT 100000,
-	trace_idle interval DEFAULT '30 seconds',
-	start_from timestamptz DEFAULT NULL,
-	max_failures integer DEFAULT 5,
-	layout text DEFAULT 'date')
-RETURNS TABLE (step text, ok boolean, detail text, hint text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	a btexport.automations;
-BEGIN
-	a := btexport._build_automation(name, description, project, event_type, export_type, query, s3_path,
-									role_arn, external_id, region, endpoint, format, "interval", batch_size,
-									credential, compression, sse, kms_key_id, bucket_owner_full_control,
-									part_size, target_file_size, max_rows_per_run, trace_idle, start_from,
-									max_failures, layout);
-	a.id := 0;
-	RETURN QUERY SELECT * FROM btexport._test(a);
-END
-$$;
-GRANT EXECUTE ON FUNCTION btexport.test(text) TO btexport_user;
-GRANT EXECUTE ON FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer, text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text) TO btexport_user;
+-- test(<the create_automation arguments>): generated with create_automation (51_settings.sql)
+GRANT EXECUTE ON FUNCTION btexport.test(text), btexport.test(bigint) TO btexport_user;

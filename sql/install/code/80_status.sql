@@ -31,7 +31,20 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE VIEW btexport.status WITH (security_barrier) AS
+-- failed runs since the automation's last successful run (btexport.status; the worker pauses
+-- the automation when it reaches max_failures)
+CREATE OR REPLACE FUNCTION btexport._consecutive_failures(automation_id bigint)
+RETURNS bigint LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT count(*) FROM btexport.runs r
+	 WHERE r.automation_id = _consecutive_failures.automation_id AND r.status = 'failed'
+	   AND r.id > COALESCE((SELECT max(s.id) FROM btexport.runs s
+							 WHERE s.automation_id = _consecutive_failures.automation_id AND s.status = 'succeeded'), 0)
+$$;
+
+-- security_invoker: the row-level security of the span store applies to the role querying
+-- the view, so lag_rows counts only rows it may see (for the automation's owner: exactly the
+-- rows its runs will export)
+CREATE OR REPLACE VIEW btexport.status WITH (security_barrier, security_invoker) AS
 	SELECT a.id, a.name, a.owner, p.name AS project, a.export_type, a.format, a.s3_path, a.status,
 		   a.paused_reason, a."interval", a.schedule,
 		   CASE WHEN a.status <> 'active' THEN NULL
@@ -44,15 +57,12 @@ CREATE OR REPLACE VIEW btexport.status WITH (security_barrier) AS
 		   last.error_message AS last_error,
 		   (SELECT max(r.finished_at) FROM btexport.runs r
 			 WHERE r.automation_id = a.id AND r.status = 'succeeded') AS last_success,
-		   (SELECT count(*) FROM btexport.runs r
-			 WHERE r.automation_id = a.id AND r.status = 'failed'
-			   AND r.id > COALESCE((SELECT max(s.id) FROM btexport.runs s
-									 WHERE s.automation_id = a.id AND s.status = 'succeeded'), 0)) AS consecutive_failures,
+		   btexport._consecutive_failures(a.id) AS consecutive_failures,
 		   a.cursor,
 		   lag.rows AS lag_rows,
 		   lag.seconds AS lag_seconds
 	  FROM btexport.automations a
-	  JOIN btexport.projects p ON p.id = a.project_id
+	  LEFT JOIN btexport.projects p ON p.id = a.project_id
 	  LEFT JOIN LATERAL (SELECT r.* FROM btexport.runs r WHERE r.automation_id = a.id
 						 ORDER BY r.id DESC LIMIT 1) last ON true
 	  -- cursor lag: span versions not exported yet (counted up to a million), and how old the oldest is
@@ -65,18 +75,30 @@ CREATE OR REPLACE VIEW btexport.status WITH (security_barrier) AS
 COMMENT ON VIEW btexport.status IS 'per automation: schedule, last run, last success, consecutive failures, cursor';
 GRANT SELECT ON btexport.status TO btexport_user;
 
--- running runs: rows and bytes so far, rate, current object (from the worker's activity)
+-- running runs: rows and bytes so far, rate, current object.  While a run's transaction is open
+-- its writes to btexport.runs are invisible, so its worker publishes its progress in its backend
+-- status (src/run/history.c); _live_progress() reads it.
+CREATE OR REPLACE FUNCTION btexport._live_progress()
+RETURNS TABLE (pid integer, run_id bigint, rows bigint, bytes bigint, object_seq integer)
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'btexport_live_progress';
+REVOKE ALL ON FUNCTION btexport._live_progress() FROM PUBLIC;
+
+-- the key of a run's n-th object (the runner's own naming)
+CREATE OR REPLACE FUNCTION btexport._object_key(base_key text, seq integer, format text, compression text)
+RETURNS text LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'btexport_object_key';
+
 CREATE OR REPLACE FUNCTION btexport._progress()
 RETURNS TABLE (run_id bigint, automation text, pid integer, started_at timestamptz, rows bigint, bytes bigint,
 			   rows_per_second numeric, current_object text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-	SELECT r.id, a.name, r.pid, r.started_at, m[2]::bigint, m[3]::bigint,
-		   round(m[2]::numeric / GREATEST(extract(epoch FROM clock_timestamp() - r.started_at), 0.001), 1),
-		   NULLIF(m[4], 's3://' || a.bucket || '/')
+	SELECT r.id, a.name, r.pid, r.started_at, p.rows, p.bytes,
+		   round(p.rows::numeric / GREATEST(extract(epoch FROM clock_timestamp() - r.started_at), 0.001), 1),
+		   's3://' || a.bucket || '/' || btexport._object_key(r.base_key, p.object_seq, a.format, a.compression)
 	  FROM btexport.runs r
 	  JOIN btexport.automations a ON a.id = r.automation_id
 	  JOIN pg_stat_activity s ON s.pid = r.pid AND s.backend_type = 'btexport run'
-	  LEFT JOIN LATERAL regexp_match(s.query, '^btexport run (\d+): (\d+) rows, (\d+) bytes, object (.*)$') m ON true
+							  AND s.application_name = 'btexport run ' || r.id
+	  LEFT JOIN btexport._live_progress() p ON p.pid = r.pid AND p.run_id = r.id
 	 WHERE r.status = 'running' AND pg_has_role(btexport._invoker(), r.owner::oid, 'USAGE')
 $$;
 CREATE OR REPLACE VIEW btexport.progress AS SELECT * FROM btexport._progress();

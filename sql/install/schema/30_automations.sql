@@ -1,12 +1,14 @@
 -- Static AWS keys.  The table is readable by no ordinary role; only btexport's
 -- C code reads the secret, when it signs a request for the credential's owner.
 CREATE TABLE btexport.credentials (
-	name				text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.@:+=-]{1,128}$'),
+	name				text NOT NULL CHECK (name ~ '^[A-Za-z0-9_.@:+=-]{1,128}$'),
 	owner				regrole NOT NULL,
 	access_key_id		text NOT NULL,
 	secret_access_key	text NOT NULL,
 	session_token		text,
-	created				timestamptz NOT NULL DEFAULT pg_catalog.now()
+	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- names are per owner: another role's credential of the same name is invisible
+	CONSTRAINT credentials_pkey PRIMARY KEY (owner, name)
 );
 REVOKE ALL ON btexport.credentials FROM PUBLIC;
 COMMENT ON TABLE btexport.credentials IS 'named static AWS credentials; secrets are never readable through SQL';
@@ -27,7 +29,7 @@ CREATE TABLE btexport.automations (
 	external_id			text,
 	region				text NOT NULL,
 	endpoint			text,
-	credential			text REFERENCES btexport.credentials (name),
+	credential			text,
 	format				text NOT NULL CHECK (format IN ('jsonl', 'parquet')),
 	"interval"			text,
 	schedule			text,
@@ -50,7 +52,11 @@ CREATE TABLE btexport.automations (
 	layout				text NOT NULL DEFAULT 'date' CHECK (layout IN ('date', 'hive', 'hive_date')),
 	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated				timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	CHECK ((export_type = 'btql') = (query IS NOT NULL))
+	credential_owner	regrole,		-- the credential is (credential_owner, credential)
+	CHECK ((export_type = 'btql') = (query IS NOT NULL)),
+	CONSTRAINT automations_credential_owner_check CHECK ((credential IS NULL) = (credential_owner IS NULL)),
+	CONSTRAINT automations_credential_fkey FOREIGN KEY (credential_owner, credential)
+		REFERENCES btexport.credentials (owner, name)
 );
 COMMENT ON TABLE btexport.automations IS 'S3 export automations (configuration; change through the btexport functions)';
 COMMENT ON COLUMN btexport.automations.cursor IS 'export watermark: every span version with _xact_id below it has been exported';
@@ -77,7 +83,11 @@ CREATE TABLE btexport.runs (
 	error_sqlstate		text,
 	error_message		text,
 	error_detail		text,
-	error_hint			text
+	error_hint			text,
+	progress_rows		bigint,
+	progress_bytes		bigint,
+	progress_object		text,
+	progress_at			timestamptz
 );
 CREATE INDEX runs_automation_idx ON btexport.runs (automation_id, id DESC);
 CREATE INDEX runs_started_idx ON btexport.runs (started_at);
@@ -85,6 +95,8 @@ CREATE INDEX runs_token_idx ON btexport.runs (request_token);
 COMMENT ON COLUMN btexport.runs.base_key IS 'every object of the run has a key starting with this';
 COMMENT ON COLUMN btexport.runs.cleaned IS 'objects a failed run left in S3 have been removed';
 COMMENT ON TABLE btexport.runs IS 'run history: one row per export run';
+COMMENT ON COLUMN btexport.runs.progress_rows IS 'rows the run had written when it ended (a failed run''s were removed again; NULL before it started); btexport.progress shows them live';
+COMMENT ON COLUMN btexport.runs.progress_object IS 'the object the run was writing when it ended';
 
 CREATE TABLE btexport.run_files (
 	run_id				bigint NOT NULL REFERENCES btexport.runs (id) ON DELETE CASCADE,
@@ -112,6 +124,7 @@ SELECT pg_catalog.pg_extension_config_dump('btexport.credentials', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.automations', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.run_files', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.project_grants', '');
 
 -- Users see only their own automations and runs (superusers see all).
 ALTER TABLE btexport.automations ENABLE ROW LEVEL SECURITY;

@@ -1,5 +1,14 @@
 /*
- * btx_buf.c — growable byte buffer and error value for the plain-C cores.
+ * btx_buf.c — growable byte buffer and error value for the plain-C cores
+ * (see btx_buf.h).
+ *
+ * Design: a buffer is data/len/cap over malloc, always NUL-terminated, grown
+ * by doubling from 64 bytes so appends are amortised O(1).  Out-of-memory is
+ * sticky (oom): every later append fails too, so a caller that appends many
+ * pieces checks once at the end instead of after each call.  The error value
+ * is fixed-size (no allocation, so reporting "out of memory" cannot fail) and
+ * truncates long texts; its SQLSTATE defaults to XX000 and the backend turns
+ * it into ereport in one place (src/adapters/error.c).
  */
 #include "core/common/btx_buf.h"
 

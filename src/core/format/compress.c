@@ -1,5 +1,12 @@
 /*
  * compress.c — gzip / zstd streaming sink (see compress.h).
+ *
+ * Design: a btx_zsink sits between a writer and its downstream sink: input
+ * is compressed into one fixed output buffer (BTX_ZSINK_OUT_BYTES) that is
+ * handed downstream each time it fills, so memory is constant whatever the
+ * size of the file.  zlib writes one gzip member, zstd one frame; finish
+ * flushes the trailer.  The first failure (the codec's or the downstream
+ * sink's) is kept in the handle, and every later call fails with it.
  */
 #include "core/format/compress.h"
 

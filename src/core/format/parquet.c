@@ -1223,15 +1223,188 @@ open_fail(btx_pq_writer *w, btx_error *err, const char *sqlstate,
 	return NULL;
 }
 
+/* a failed open: e gets the error (code 6, as every open error) */
+static int
+open_error(btx_error *e, const char *sqlstate, const char *msg, const char *detail)
+{
+	btx_error_set(e, 6, sqlstate, "%s", msg);
+	if (detail)
+		btx_error_detail(e, "%s", detail);
+	return -1;
+}
+
+#define OPEN_OOM(e) open_error(e, "53200", "out of memory while writing Parquet", NULL)
+
+/* the options' defaults for zero fields, and the codec's compressor */
+static int
+open_codec(btx_pq_writer *w, btx_error *e)
+{
+	char		detail[512];
+
+	if (w->opt.page_bytes == 0)
+		w->opt.page_bytes = BTX_PQ_DEFAULT_PAGE_BYTES;
+	if (w->opt.page_rows <= 0)
+		w->opt.page_rows = BTX_PQ_DEFAULT_PAGE_ROWS;
+	if (w->opt.row_group_bytes == 0)
+		w->opt.row_group_bytes = BTX_PQ_DEFAULT_ROW_GROUP_BYTES;
+	if (w->opt.row_group_rows <= 0)
+		w->opt.row_group_rows = BTX_PQ_DEFAULT_ROW_GROUP_ROWS;
+	if (w->opt.dict_bytes == 0)
+		w->opt.dict_bytes = BTX_PQ_DEFAULT_DICT_BYTES;
+
+	switch (w->opt.codec)
+	{
+		case BTX_PQ_CODEC_NONE:
+		case BTX_PQ_CODEC_SNAPPY:
+			return 0;
+		case BTX_PQ_CODEC_ZSTD:
+			if (w->opt.level == 0)
+				w->opt.level = 3;
+			if (w->opt.level < 1 || w->opt.level > ZSTD_maxCLevel())
+			{
+				snprintf(detail, sizeof(detail), "ZSTD levels run from 1 to %d; got %d.",
+						 ZSTD_maxCLevel(), w->opt.level);
+				return open_error(e, "22023", "invalid Parquet compression level", detail);
+			}
+			w->zctx = ZSTD_createCCtx();
+			return w->zctx == NULL ? OPEN_OOM(e) : 0;
+		case BTX_PQ_CODEC_GZIP:
+			if (w->opt.level == 0)
+				w->opt.level = BTX_PQ_GZIP_DEFAULT_LEVEL;
+			if (w->opt.level < 1 || w->opt.level > 9)
+			{
+				snprintf(detail, sizeof(detail), "GZIP levels run from 1 to 9; got %d.",
+						 w->opt.level);
+				return open_error(e, "22023", "invalid Parquet compression level", detail);
+			}
+			/* a gzip member (RFC 1952) per page, as the Parquet spec's GZIP codec asks */
+			w->gz = libdeflate_alloc_compressor(w->opt.level);
+			return w->gz == NULL ? OPEN_OOM(e) : 0;
+	}
+	snprintf(detail, sizeof(detail), "Codec number %d is not one of NONE, SNAPPY, GZIP, ZSTD.",
+			 (int) w->opt.codec);
+	return open_error(e, "22023", "unsupported Parquet compression codec", detail);
+}
+
+/* created_by and the key-value metadata of the footer, copied */
+static int
+open_metadata(btx_pq_writer *w, const btx_pq_options *opt, btx_error *e)
+{
+	int			i;
+
+	w->created_by = dupstr(opt->created_by ? opt->created_by : BTX_PQ_DEFAULT_CREATED_BY);
+	if (w->created_by == NULL)
+		return OPEN_OOM(e);
+	if (opt->nkv <= 0)
+		return 0;
+	w->kv_key = calloc(opt->nkv, sizeof(char *));
+	w->kv_val = calloc(opt->nkv, sizeof(char *));
+	if (w->kv_key == NULL || w->kv_val == NULL)
+		return OPEN_OOM(e);
+	w->nkv = opt->nkv;
+	for (i = 0; i < opt->nkv; i++)
+	{
+		if (opt->kv[i].key == NULL)
+			return open_error(e, "XX000", "parquet writer misuse: key-value metadata without a key", NULL);
+		w->kv_key[i] = dupstr(opt->kv[i].key);
+		w->kv_val[i] = opt->kv[i].value ? dupstr(opt->kv[i].value) : NULL;
+		if (w->kv_key[i] == NULL || (opt->kv[i].value && w->kv_val[i] == NULL))
+			return OPEN_OOM(e);
+	}
+	return 0;
+}
+
+/* column i: a unique UTF-8 name, and its physical type, levels and statistics */
+static int
+open_column(btx_pq_writer *w, const btx_pq_column *cols, int i, btx_error *e)
+{
+	pq_col	   *c = &w->cols[i];
+	const char *name = cols[i].name;
+	char		detail[512];
+	int			j;
+
+	btx_buf_init(&c->def);
+	btx_buf_init(&c->rep);
+	btx_buf_init(&c->vals);
+	btx_buf_init(&c->idx);
+	btx_buf_init(&c->chunk);
+	btx_buf_init(&c->dict);
+	btx_buf_init(&c->smin);
+	btx_buf_init(&c->smax);
+	btx_buf_init(&c->f_smin);
+	btx_buf_init(&c->f_smax);
+	if (name == NULL || name[0] == '\0' ||
+		!btx_utf8_valid((const unsigned char *) name, strlen(name)))
+	{
+		snprintf(detail, sizeof(detail), "Column %d has an empty or non-UTF-8 name.", i + 1);
+		return open_error(e, "42602", "invalid Parquet column name", detail);
+	}
+	for (j = 0; j < i; j++)
+		if (strcmp(cols[j].name, name) == 0)
+		{
+			snprintf(detail, sizeof(detail), "Column name \"%.200s\" appears more than once.", name);
+			return open_error(e, "42701", "duplicate Parquet column name", detail);
+		}
+	c->name = dupstr(name);
+	if (c->name == NULL)
+		return OPEN_OOM(e);
+	c->type = cols[i].type;
+	if (cols[i].field_id < 0 || cols[i].element_field_id < 0)
+	{
+		snprintf(detail, sizeof(detail), "Column \"%.200s\" has a negative field id.", name);
+		return open_error(e, "XX000", "parquet writer misuse: invalid field id", detail);
+	}
+	c->field_id = cols[i].field_id;
+	c->element_field_id = cols[i].element_field_id;
+	c->max_def = 1;
+	c->max_rep = 0;
+	c->dict_allowed = !cols[i].no_dictionary;
+	switch (c->type)
+	{
+		case BTX_PQ_STRING:
+			c->physical = PT_BYTE_ARRAY;
+			c->stats_kind = ST_BYTES;
+			break;
+		case BTX_PQ_JSON:
+			c->physical = PT_BYTE_ARRAY;
+			c->stats_kind = ST_NONE;
+			break;
+		case BTX_PQ_TIMESTAMP:
+		case BTX_PQ_INT64:
+			c->physical = PT_INT64;
+			c->stats_kind = ST_INT64;
+			break;
+		case BTX_PQ_DOUBLE:
+			c->physical = PT_DOUBLE;
+			c->stats_kind = ST_DOUBLE;
+			break;
+		case BTX_PQ_BOOLEAN:
+			c->physical = PT_BOOLEAN;
+			c->stats_kind = ST_NONE;
+			c->dict_allowed = 0;
+			break;
+		case BTX_PQ_LIST_STRING:
+			c->physical = PT_BYTE_ARRAY;
+			c->stats_kind = ST_BYTES;
+			c->max_def = 3;
+			c->max_rep = 1;
+			break;
+		default:
+			snprintf(detail, sizeof(detail), "Column \"%.200s\" has type number %d.", name, (int) c->type);
+			return open_error(e, "XX000", "parquet writer misuse: unknown column type", detail);
+	}
+	c->dict_mode = c->dict_allowed;
+	return 0;
+}
+
 btx_pq_writer *
 btx_pq_open(const btx_pq_column *cols, int ncols, const btx_pq_options *opt,
 			btx_sink_fn sink, void *ctx, btx_error *err)
 {
 	btx_pq_writer *w;
 	btx_pq_options def;
+	btx_error	e;
 	int			i;
-	int			j;
-	char		detail[512];
 
 	if (err)
 		btx_error_clear(err);
@@ -1252,161 +1425,25 @@ btx_pq_open(const btx_pq_column *cols, int ncols, const btx_pq_options *opt,
 	btx_buf_init(&w->body);
 	btx_buf_init(&w->comp);
 	btx_buf_init(&w->hdr);
-
-	/* defaults for zero fields */
-	if (w->opt.page_bytes == 0)
-		w->opt.page_bytes = BTX_PQ_DEFAULT_PAGE_BYTES;
-	if (w->opt.page_rows <= 0)
-		w->opt.page_rows = BTX_PQ_DEFAULT_PAGE_ROWS;
-	if (w->opt.row_group_bytes == 0)
-		w->opt.row_group_bytes = BTX_PQ_DEFAULT_ROW_GROUP_BYTES;
-	if (w->opt.row_group_rows <= 0)
-		w->opt.row_group_rows = BTX_PQ_DEFAULT_ROW_GROUP_ROWS;
-	if (w->opt.dict_bytes == 0)
-		w->opt.dict_bytes = BTX_PQ_DEFAULT_DICT_BYTES;
-
-	switch (w->opt.codec)
-	{
-		case BTX_PQ_CODEC_NONE:
-		case BTX_PQ_CODEC_SNAPPY:
-			break;
-		case BTX_PQ_CODEC_ZSTD:
-			if (w->opt.level == 0)
-				w->opt.level = 3;
-			if (w->opt.level < 1 || w->opt.level > ZSTD_maxCLevel())
-			{
-				snprintf(detail, sizeof(detail), "ZSTD levels run from 1 to %d; got %d.",
-						 ZSTD_maxCLevel(), w->opt.level);
-				return open_fail(w, err, "22023", "invalid Parquet compression level", detail);
-			}
-			w->zctx = ZSTD_createCCtx();
-			if (w->zctx == NULL)
-				return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
-			break;
-		case BTX_PQ_CODEC_GZIP:
-			if (w->opt.level == 0)
-				w->opt.level = BTX_PQ_GZIP_DEFAULT_LEVEL;
-			if (w->opt.level < 1 || w->opt.level > 9)
-			{
-				snprintf(detail, sizeof(detail), "GZIP levels run from 1 to 9; got %d.",
-						 w->opt.level);
-				return open_fail(w, err, "22023", "invalid Parquet compression level", detail);
-			}
-			/* a gzip member (RFC 1952) per page, as the Parquet spec's GZIP codec asks */
-			w->gz = libdeflate_alloc_compressor(w->opt.level);
-			if (w->gz == NULL)
-				return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
-			break;
-		default:
-			snprintf(detail, sizeof(detail), "Codec number %d is not one of NONE, SNAPPY, GZIP, ZSTD.",
-					 (int) w->opt.codec);
-			return open_fail(w, err, "22023", "unsupported Parquet compression codec", detail);
-	}
-
-	w->created_by = dupstr(opt->created_by ? opt->created_by : BTX_PQ_DEFAULT_CREATED_BY);
-	if (w->created_by == NULL)
-		return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
-	if (opt->nkv > 0)
-	{
-		w->kv_key = calloc(opt->nkv, sizeof(char *));
-		w->kv_val = calloc(opt->nkv, sizeof(char *));
-		if (w->kv_key == NULL || w->kv_val == NULL)
-			return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
-		w->nkv = opt->nkv;
-		for (i = 0; i < opt->nkv; i++)
-		{
-			if (opt->kv[i].key == NULL)
-				return open_fail(w, err, "XX000", "parquet writer misuse: key-value metadata without a key", NULL);
-			w->kv_key[i] = dupstr(opt->kv[i].key);
-			w->kv_val[i] = opt->kv[i].value ? dupstr(opt->kv[i].value) : NULL;
-			if (w->kv_key[i] == NULL || (opt->kv[i].value && w->kv_val[i] == NULL))
-				return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
-		}
-	}
-
+	if (open_codec(w, &e) != 0 || open_metadata(w, opt, &e) != 0)
+		goto fail;
 	w->cols = calloc(ncols, sizeof(pq_col));
 	if (w->cols == NULL)
-		return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
+	{
+		OPEN_OOM(&e);
+		goto fail;
+	}
 	w->ncols = ncols;
 	for (i = 0; i < ncols; i++)
-	{
-		pq_col	   *c = &w->cols[i];
-		const char *name = cols[i].name;
-
-		btx_buf_init(&c->def);
-		btx_buf_init(&c->rep);
-		btx_buf_init(&c->vals);
-		btx_buf_init(&c->idx);
-		btx_buf_init(&c->chunk);
-		btx_buf_init(&c->dict);
-		btx_buf_init(&c->smin);
-		btx_buf_init(&c->smax);
-		btx_buf_init(&c->f_smin);
-		btx_buf_init(&c->f_smax);
-		if (name == NULL || name[0] == '\0' ||
-			!btx_utf8_valid((const unsigned char *) name, strlen(name)))
-		{
-			snprintf(detail, sizeof(detail), "Column %d has an empty or non-UTF-8 name.", i + 1);
-			return open_fail(w, err, "42602", "invalid Parquet column name", detail);
-		}
-		for (j = 0; j < i; j++)
-			if (strcmp(cols[j].name, name) == 0)
-			{
-				snprintf(detail, sizeof(detail), "Column name \"%.200s\" appears more than once.", name);
-				return open_fail(w, err, "42701", "duplicate Parquet column name", detail);
-			}
-		c->name = dupstr(name);
-		if (c->name == NULL)
-			return open_fail(w, err, "53200", "out of memory while writing Parquet", NULL);
-		c->type = cols[i].type;
-		if (cols[i].field_id < 0 || cols[i].element_field_id < 0)
-		{
-			snprintf(detail, sizeof(detail), "Column \"%.200s\" has a negative field id.", name);
-			return open_fail(w, err, "XX000", "parquet writer misuse: invalid field id", detail);
-		}
-		c->field_id = cols[i].field_id;
-		c->element_field_id = cols[i].element_field_id;
-		c->max_def = 1;
-		c->max_rep = 0;
-		c->dict_allowed = !cols[i].no_dictionary;
-		switch (c->type)
-		{
-			case BTX_PQ_STRING:
-				c->physical = PT_BYTE_ARRAY;
-				c->stats_kind = ST_BYTES;
-				break;
-			case BTX_PQ_JSON:
-				c->physical = PT_BYTE_ARRAY;
-				c->stats_kind = ST_NONE;
-				break;
-			case BTX_PQ_TIMESTAMP:
-			case BTX_PQ_INT64:
-				c->physical = PT_INT64;
-				c->stats_kind = ST_INT64;
-				break;
-			case BTX_PQ_DOUBLE:
-				c->physical = PT_DOUBLE;
-				c->stats_kind = ST_DOUBLE;
-				break;
-			case BTX_PQ_BOOLEAN:
-				c->physical = PT_BOOLEAN;
-				c->stats_kind = ST_NONE;
-				c->dict_allowed = 0;
-				break;
-			case BTX_PQ_LIST_STRING:
-				c->physical = PT_BYTE_ARRAY;
-				c->stats_kind = ST_BYTES;
-				c->max_def = 3;
-				c->max_rep = 1;
-				break;
-			default:
-				snprintf(detail, sizeof(detail), "Column \"%.200s\" has type number %d.",
-						 name, (int) c->type);
-				return open_fail(w, err, "XX000", "parquet writer misuse: unknown column type", detail);
-		}
-		c->dict_mode = c->dict_allowed;
-	}
+		if (open_column(w, cols, i, &e) != 0)
+			goto fail;
 	return w;
+
+fail:
+	if (err)
+		*err = e;
+	btx_pq_free(w);
+	return NULL;
 }
 
 /* ---------- values ---------- */
@@ -1655,18 +1692,22 @@ report(btx_pq_writer *w, btx_error *err)
 	return -1;
 }
 
+/* neither failed nor closed (a closed writer fails now) */
+static int
+writable(btx_pq_writer *w)
+{
+	if (!w->failed && w->closed)
+		fail_usage(w, -1, "writer already closed");
+	return !w->failed;
+}
+
 int
 btx_pq_end_row(btx_pq_writer *w, btx_error *err)
 {
 	int			i;
 
-	if (w->failed)
+	if (!writable(w))
 		return report(w, err);
-	if (w->closed)
-	{
-		fail_usage(w, -1, "writer already closed");
-		return report(w, err);
-	}
 	for (i = 0; i < w->ncols; i++)
 	{
 		pq_col	   *c = &w->cols[i];
@@ -1709,13 +1750,8 @@ btx_pq_close(btx_pq_writer *w, btx_error *err)
 {
 	int			i;
 
-	if (w->failed)
+	if (!writable(w))
 		return report(w, err);
-	if (w->closed)
-	{
-		fail_usage(w, -1, "writer already closed");
-		return report(w, err);
-	}
 	for (i = 0; i < w->ncols; i++)
 		if (w->cols[i].set || w->cols[i].in_list)
 		{

@@ -1,5 +1,11 @@
 /*
  * rle.c — RLE/bit-packed hybrid and PLAIN encoders (see rle.h).
+ *
+ * Design: the hybrid encoder sees a whole page of values at once, so it can
+ * choose per stretch: runs of 8 or more equal values become RLE runs,
+ * anything else is bit-packed in groups of 8 (one macro expands the encoder
+ * for 8-bit levels and 32-bit dictionary indices).  PLAIN encoders append
+ * little-endian values to a btx_buf.
  */
 #include "core/format/rle.h"
 

@@ -1,5 +1,12 @@
 /*
  * thrift.c — Thrift compact protocol encoder (see thrift.h).
+ *
+ * Design: write-only and allocation-free beyond the output buffer: each field
+ * header is a delta from the previous field id of the enclosing struct (a
+ * small stack of ids, one per open struct), integers are zigzag varints, and
+ * an out-of-memory buffer makes the whole encoding fail once at the end
+ * (btx_thrift_status).  Enough of the protocol for Parquet's PageHeader and
+ * FileMetaData, nothing more.
  */
 #include "core/format/thrift.h"
 

@@ -1,5 +1,15 @@
 /*
  * creds.c — AWS credentials chain and assumed-role cache (see creds.h).
+ *
+ * Design: the chain is a table of steps tried in order (explicit,
+ * environment, shared files, web identity, container, instance metadata);
+ * each step answers found / nothing here / failed, and the names of the
+ * steps tried go into the error's detail when none yields a key pair.  The
+ * environment and file reads go through the options' injectable functions,
+ * and the network steps through a short-timeout client of their own, so the
+ * whole chain is unit-tested without a network.  Assumed roles are cached
+ * per (role ARN, external id) and refreshed before they expire, so a run's
+ * requests do not each call STS.
  */
 #include "core/s3/creds.h"
 
@@ -501,88 +511,89 @@ done:
 	return r;
 }
 
+/* the chain's steps: 0 found (out set), 1 nothing there, -1 failed (err set) */
+static int
+oom(btx_error *err)
+{
+	btx_error_set(err, 1, "53200", "out of memory");
+	return -1;
+}
+
+static int
+from_explicit(chain *ch, btx_s3_credentials *out, btx_error *err)
+{
+	const btx_s3_credentials *c = ch->o->explicit_creds;
+
+	if (c == NULL || c->access_key_id == NULL || c->access_key_id[0] == '\0')
+		return 1;
+	return btx_s3_credentials_copy(out, c) == 0 ? 0 : oom(err);
+}
+
+static int
+from_env(chain *ch, btx_s3_credentials *out, btx_error *err)
+{
+	const btx_creds_options *o = ch->o;
+
+	if (!env(o, "AWS_ACCESS_KEY_ID") || !env(o, "AWS_SECRET_ACCESS_KEY"))
+		return 1;
+	return btx_s3_credentials_set(out, env(o, "AWS_ACCESS_KEY_ID"), env(o, "AWS_SECRET_ACCESS_KEY"),
+								  env(o, "AWS_SESSION_TOKEN"), 0) == 0 ? 0 : oom(err);
+}
+
+static int
+from_files(chain *ch, btx_s3_credentials *out, btx_error *err)
+{
+	int			r = from_profile(ch, out);
+
+	return r < 0 ? oom(err) : r > 0;
+}
+
+typedef struct chain_step
+{
+	const char *name;			/* for "Tried: ..." */
+	int			(*fn) (chain *ch, btx_s3_credentials *out, btx_error *err);
+	btx_creds_source source;
+} chain_step;
+
+static const chain_step steps[] = {
+	{"explicit", from_explicit, BTX_CREDS_EXPLICIT},
+	{"environment", from_env, BTX_CREDS_ENV},
+	{"shared credentials/config files", from_files, BTX_CREDS_PROFILE},
+	{"web identity", from_web_identity, BTX_CREDS_WEB_IDENTITY},
+	{"container endpoint", from_container, BTX_CREDS_CONTAINER},
+	{"instance metadata", from_imds, BTX_CREDS_IMDS},
+};
+
 int
 btx_creds_resolve(const btx_creds_options *o, btx_s3_credentials *out, btx_creds_source *source,
 				  btx_error *err)
 {
 	chain		ch;
-	int			r;
+	int			r = 1;
+	size_t		i;
 
 	btx_error_clear(err);
 	*source = BTX_CREDS_NONE;
 	ch.o = o;
 	btx_buf_init(&ch.tried);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]) && r > 0; i++)
+	{
+		int			imds_off = steps[i].source == BTX_CREDS_IMDS && env(o, "AWS_EC2_METADATA_DISABLED") &&
+			strcasecmp(env(o, "AWS_EC2_METADATA_DISABLED"), "true") == 0;
 
-	tried(&ch, "explicit");
-	if (o->explicit_creds && o->explicit_creds->access_key_id && o->explicit_creds->access_key_id[0])
-	{
-		r = btx_s3_credentials_copy(out, o->explicit_creds);
-		*source = BTX_CREDS_EXPLICIT;
-		goto found;
+		tried(&ch, imds_off ? "instance metadata (disabled)" : steps[i].name);
+		r = steps[i].fn(&ch, out, err);
+		if (r == 0)
+			*source = steps[i].source;
 	}
-	tried(&ch, "environment");
-	if (env(o, "AWS_ACCESS_KEY_ID") && env(o, "AWS_SECRET_ACCESS_KEY"))
+	if (r > 0)
 	{
-		r = btx_s3_credentials_set(out, env(o, "AWS_ACCESS_KEY_ID"), env(o, "AWS_SECRET_ACCESS_KEY"),
-								   env(o, "AWS_SESSION_TOKEN"), 0);
-		*source = BTX_CREDS_ENV;
-		goto found;
+		btx_error_set(err, 1, "28000", "no AWS credentials found");
+		btx_error_detail(err, "Tried: %s.", ch.tried.data ? ch.tried.data : "");
+		btx_error_hint(err, "Give the export a credential, or provide one to the database server (environment, ~/.aws files of its OS user, web identity, container or instance role).");
 	}
-	tried(&ch, "shared credentials/config files");
-	r = from_profile(&ch, out);
-	if (r <= 0)
-	{
-		*source = BTX_CREDS_PROFILE;
-		goto found;
-	}
-	tried(&ch, "web identity");
-	r = from_web_identity(&ch, out, err);
-	if (r < 0)
-		goto fail;
-	if (r == 0)
-	{
-		*source = BTX_CREDS_WEB_IDENTITY;
-		goto found;
-	}
-	tried(&ch, "container endpoint");
-	r = from_container(&ch, out, err);
-	if (r < 0)
-		goto fail;
-	if (r == 0)
-	{
-		*source = BTX_CREDS_CONTAINER;
-		goto found;
-	}
-	tried(&ch, env(o, "AWS_EC2_METADATA_DISABLED") &&
-		  strcasecmp(env(o, "AWS_EC2_METADATA_DISABLED"), "true") == 0 ?
-		  "instance metadata (disabled)" : "instance metadata");
-	r = from_imds(&ch, out, err);
-	if (r < 0)
-		goto fail;
-	if (r == 0)
-	{
-		*source = BTX_CREDS_IMDS;
-		goto found;
-	}
-	btx_error_set(err, 1, "28000", "no AWS credentials found");
-	btx_error_detail(err, "Tried: %s.", ch.tried.data ? ch.tried.data : "");
-	btx_error_hint(err, "Give the export a credential, or provide one to the database server (environment, ~/.aws files of its OS user, web identity, container or instance role).");
 	btx_buf_free(&ch.tried);
-	return -1;
-
-found:
-	btx_buf_free(&ch.tried);
-	if (r != 0)
-	{
-		*source = BTX_CREDS_NONE;
-		btx_error_set(err, 1, "53200", "out of memory");
-		return -1;
-	}
-	return 0;
-fail:
-	*source = BTX_CREDS_NONE;
-	btx_buf_free(&ch.tried);
-	return -1;
+	return r == 0 ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- cache */

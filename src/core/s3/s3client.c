@@ -3,6 +3,19 @@
  * (core/http: libcurl, outbound rules, backoff, dates), see s3client.h.
  * This file keeps what is S3's own: addressing, signing, answer
  * classification, credential refresh, clock skew, detached mode, hints.
+ *
+ * Design: one operation (PutObject, UploadPart, ...) is a btx_s3_call — the
+ * method, bucket, key, query, headers and body — run by btx_s3_call_perform,
+ * which owns the retry policy (transient failures with jittered backoff,
+ * one credentials refresh, one clock-skew correction) around perform_once,
+ * one signed exchange.  perform_once builds the request in steps (URL,
+ * headers, signature, wire lines), hands it to the HTTP transport and reads
+ * status, headers and S3's XML error into a btx_s3_response; classifying the
+ * response (btx_s3_classify) decides retry or failure, and
+ * btx_s3_describe_error turns it into a message, detail and hint.  The
+ * client never blocks or sleeps on its own: interrupts and sleeps go through
+ * the owner's callbacks, except while detached on the upload thread, where
+ * an atomic cancel flag and short naps stand in for them.
  */
 #include "core/s3/s3client.h"
 
@@ -191,6 +204,60 @@ parse_endpoint(const char *ep, int allow_http, btx_buf *scheme, btx_buf *authori
 	}
 	btx_http_url_free(&u);
 	return r;
+}
+
+/*
+ * The one rule for a key prefix an automation writes under (btexport._parse_s3_path
+ * applies it when an automation is saved, and again before every run).  Besides
+ * the characters S3 advises against, "." and ".." segments are refused: curl
+ * removes them from the request path (RFC 3986 dot-segment removal), so the
+ * object would land elsewhere than the key the request was signed for.
+ */
+int
+btx_s3_check_key_prefix(const char *prefix, btx_error *err)
+{
+	static const char avoid[] = "\\{}^%`[]\"<>~#|";
+	size_t		len = strlen(prefix);
+	const char *seg = prefix;
+	const char *p;
+	int			bad = len > 900 || prefix[0] == '/';
+
+	for (p = prefix; !bad && *p; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c < 0x20 || c == 0x7f || strchr(avoid, c) != NULL)
+			bad = 1;
+		else if (c == '/' && p[1] == '/')
+			bad = 1;
+	}
+	if (bad)
+	{
+		btx_error_set(err, 1, "22023", "invalid S3 prefix");
+		btx_error_detail(err, "The prefix must not contain empty path segments, control characters or characters S3 keys should avoid (\\ { } ^ %% ` [ ] \" < > ~ # |), and must stay under 900 bytes.");
+		btx_error_hint(err, "Use a prefix of letters, digits and / - _ . such as exports/prod/.");
+		return -1;
+	}
+	for (p = prefix;; p++)
+	{
+		if (*p == '/' || *p == '\0')
+		{
+			size_t		n = (size_t) (p - seg);
+
+			if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			{
+				btx_error_set(err, 1, "22023", "invalid S3 prefix");
+				btx_error_detail(err, "The prefix has a \"%s\" path segment; HTTP clients remove \".\" and \"..\" segments from a request's path, so objects would not land under the prefix and S3 would reject the request's signature.",
+								 n == 1 ? "." : "..");
+				btx_error_hint(err, "Remove the \".\" and \"..\" segments, e.g. exports/prod/ instead of exports/./prod/ or exports/x/../prod/.");
+				return -1;
+			}
+			if (*p == '\0')
+				break;
+			seg = p + 1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -550,39 +617,254 @@ synth_code(long status)
 	}
 }
 
+static int
+oom_error(btx_error *err)
+{
+	btx_error_set(err, 1, "53200", "out of memory");
+	return -1;
+}
+
+/*
+ * One signed exchange is built in four steps over a request: the URL and
+ * canonical query (request_target), the headers to sign and send
+ * (request_headers), the SigV4 Authorization header (request_sign) and the
+ * wire header lines (request_lines).  Every string a step makes is owned by
+ * the request and freed by request_free, whatever step failed.
+ */
+typedef struct request
+{
+	btx_buf		url;
+	btx_buf		host;
+	btx_buf		path;
+	btx_buf		query;
+	btx_buf		auth;			/* "Authorization: ..." or empty (unsigned requests) */
+	btx_sigv4_header sh[48];	/* headers signed and sent */
+	int			nsh;
+	const char *lines[48];		/* wire header lines */
+	int			nlines;
+	char	   *owned[96];		/* strings the request owns */
+	int			nowned;
+	char		amz_date[17];
+	char		payload_hash[65];
+	btx_sigv4_result sres;
+} request;
+
+static void
+request_init(request *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	btx_buf_init(&rq->url);
+	btx_buf_init(&rq->host);
+	btx_buf_init(&rq->path);
+	btx_buf_init(&rq->query);
+	btx_buf_init(&rq->auth);
+	btx_sigv4_result_init(&rq->sres);
+}
+
+static void
+request_free(request *rq)
+{
+	int			i;
+
+	for (i = 0; i < rq->nowned; i++)
+		free(rq->owned[i]);
+	btx_buf_free(&rq->url);
+	btx_buf_free(&rq->host);
+	btx_buf_free(&rq->path);
+	btx_buf_free(&rq->query);
+	btx_buf_free(&rq->auth);
+	btx_sigv4_result_free(&rq->sres);
+}
+
+/* keep s (malloc'd, may be NULL) in the request; -1 when it is NULL */
+static int
+request_own(request *rq, char *s)
+{
+	if (s == NULL)
+		return -1;
+	rq->owned[rq->nowned++] = s;
+	return 0;
+}
+
+/* the URL: the endpoint's (call->base_url) or the bucket's, with the canonical query */
+static int
+request_target(btx_s3_client *c, const btx_s3_call *call, request *rq, btx_error *err)
+{
+	if (call->base_url)
+	{
+		btx_s3_config tc = c->cfg;
+
+		tc.endpoint = call->base_url;
+		if (btx_s3_build_url(&tc, NULL, NULL, &rq->url, &rq->host, &rq->path, err) != 0)
+			return -1;
+	}
+	else if (btx_s3_build_url(&c->cfg, call->bucket, call->key, &rq->url, &rq->host, &rq->path, err) != 0)
+		return -1;
+	if (btx_sigv4_canonical_query(&rq->query, call->query) != 0)
+		return oom_error(err);
+	if (rq->query.len > 0)
+	{
+		btx_buf_putc(&rq->url, '?');
+		btx_buf_append(&rq->url, rq->query.data, rq->query.len);
+	}
+	return 0;
+}
+
+/* Host, the SigV4 headers (signed requests) and the call's own "Name: value" headers */
+static int
+request_headers(btx_s3_client *c, const btx_s3_call *call, request *rq, btx_error *err)
+{
+	int			i;
+
+	btx_sigv4_format_date(client_now(c) + c->clock_offset, rq->amz_date);
+	btx_sigv4_sha256_hex(call->body ? call->body : "", call->body_len, rq->payload_hash);
+	rq->sh[rq->nsh].name = "Host";
+	rq->sh[rq->nsh++].value = rq->host.data;
+	if (!call->unsigned_request)
+	{
+		rq->sh[rq->nsh].name = "x-amz-date";
+		rq->sh[rq->nsh++].value = rq->amz_date;
+		rq->sh[rq->nsh].name = "x-amz-content-sha256";
+		rq->sh[rq->nsh++].value = rq->payload_hash;
+		if (c->creds.session_token && c->creds.session_token[0])
+		{
+			rq->sh[rq->nsh].name = "x-amz-security-token";
+			rq->sh[rq->nsh++].value = c->creds.session_token;
+		}
+	}
+	for (i = 0; i < call->nheaders; i++)
+	{
+		const char *h = call->headers[i];
+		const char *colon = strchr(h, ':');
+
+		if (colon == NULL)
+			continue;
+		if (request_own(rq, strndup(h, (size_t) (colon - h))) != 0)
+			return oom_error(err);
+		colon++;
+		while (*colon == ' ')
+			colon++;
+		rq->sh[rq->nsh].name = rq->owned[rq->nowned - 1];
+		rq->sh[rq->nsh++].value = colon;
+	}
+	return 0;
+}
+
+/* the Authorization header of a signed request */
+static int
+request_sign(btx_s3_client *c, const btx_s3_call *call, request *rq, btx_error *err)
+{
+	btx_sigv4_params sp;
+	btx_sigv4_request sreq;
+
+	if (call->unsigned_request)
+		return 0;
+	if (c->creds.access_key_id == NULL || c->creds.access_key_id[0] == '\0' ||
+		c->creds.secret_access_key == NULL || c->creds.secret_access_key[0] == '\0')
+	{
+		btx_error_set(err, 1, "22023", "no S3 credentials to sign %s", call->operation);
+		btx_error_hint(err, "Configure a credential, or make one available to the server (environment, shared files, instance role).");
+		return -1;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.access_key_id = c->creds.access_key_id;
+	sp.secret_access_key = c->creds.secret_access_key;
+	sp.region = c->region;
+	sp.service = call->service ? call->service : "s3";
+	sp.amz_date = rq->amz_date;
+	sp.path_mode = (sp.service && strcmp(sp.service, "s3") == 0) ?
+		BTX_SIGV4_PATH_AS_IS : BTX_SIGV4_PATH_ENCODE_NORMALIZE;
+	sreq.method = call->method;
+	sreq.path = rq->path.data;
+	sreq.query = rq->query.data;
+	sreq.headers = rq->sh;
+	sreq.nheaders = rq->nsh;
+	sreq.payload_hash = rq->payload_hash;
+	if (btx_sigv4_sign_header(&sp, &sreq, &rq->sres, err) != 0)
+		return -1;
+	btx_buf_puts(&rq->auth, "Authorization: ");
+	btx_buf_append(&rq->auth, rq->sres.authorization.data, rq->sres.authorization.len);
+	return 0;
+}
+
+/* "Name: value" lines for the transport: the signed headers, Authorization, Expect:, User-Agent */
+static int
+request_lines(btx_s3_client *c, request *rq, btx_error *err)
+{
+	btx_buf		tmp;
+	int			i;
+
+	btx_buf_init(&tmp);
+	for (i = 0; i < rq->nsh; i++)
+	{
+		btx_buf_reset(&tmp);
+		btx_buf_appendf(&tmp, "%s: %s", rq->sh[i].name, rq->sh[i].value);
+		if (tmp.oom || request_own(rq, btx_buf_steal(&tmp)) != 0)
+			goto oom;
+		rq->lines[rq->nlines++] = rq->owned[rq->nowned - 1];
+	}
+	if (rq->auth.len)
+		rq->lines[rq->nlines++] = rq->auth.data;
+	rq->lines[rq->nlines++] = "Expect:";
+	btx_buf_reset(&tmp);
+	btx_buf_appendf(&tmp, "User-Agent: %s", c->user_agent);
+	if (tmp.oom || request_own(rq, btx_buf_steal(&tmp)) != 0)
+		goto oom;
+	rq->lines[rq->nlines++] = rq->owned[rq->nowned - 1];
+	btx_buf_free(&tmp);
+	return 0;
+oom:
+	btx_buf_free(&tmp);
+	return oom_error(err);
+}
+
+/*
+ * S3's XML error document (in an error answer, and in any 200 answer to
+ * CompleteMultipartUpload, which reports failures that way): its code,
+ * message, request id, the bucket's region and the server's clock.
+ */
+static void
+read_error_body(const btx_s3_call *call, const btx_buf *body, btx_s3_response *resp, time_t *server_time)
+{
+	btx_s3xml_error xe;
+
+	if (!((resp->status < 200 || resp->status >= 300 || call->operation == NULL ||
+		   strcmp(call->operation, "CompleteMultipartUpload") == 0) && body->len > 0))
+		return;
+	if (btx_s3xml_parse_error(body->data, body->len, &xe) != 0)
+		return;
+	snprintf(resp->error_code, sizeof(resp->error_code), "%s", xe.code);
+	snprintf(resp->error_message, sizeof(resp->error_message), "%s", xe.message);
+	if (resp->request_id[0] == '\0')
+		snprintf(resp->request_id, sizeof(resp->request_id), "%s", xe.request_id);
+	if (resp->bucket_region[0] == '\0')
+	{
+		if (xe.region[0])
+			snprintf(resp->bucket_region, sizeof(resp->bucket_region), "%s", xe.region);
+		else
+			region_from_text(xe.message, xe.endpoint, resp->bucket_region, sizeof(resp->bucket_region));
+	}
+	if (xe.server_time[0])
+	{
+		time_t		st;
+
+		if (btx_s3xml_parse_iso8601(xe.server_time, &st) == 0)
+			*server_time = st;
+	}
+}
+
 /* one signed exchange; fills resp (status, headers, error fields, class) */
 static int
 perform_once(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *resp,
 			 time_t *server_time, btx_error *err)
 {
-	btx_buf		url,
-				host,
-				path,
-				query,
-				auth,
-				tmp;
-	btx_sigv4_header sh[48];
-	const char *lines[48];
-	char	   *owned[96];
-	int			nsh = 0;
-	int			nlines = 0;
-	int			nowned = 0;
-	int			i;
-	char		amz_date[17];
-	char		payload_hash[65];
+	request		rq;
 	btx_http_request hreq;
 	btx_http_response hresp;
-	btx_sigv4_result sres;
 	int			r = -1;
 	time_t		date_hdr = 0;
 
-	btx_buf_init(&url);
-	btx_buf_init(&host);
-	btx_buf_init(&path);
-	btx_buf_init(&query);
-	btx_buf_init(&auth);
-	btx_buf_init(&tmp);
-	btx_sigv4_result_init(&sres);
+	request_init(&rq);
 	btx_http_response_init(&hresp);
 	hresp.body = resp->body;	/* borrow: the transport appends into it */
 	btx_buf_init(&resp->body);
@@ -594,119 +876,14 @@ perform_once(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *resp,
 		btx_error_set(err, 1, "22023", "too many headers for one S3 request");
 		goto done;
 	}
-	if (call->base_url)
-	{
-		btx_s3_config tc = c->cfg;
-
-		tc.endpoint = call->base_url;
-		if (btx_s3_build_url(&tc, NULL, NULL, &url, &host, &path, err) != 0)
-			goto done;
-	}
-	else if (btx_s3_build_url(&c->cfg, call->bucket, call->key, &url, &host, &path, err) != 0)
+	if (request_target(c, call, &rq, err) != 0 || request_headers(c, call, &rq, err) != 0 ||
+		request_sign(c, call, &rq, err) != 0 || request_lines(c, &rq, err) != 0)
 		goto done;
-	if (btx_sigv4_canonical_query(&query, call->query) != 0)
-		goto oom;
-	if (query.len > 0)
-	{
-		btx_buf_putc(&url, '?');
-		btx_buf_append(&url, query.data, query.len);
-	}
-
-	btx_sigv4_format_date(client_now(c) + c->clock_offset, amz_date);
-	btx_sigv4_sha256_hex(call->body ? call->body : "", call->body_len, payload_hash);
-
-	/* headers to sign (and send) */
-	sh[nsh].name = "Host";
-	sh[nsh++].value = host.data;
-	if (!call->unsigned_request)
-	{
-		sh[nsh].name = "x-amz-date";
-		sh[nsh++].value = amz_date;
-		sh[nsh].name = "x-amz-content-sha256";
-		sh[nsh++].value = payload_hash;
-		if (c->creds.session_token && c->creds.session_token[0])
-		{
-			sh[nsh].name = "x-amz-security-token";
-			sh[nsh++].value = c->creds.session_token;
-		}
-	}
-	for (i = 0; i < call->nheaders; i++)
-	{
-		const char *h = call->headers[i];
-		const char *colon = strchr(h, ':');
-		char	   *name;
-
-		if (colon == NULL)
-			continue;
-		name = strndup(h, (size_t) (colon - h));
-		if (name == NULL)
-			goto oom;
-		owned[nowned++] = name;
-		colon++;
-		while (*colon == ' ')
-			colon++;
-		sh[nsh].name = name;
-		sh[nsh++].value = colon;
-	}
-
-	if (!call->unsigned_request)
-	{
-		btx_sigv4_params sp;
-		btx_sigv4_request sreq;
-
-		if (c->creds.access_key_id == NULL || c->creds.access_key_id[0] == '\0' ||
-			c->creds.secret_access_key == NULL || c->creds.secret_access_key[0] == '\0')
-		{
-			btx_error_set(err, 1, "22023", "no S3 credentials to sign %s", call->operation);
-			btx_error_hint(err, "Configure a credential, or make one available to the server (environment, shared files, instance role).");
-			goto done;
-		}
-		memset(&sp, 0, sizeof(sp));
-		sp.access_key_id = c->creds.access_key_id;
-		sp.secret_access_key = c->creds.secret_access_key;
-		sp.region = c->region;
-		sp.service = call->service ? call->service : "s3";
-		sp.amz_date = amz_date;
-		sp.path_mode = (sp.service && strcmp(sp.service, "s3") == 0) ?
-			BTX_SIGV4_PATH_AS_IS : BTX_SIGV4_PATH_ENCODE_NORMALIZE;
-		sreq.method = call->method;
-		sreq.path = path.data;
-		sreq.query = query.data;
-		sreq.headers = sh;
-		sreq.nheaders = nsh;
-		sreq.payload_hash = payload_hash;
-		if (btx_sigv4_sign_header(&sp, &sreq, &sres, err) != 0)
-			goto done;
-		btx_buf_puts(&auth, "Authorization: ");
-		btx_buf_append(&auth, sres.authorization.data, sres.authorization.len);
-	}
-
-	/* wire header lines */
-	for (i = 0; i < nsh; i++)
-	{
-		btx_buf_reset(&tmp);
-		btx_buf_appendf(&tmp, "%s: %s", sh[i].name, sh[i].value);
-		if (tmp.oom)
-			goto oom;
-		owned[nowned++] = btx_buf_steal(&tmp);
-		if (owned[nowned - 1] == NULL)
-			goto oom;
-		lines[nlines++] = owned[nowned - 1];
-	}
-	if (auth.len)
-		lines[nlines++] = auth.data;
-	lines[nlines++] = "Expect:";
-	btx_buf_reset(&tmp);
-	btx_buf_appendf(&tmp, "User-Agent: %s", c->user_agent);
-	if (tmp.oom)
-		goto oom;
-	owned[nowned++] = btx_buf_steal(&tmp);
-	lines[nlines++] = owned[nowned - 1];
 
 	hreq.method = call->method;
-	hreq.url = url.data;
-	hreq.headers = lines;
-	hreq.nheaders = nlines;
+	hreq.url = rq.url.data;
+	hreq.headers = rq.lines;
+	hreq.nheaders = rq.nlines;
 	hreq.body = call->body;
 	hreq.body_len = call->body_len;
 	hreq.max_body = MAX_RESPONSE_BODY;
@@ -715,65 +892,24 @@ perform_once(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *resp,
 
 	resp->status = hresp.status;
 	resp->net_error = hresp.net_error;
+	r = 0;
 	if (hresp.net_error != BTX_HTTP_NET_NONE)
 	{
 		snprintf(resp->error_message, sizeof(resp->error_message), "%s", hresp.net_message);
 		resp->klass = btx_s3_classify(0, NULL, hresp.net_error);
-		r = 0;
 		goto done;
 	}
 	parse_headers(&hresp.headers, resp, &date_hdr);
 	*server_time = date_hdr;
-
-	if ((resp->status < 200 || resp->status >= 300 || call->operation == NULL ||
-		 strcmp(call->operation, "CompleteMultipartUpload") == 0) &&
-		hresp.body.len > 0)
-	{
-		btx_s3xml_error xe;
-
-		if (btx_s3xml_parse_error(hresp.body.data, hresp.body.len, &xe) == 0)
-		{
-			snprintf(resp->error_code, sizeof(resp->error_code), "%s", xe.code);
-			snprintf(resp->error_message, sizeof(resp->error_message), "%s", xe.message);
-			if (resp->request_id[0] == '\0')
-				snprintf(resp->request_id, sizeof(resp->request_id), "%s", xe.request_id);
-			if (resp->bucket_region[0] == '\0')
-			{
-				if (xe.region[0])
-					snprintf(resp->bucket_region, sizeof(resp->bucket_region), "%s", xe.region);
-				else
-					region_from_text(xe.message, xe.endpoint, resp->bucket_region,
-									 sizeof(resp->bucket_region));
-			}
-			if (xe.server_time[0])
-			{
-				time_t		st;
-
-				if (btx_s3xml_parse_iso8601(xe.server_time, &st) == 0)
-					*server_time = st;
-			}
-		}
-	}
+	read_error_body(call, &hresp.body, resp, server_time);
 	if ((resp->status < 200 || resp->status >= 300) && resp->error_code[0] == '\0')
 		snprintf(resp->error_code, sizeof(resp->error_code), "%s", synth_code(resp->status));
 	resp->klass = btx_s3_classify(resp->status, resp->error_code, BTX_HTTP_NET_NONE);
-	r = 0;
-	goto done;
 
-oom:
-	btx_error_set(err, 1, "53200", "out of memory");
 done:
 	resp->body = hresp.body;
 	btx_buf_free(&hresp.headers);
-	for (i = 0; i < nowned; i++)
-		free(owned[i]);
-	btx_buf_free(&url);
-	btx_buf_free(&host);
-	btx_buf_free(&path);
-	btx_buf_free(&query);
-	btx_buf_free(&auth);
-	btx_buf_free(&tmp);
-	btx_sigv4_result_free(&sres);
+	request_free(&rq);
 	return r;
 }
 
@@ -941,6 +1077,31 @@ btx_s3_describe_error(const btx_s3_call *call, const btx_s3_response *resp, int 
 
 /* ---------------------------------------------------------------- retries */
 
+/*
+ * New credentials from the owner's refresh callback.  Never on the upload
+ * thread (detached): the callback is the owner's, so the call fails there
+ * and the owner uploads the part again itself.
+ */
+static int
+refresh(btx_s3_client *c, btx_s3_response *resp, btx_error *err)
+{
+	btx_s3_credentials fresh;
+
+	if (c->detached)
+		return detached_refresh_needed(c, resp, err);
+	memset(&fresh, 0, sizeof(fresh));
+	if (c->cfg.refresh_credentials(c->cfg.callback_arg, &fresh, err) != 0)
+	{
+		btx_s3_credentials_clear(&fresh);
+		if (err->code == 0)
+			btx_error_set(err, 1, "38000", "could not refresh the S3 credentials");
+		return -1;
+	}
+	btx_s3_credentials_copy(&c->creds, &fresh);
+	btx_s3_credentials_clear(&fresh);
+	return 0;
+}
+
 int
 btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *resp,
 					btx_error *err)
@@ -963,23 +1124,8 @@ btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *
 		}
 		/* refresh credentials that are about to expire */
 		if (!call->unsigned_request && c->cfg.refresh_credentials && c->creds.expiration != 0 &&
-			c->creds.expiration - REFRESH_MARGIN_S <= client_now(c))
-		{
-			btx_s3_credentials fresh;
-
-			if (c->detached)
-				return detached_refresh_needed(c, resp, err);
-			memset(&fresh, 0, sizeof(fresh));
-			if (c->cfg.refresh_credentials(c->cfg.callback_arg, &fresh, err) != 0)
-			{
-				btx_s3_credentials_clear(&fresh);
-				if (err->code == 0)
-					btx_error_set(err, 1, "38000", "could not refresh the S3 credentials");
-				return -1;
-			}
-			btx_s3_credentials_copy(&c->creds, &fresh);
-			btx_s3_credentials_clear(&fresh);
-		}
+			c->creds.expiration - REFRESH_MARGIN_S <= client_now(c) && refresh(c, resp, err) != 0)
+			return -1;
 		response_reset(resp);
 		resp->attempts = attempt;
 		if (perform_once(c, call, resp, &server_time, err) != 0)
@@ -991,21 +1137,9 @@ btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call, btx_s3_response *
 		if (resp->klass == BTX_S3_EXPIRED_CREDENTIALS && c->cfg.refresh_credentials && !refreshed &&
 			!call->unsigned_request)
 		{
-			btx_s3_credentials fresh;
-
-			if (c->detached)
-				return detached_refresh_needed(c, resp, err);
-			memset(&fresh, 0, sizeof(fresh));
 			refreshed = 1;
-			if (c->cfg.refresh_credentials(c->cfg.callback_arg, &fresh, err) != 0)
-			{
-				btx_s3_credentials_clear(&fresh);
-				if (err->code == 0)
-					btx_error_set(err, 1, "38000", "could not refresh the S3 credentials");
+			if (refresh(c, resp, err) != 0)
 				return -1;
-			}
-			btx_s3_credentials_copy(&c->creds, &fresh);
-			btx_s3_credentials_clear(&fresh);
 			attempt--;			/* a refresh does not use up an attempt */
 			continue;
 		}
@@ -1078,13 +1212,6 @@ object_headers(btx_s3_client *c, const btx_s3_put_options *opt, const char **h, 
 	if (c->cfg.acl_bucket_owner_full_control)
 		h[n++] = "x-amz-acl: bucket-owner-full-control";
 	return n;
-}
-
-static int
-oom_error(btx_error *err)
-{
-	btx_error_set(err, 1, "53200", "out of memory");
-	return -1;
 }
 
 int

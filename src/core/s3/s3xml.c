@@ -1,5 +1,13 @@
 /*
  * s3xml.c — XML response parsers for S3 and STS (see s3xml.h).
+ *
+ * Design: every body is untrusted: read_doc parses it with the network,
+ * entities and DTDs off and refuses any document with a DTD; the parsers
+ * then look elements up by local name only (namespaces and order vary
+ * between S3, S3-compatible stores and STS) and copy text out into malloc'd
+ * or fixed-size fields, so no libxml2 object outlives a call.  Listings
+ * share one reader (read_list) and grow their item arrays one entry at a
+ * time.
  */
 #include "core/s3/s3xml.h"
 
@@ -218,49 +226,71 @@ text_is_true(xmlNodePtr n)
 	return r;
 }
 
+/*
+ * A listing (ListObjectsV2, ListMultipartUploads): the document if its root
+ * is root_name, with its IsTruncated flag; NULL when it is not such a list.
+ */
+static xmlDocPtr
+read_list(const char *xml, size_t len, const char *root_name, xmlNodePtr *root, int *truncated)
+{
+	xmlDocPtr	doc = read_doc(xml, len);
+
+	if (doc == NULL)
+		return NULL;
+	*root = xmlDocGetRootElement(doc);
+	if (!name_is(*root, root_name))
+	{
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	*truncated = text_is_true(child(*root, "IsTruncated"));
+	return doc;
+}
+
+/* room for one more item of size bytes at (*items)[n]; -1 when out of memory */
+static int
+grow(void **items, int n, size_t size)
+{
+	void	   *p = realloc(*items, (size_t) (n + 1) * size);
+
+	if (p == NULL)
+		return -1;
+	*items = p;
+	return 0;
+}
+
 int
 btx_s3xml_parse_list_objects(const char *xml, size_t len, btx_s3_object_list *out)
 {
-	xmlDocPtr	doc;
 	xmlNodePtr	root;
 	xmlNodePtr	c;
+	xmlDocPtr	doc = read_list(xml, len, "ListBucketResult", &root, &out->truncated);
 	int			r = 0;
 
-	doc = read_doc(xml, len);
 	if (doc == NULL)
 		return -1;
-	root = xmlDocGetRootElement(doc);
-	if (!name_is(root, "ListBucketResult"))
-	{
-		xmlFreeDoc(doc);
-		return -1;
-	}
-	out->truncated = text_is_true(child(root, "IsTruncated"));
 	free(out->next_token);
 	out->next_token = node_text(child(root, "NextContinuationToken"));
 	for (c = root->children; c && r == 0; c = c->next)
 	{
-		btx_s3_object *items;
+		btx_s3_object *item;
 		char	   *size;
 
 		if (!name_is(c, "Contents"))
 			continue;
-		items = realloc(out->items, (out->n + 1) * sizeof(btx_s3_object));
-		if (items == NULL)
-		{
-			r = -1;
+		if (grow((void **) &out->items, out->n, sizeof(btx_s3_object)) != 0)
 			break;
-		}
-		out->items = items;
-		items[out->n].key = node_text(child(c, "Key"));
-		items[out->n].etag = node_text(child(c, "ETag"));
+		item = &out->items[out->n++];
+		item->key = node_text(child(c, "Key"));
+		item->etag = node_text(child(c, "ETag"));
 		size = node_text(child(c, "Size"));
-		items[out->n].size = size ? strtoll(size, NULL, 10) : -1;
+		item->size = size ? strtoll(size, NULL, 10) : -1;
 		free(size);
-		out->n++;
-		if (items[out->n - 1].key == NULL)
+		if (item->key == NULL)
 			r = -1;
 	}
+	if (c != NULL && r == 0)
+		r = -1;					/* out of memory */
 	xmlFreeDoc(doc);
 	return r;
 }
@@ -282,40 +312,29 @@ btx_s3_upload_list_free(btx_s3_upload_list *l)
 int
 btx_s3xml_parse_list_uploads(const char *xml, size_t len, btx_s3_upload_list *out)
 {
-	xmlDocPtr	doc;
 	xmlNodePtr	root;
 	xmlNodePtr	c;
+	xmlDocPtr	doc = read_list(xml, len, "ListMultipartUploadsResult", &root, &out->truncated);
 	int			r = 0;
 
-	doc = read_doc(xml, len);
 	if (doc == NULL)
 		return -1;
-	root = xmlDocGetRootElement(doc);
-	if (!name_is(root, "ListMultipartUploadsResult"))
-	{
-		xmlFreeDoc(doc);
-		return -1;
-	}
-	out->truncated = text_is_true(child(root, "IsTruncated"));
 	for (c = root->children; c && r == 0; c = c->next)
 	{
-		btx_s3_upload_info *items;
+		btx_s3_upload_info *item;
 
 		if (!name_is(c, "Upload"))
 			continue;
-		items = realloc(out->items, (out->n + 1) * sizeof(btx_s3_upload_info));
-		if (items == NULL)
-		{
-			r = -1;
+		if (grow((void **) &out->items, out->n, sizeof(btx_s3_upload_info)) != 0)
 			break;
-		}
-		out->items = items;
-		items[out->n].key = node_text(child(c, "Key"));
-		items[out->n].upload_id = node_text(child(c, "UploadId"));
-		out->n++;
-		if (items[out->n - 1].key == NULL || items[out->n - 1].upload_id == NULL)
+		item = &out->items[out->n++];
+		item->key = node_text(child(c, "Key"));
+		item->upload_id = node_text(child(c, "UploadId"));
+		if (item->key == NULL || item->upload_id == NULL)
 			r = -1;
 	}
+	if (c != NULL && r == 0)
+		r = -1;					/* out of memory */
 	xmlFreeDoc(doc);
 	return r;
 }

@@ -1,5 +1,14 @@
 /*
  * sigv4.c — AWS Signature Version 4 signer (see sigv4.h).
+ *
+ * Design: signing is a pure function of the request parts and the key —
+ * canonical request (method, path as sent, canonical query, sorted headers
+ * with trimmed values, payload hash), string to sign, signing key derived by
+ * HMAC chain from the secret, date, region and service — so it is checked
+ * against the AWS SigV4 test suite (test/data/sigv4) byte for byte.  Query
+ * parameters and headers are both sorted as name/value pairs (pairs_free
+ * frees either); the helpers for hex, SHA-256 and URI encoding are shared
+ * with the client.
  */
 #include "core/s3/sigv4.h"
 
@@ -200,11 +209,29 @@ btx_sigv4_canonical_uri(btx_buf *out, const char *path, btx_sigv4_path_mode mode
 	return r;
 }
 
-typedef struct qpair
+/* a query parameter (both parts encoded) or a header (lower-case name, trimmed value, position) */
+typedef struct pair
 {
-	char	   *name;			/* encoded */
-	char	   *value;			/* encoded */
-} qpair;
+	char	   *name;
+	char	   *value;
+	int			order;
+} pair;
+
+typedef pair qpair;
+typedef pair hentry;
+
+static void
+pairs_free(pair *p, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		free(p[i].name);
+		free(p[i].value);
+	}
+	free(p);
+}
 
 static int
 qpair_cmp(const void *a, const void *b)
@@ -294,21 +321,10 @@ btx_sigv4_canonical_query(btx_buf *out, const char *query)
 		if (out->oom)
 			r = -1;
 	}
-	for (i = 0; i < n; i++)
-	{
-		free(pairs[i].name);
-		free(pairs[i].value);
-	}
-	free(pairs);
+	pairs_free(pairs, n);
 	return r;
 }
 
-typedef struct hentry
-{
-	char	   *name;			/* lower-case */
-	char	   *value;			/* trimmed, collapsed */
-	int			order;
-} hentry;
 
 static int
 hentry_cmp(const void *a, const void *b)
@@ -418,12 +434,7 @@ btx_sigv4_canonical_headers(btx_buf *canon, btx_buf *signed_list,
 		if (canon->oom || signed_list->oom)
 			r = -1;
 	}
-	for (i = 0; i < m; i++)
-	{
-		free(h[i].name);
-		free(h[i].value);
-	}
-	free(h);
+	pairs_free(h, m);
 	return r;
 }
 

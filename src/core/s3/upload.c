@@ -1,5 +1,16 @@
 /*
  * upload.c — streaming uploader: single PUT or multipart (see upload.h).
+ *
+ * Design: bytes fill one of two part buffers; when it is full the part goes
+ * to a helper thread (part_thread) while the caller fills the other one, so
+ * producing an object and uploading it overlap with at most one part in
+ * flight.  An object that never fills a part is one PutObject at finish.  The
+ * helper thread calls nothing of the caller's (the client is detached): the
+ * caller polls its interrupt callback while it waits (wait_part) and cancels
+ * the part, and a part that needs fresh credentials is sent again on the
+ * caller's thread (upload_part_here).  The object's SHA-256 is hashed part by
+ * part in order.  Every failure path ends in abort_remote, so no partial
+ * object becomes visible.
  */
 #include "core/s3/upload.h"
 
