@@ -7,7 +7,8 @@ Each ```sql block runs, in document order, with psql (ON_ERROR_STOP) in the data
                                  checks (Snowflake, Athena, BigQuery, ClickHouse) it
   <!-- doc-test: skip: REASON --> not run; the reason is required
 In docs/btql.md the ```sql and ```btql blocks are BTQL: each runs through btexport.query() over
-sample data in a project with the id the examples name.
+sample data in a project with the id the examples name.  A ```psql block is SQL anywhere (btql.md's
+tz_offset example runs over the span sql/btql_tz.sql creates).
 
 What the test changes in a block, and nothing else: the placeholders of the credential ('AKIA...',
 '...', '<secret access key>') become the access key of the IAM user btexport-source, and every
@@ -17,7 +18,8 @@ written: the bucket your-bucket-name, the user btexport-source with the least-pr
 policy and the source policy, and the role BraintrustExportRole with the trust policy and the
 permissions policy.  Per file it adds only what the page assumes exists: the project support-bot
 with sample spans, the credential prod-writer (except on the pages that create them), the role
-analytics_team (aws-setup.md's GRANT), the automation testing.md tests.
+analytics_team (aws-setup.md's GRANT), the roles old_role and new_owner (operations.md's reassign_owned),
+the automation testing.md tests.
 Then it checks that the documented policy passes btexport.test() and exports, with a static key and
 through the role, and that the README walkthrough's run exports what it says.
 """
@@ -123,8 +125,14 @@ FILES = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.pa
 SELF_SETUP = {"README.md"}                      # the page creates the extension, project and credential
 NO_CREDENTIAL = {"docs/aws-setup.md"}           # the page creates prod-writer itself
 ran = skipped = elsewhere = 0
+check("every page of docs/ is read, security.md and architecture.md included",
+      {"docs/security.md", "docs/architecture.md"} <= set(FILES), repr(FILES))
+# SQL in a block of another language would be skipped silently: every SQL-ish block is ```sql
+odd = [(f, line, lang) for f in FILES for line, lang, _, _ in blocks(f)
+       if lang.lower() in ("pgsql", "postgres", "postgresql", "plpgsql", "sql92")]
+check("no SQL example hides in a block of another language (```psql, ```postgresql, ...)", not odd, repr(odd))
 for f in FILES:
-    bs = [b for b in blocks(f) if b[1] in ("sql", "btql")]
+    bs = [b for b in blocks(f) if b[1] in ("sql", "btql", "psql")]
     if not bs:
         continue
     pre = ["DROP EXTENSION IF EXISTS btexport CASCADE;"]
@@ -138,13 +146,22 @@ for f in FILES:
         if f == "docs/aws-setup.md":
             pre.append("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'analytics_team') THEN"
                        " CREATE ROLE analytics_team; END IF; END$$;")
+        if f == "docs/operations.md":      # "Dropping a role" reassigns old_role's objects to new_owner
+            pre.append("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'old_role') THEN"
+                       " CREATE ROLE old_role; END IF; IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'new_owner')"
+                       " THEN CREATE ROLE new_owner; END IF; END$$;")
         if f == "docs/testing.md":         # the page tests the automation the previous pages created
             pre.append(f"SELECT btexport.create_automation(name => 'Daily Data Export to S3', project => 'support-bot',"
                        f" s3_path => 's3://your-bucket-name/braintrust-exports/', endpoint => '{EP}',"
                        f" credential => 'prod-writer');")
         if f == "docs/btql.md":
             pre += [f"SELECT btexport.create_project('docs-btql', id => '{BTQL_PROJECT}');",
-                    "SELECT btexport.generate_sample_data('docs-btql', traces => 30, seed => 2);"]
+                    "SELECT btexport.generate_sample_data('docs-btql', traces => 30, seed => 2);",
+                    # the tz_offset example's span (as sql/btql_tz.sql creates it)
+                    "SELECT btexport.create_project('tz-app');",
+                    "INSERT INTO btexport.logs (id, span_id, root_span_id, project_id, created)"
+                    " SELECT 'tz-span', 'tz-span', 'tz-span', p.id, '2024-01-15 05:00+00' FROM btexport.projects p"
+                    " WHERE p.name = 'tz-app';"]
     # each page starts from an empty bucket: a recreated extension has forgotten the keys it wrote,
     # and a page's run in the same second as the previous page's would find its key taken (412)
     aws("s3", "rm", "--recursive", "--only-show-errors", "s3://your-bucket-name/")
@@ -161,7 +178,9 @@ for f in FILES:
             check(f"{where}: a skipped block says why", re.match(r"<!-- doc-test: skip: \S", marker) is not None, marker)
             skipped += 1
             continue
-        if f == "docs/btql.md":
+        if lang == "psql":                  # SQL as typed into psql (in docs/btql.md too)
+            sql = substitute(text)
+        elif f == "docs/btql.md":
             sql = f"SELECT count(*) FROM btexport.query($btql${text}$btql$);"
         elif lang == "sql":
             sql = substitute(text)
@@ -171,6 +190,8 @@ for f in FILES:
         rc, out, err = run_sql(sql)
         ran += 1
         check(f"{where}: the example runs", rc == 0, (err or out)[-800:] + "\n--- block ---\n" + sql[:600])
+        for shown in (l[3:].strip() for l in text.split("\n") if l.startswith("-- {")):
+            check(f"{where}: the result the block shows ({shown[:60]}) is what it returns", shown in out, out[-800:])
     if f == "README.md":
         # the walkthrough does what it says: the documented policy passes test(), the run exports every trace
         steps = psql_json("SELECT row_to_json(t) FROM btexport.test('Daily Data Export to S3') t")
