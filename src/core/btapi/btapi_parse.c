@@ -350,3 +350,36 @@ btx_btapi_error_text(const char *body, size_t len, char *out, size_t sz)
 		printable(body, len, out, sz);
 	json_decref(root);
 }
+
+/*
+ * A row as compact JSON text appended to out, for a consumer whose JSON type
+ * cannot hold U+0000 (PostgreSQL's jsonb): every \u0000 escape jansson
+ * writes for a NUL in a string or key becomes \ufffd.  Returns the number
+ * replaced, or -1 when out of memory.  Escapes are walked pairwise, so an
+ * escaped backslash followed by "u0000" (the six characters of text) stays.
+ */
+int
+btx_btapi_row_json(json_t *row, btx_buf *out)
+{
+	char	   *s = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	char	   *p;
+	int			n = 0;
+
+	if (s == NULL)
+		return -1;
+	for (p = s; *p; p++)
+	{
+		if (*p != '\\')
+			continue;
+		if (strncmp(p + 1, "u0000", 5) == 0)
+		{
+			memcpy(p + 1, "ufffd", 5);
+			n++;
+		}
+		p++;					/* the escaped character */
+	}
+	if (btx_buf_puts(out, s) != 0)
+		n = -1;
+	free(s);
+	return n;
+}
