@@ -98,7 +98,12 @@
 #include <stddef.h>
 #include <time.h>
 
-#include <jansson.h>
+/*
+ * jansson's json_t, declared, not included: backend files that include this
+ * header also include PostgreSQL's fmgrprotos.h, whose json_object() clashes
+ * with jansson's.  The core's own files include <jansson.h>.
+ */
+struct json_t;
 
 #include "core/common/btx_buf.h"
 #include "core/http/http.h"
@@ -143,6 +148,7 @@ typedef struct btx_btapi_config
 
 	int			requests_per_minute;	/* budget; 0 = none */
 	int			burst;			/* default 1 */
+	long		first_wait_ms;	/* the first request waits this long (the budget across clients) */
 	int			max_attempts;	/* per request, retries included; default 6 */
 	int			max_rate_limited;	/* 429 answers tolerated per request; default 10 */
 	long		retry_base_ms;	/* default 1000 */
@@ -208,7 +214,7 @@ typedef struct btx_btapi_position
 
 typedef struct btx_btapi_row
 {
-	json_t	   *object;			/* borrowed for the call; json_incref to keep */
+	struct json_t *object;		/* borrowed for the call; json_incref to keep */
 	const char *id;				/* "" when the row has none */
 	const char *xact_id;
 	const char *pagination_key;
@@ -314,8 +320,8 @@ extern int	btx_btapi_request_body_tz(const char *query, int tz_offset, btx_buf *
 /* a parsed /btql answer */
 typedef struct btx_btapi_page
 {
-	json_t	   *root;			/* owned */
-	json_t	   *data;			/* borrowed: the rows array */
+	struct json_t *root;		/* owned */
+	struct json_t *data;		/* borrowed: the rows array */
 	int			has_freshness;
 	char		last_processed[BTX_BTAPI_XACT_LEN];
 	char		last_considered[BTX_BTAPI_XACT_LEN];
@@ -335,7 +341,7 @@ typedef struct btx_btapi_row_facts
 extern int	btx_btapi_parse_page(const char *body, size_t len, btx_btapi_page *page,
 								 btx_error *err);
 extern void btx_btapi_page_free(btx_btapi_page *page);
-extern int	btx_btapi_row_facts_get(json_t *row, btx_btapi_row_facts *f, btx_error *err);
+extern int	btx_btapi_row_facts_get(struct json_t *row, btx_btapi_row_facts *f, btx_error *err);
 
 typedef struct btx_btapi_org
 {
@@ -355,7 +361,9 @@ extern int	btx_btapi_parse_project(const char *body, size_t len, const char *nam
  * keys written as U+FFFD (PostgreSQL's jsonb cannot hold U+0000): the number
  * replaced, -1 when out of memory.
  */
-extern int	btx_btapi_row_json(json_t *row, btx_buf *out);
+extern int	btx_btapi_row_json(struct json_t *row, btx_buf *out);
+/* the string member name of a row as a JSON string appended to out: 1, 0 (absent or not a string), -1 (OOM) */
+extern int	btx_btapi_row_string_json(struct json_t *row, const char *name, btx_buf *out);
 
 /* Braintrust's message in an error body (JSON or text), printable, truncated */
 extern void btx_btapi_error_text(const char *body, size_t len, char *out, size_t sz);

@@ -8,6 +8,8 @@
  */
 #include "core/btapi/btapi.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct btx_btapi_client
 	btx_btapi_budget budget;
 	unsigned int rng;
 	int			logged_in;
+	long long	first_at_ms;	/* no request before this time (first_wait_ms) */
 	btx_btapi_org org;			/* org.api_url: normalised data plane URL */
 	btx_btapi_result last;
 	btx_btapi_stats stats;
@@ -239,6 +242,7 @@ btx_btapi_client_new(const btx_btapi_config *cfg, btx_error *err)
 		c->cfg.max_retry_after_ms = 300000;
 	c->rng = btx_http_rng_seed(c);
 	btx_btapi_budget_init(&c->budget, c->cfg.requests_per_minute, c->cfg.burst);
+	c->first_at_ms = c->cfg.first_wait_ms > 0 ? now_ms(c) + c->cfg.first_wait_ms : 0;
 	btx_http_response_init(&c->resp);
 	hc = c->cfg.http;
 	hc.interrupt = http_interrupt;
@@ -544,6 +548,8 @@ send_once(btx_btapi_client *c, const call *k)
 				org;
 	long		wait = btx_btapi_budget_delay(&c->budget, now_ms(c));
 
+	if (c->first_at_ms > 0 && c->first_at_ms - now_ms(c) > wait)
+		wait = (long) (c->first_at_ms - now_ms(c));
 	if (wait > 0)
 	{
 		c->stats.budget_wait_ms += wait;

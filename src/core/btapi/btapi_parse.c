@@ -8,6 +8,8 @@
  */
 #include "core/btapi/btapi.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -382,4 +384,14 @@ btx_btapi_row_json(json_t *row, btx_buf *out)
 		n = -1;
 	free(s);
 	return n;
+}
+
+int
+btx_btapi_row_string_json(json_t *row, const char *name, btx_buf *out)
+{
+	json_t	   *v = json_object_get(row, name);
+
+	if (!json_is_string(v))
+		return 0;
+	return btx_btapi_row_json(v, out) < 0 ? -1 : 1;
 }

@@ -7,6 +7,8 @@
  */
 #include "core/btapi/btapi.h"
 
+#include <jansson.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>

@@ -12,6 +12,8 @@
 
 #include "../s3/t.h"
 #include "core/btapi/btapi.h"
+
+#include <jansson.h>
 #include "script.h"
 #include "tests.h"
 
