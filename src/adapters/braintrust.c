@@ -46,7 +46,7 @@ typedef struct ClientArg
 static int
 allow_cb(void *arg, const char *url, btx_error *err)
 {
-	return BtxBraintrustCheckUrl(((ClientArg *) arg)->role, url, "Braintrust URL", err);
+	return BtxBraintrustCheckUrl(((ClientArg *) arg)->role, url, "Braintrust URL", false, err);
 }
 
 /* is origin ("scheme://authority") in the comma-separated list? */
@@ -73,23 +73,26 @@ origin_listed(const char *origin, const char *list)
 }
 
 int
-BtxBraintrustCheckUrl(Oid role, const char *url, const char *what, btx_error *err)
+BtxBraintrustCheckUrl(Oid role, const char *url, const char *what, bool whole, btx_error *err)
 {
 	static const char *const builtin[] = BTX_BRAINTRUST_ORIGINS;
 	btx_http_url u;
+	const char *sep = url ? strstr(url, "://") : NULL;
 	char	   *origin;
 	int			i;
+	int			rc;
 
+	/* the origin: scheme://authority, without the path and query a request carries */
+	origin = sep ? pnstrdup(url, (sep + 3 - url) + strcspn(sep + 3, "/?#")) : pstrdup(url ? url : "");
 	btx_http_url_init(&u);
-	if (btx_http_parse_url(url, what, btx_allow_http ? 1 : 0, 1, &u, err) != 0)
+	rc = btx_http_parse_url(whole ? url : origin, what, btx_allow_http ? 1 : 0, whole ? 1 : 0, &u, err);
+	btx_http_url_free(&u);
+	if (rc != 0)
 	{
-		btx_http_url_free(&u);
-		if (strstr(err->message, "http") != NULL && !err->hint[0])
+		if (strncmp(url ? url : "", "http://", 7) == 0 && !btx_allow_http)
 			btx_error_hint(err, "Use an https:// URL. For local testing a superuser can set btexport.allow_http = on.");
 		return -1;
 	}
-	origin = psprintf("%s://%s", u.scheme.data, u.authority.data);
-	btx_http_url_free(&u);
 	if (superuser_arg(role) || origin_listed(origin, btx_allowed_endpoints))
 		return 0;
 	for (i = 0; builtin[i]; i++)

@@ -53,9 +53,11 @@ extern void BtxConnectionRaise(const btx_error *err) pg_attribute_noreturn();
  * rights: https, or http when btexport.allow_http is on; for a role that is
  * not a superuser, only Braintrust's own hosts (BTX_BRAINTRUST_ORIGINS) and
  * the origins listed in btexport.allowed_endpoints.  0, or -1 with err set
- * (22023 or 42501, with a hint).  what names the URL in messages.
+ * (22023 or 42501, with a hint).  what names the URL in messages.  whole:
+ * the URL is a setting (a base URL, no query); else a request's URL, of
+ * which only the origin is checked.
  */
-extern int	BtxBraintrustCheckUrl(Oid role, const char *url, const char *what, btx_error *err);
+extern int	BtxBraintrustCheckUrl(Oid role, const char *url, const char *what, bool whole, btx_error *err);
 
 /* Braintrust's own origins, open to every role */
 #define BTX_BRAINTRUST_ORIGINS { "https://www.braintrust.dev", "https://api.braintrust.dev", \

@@ -193,7 +193,7 @@ BtxHistoryMsSincePreviousRun(const BtxRun *run)
 {
 	char	   *ms;
 
-	run_sql("SELECT (pg_catalog.extract(epoch FROM pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-)"
+	run_sql("SELECT (pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-)"
 		 " pg_catalog.max(r.finished_at)) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8"
 		 " FROM btexport.runs r WHERE r.automation_id = $1 AND r.id <> $2 AND r.api_requests > 0",
 		 2, (Oid[]) {INT8OID, INT8OID}, (Datum[]) {Int64GetDatum(run->automation_id), Int64GetDatum(run->id)},
@@ -335,8 +335,8 @@ BtxHistorySucceed(BtxRun *run, const BtxRunResult *result)
 			 (Datum[]) {Int64GetDatum(run->automation_id), T(run->from), T(run->to)},
 			 NULL, SPI_OK_UPDATE, "move the cursor");
 	else
-		run_sql("UPDATE btexport.automations SET position = $3"
-			 " WHERE id = $1 AND position IS NOT DISTINCT FROM $2",
+		run_sql("UPDATE btexport.automations SET source_position = $3"
+			 " WHERE id = $1 AND source_position IS NOT DISTINCT FROM $2",
 			 3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
 			 (Datum[]) {Int64GetDatum(run->automation_id), run->from[0] ? T(run->from) : (Datum) 0, T(run->to)},
 			 (const char[]) {' ', run->from[0] ? ' ' : 'n', ' '}, SPI_OK_UPDATE, "move the source position");

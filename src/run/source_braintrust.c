@@ -264,7 +264,8 @@ pin_settings(RemoteState *st)
 static void
 open_portal(RemoteState *st, const char *sql, int nargs, Oid *types, Datum *values)
 {
-	st->portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, values, NULL, true, 0);
+	/* not read-only: a new snapshot, which sees the rows just staged */
+	st->portal = SPI_cursor_open_with_args(NULL, sql, nargs, types, values, NULL, false, 0);
 }
 
 static void
