@@ -73,3 +73,12 @@ COMMENT ON COLUMN btexport.runs.api_requests IS 'requests the run sent to the Br
 DROP VIEW btexport.progress;
 DROP FUNCTION btexport._progress();
 DROP FUNCTION IF EXISTS btexport._live_progress();
+
+-- create_automation, update_automation and test(...) take the settings connection and
+-- requests_per_minute (at the end): the 1.0 signatures go, the code re-creates them
+DROP FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer,
+	text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
+DROP FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer,
+	text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
+DROP FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text,
+	integer, text, text, text, text, boolean, text, text, bigint, interval, integer, text);

@@ -15,7 +15,8 @@ What it implements (see docs/braintrust-source.md for the client side):
   GET  /v1/project?project_name=N[&org_name=O]  -> {"objects": [projects visible to the key]}
   POST /btql                      {"query": <BTQL text>, "fmt": "json", ...}
                                   text in clause syntax, lines or " | ":
-                                    select: * | a, b.c         from: project_logs('<id>') [spans]
+                                    select: * | a, b.c [AS x]  from: project_logs('<id>') [spans]
+                                    (a column is named by its alias, else its path's last segment)
                                     filter: <expr>             sort: _pagination_key|_xact_id [asc|desc]
                                     limit: <n <= 1000>
                                   filter expressions: or / and / not, parentheses, comparisons
@@ -281,13 +282,22 @@ def parse_query(text):
         raise BtqlError("unsupported from: %r" % c["from"][:80])
     q = {"project": m.group(1), "select": None, "filter": None, "sort": None, "limit": None}
     sel = c.get("select", "*")
-    if sel != "*":
+    if sel.strip() != "*":
         q["select"] = []
+        names = set()
         for item in sel.split(","):
             item = item.strip()
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", item):
+            m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?:\s+(?:as|AS)\s+([A-Za-z_][A-Za-z0-9_]*))?",
+                             item)
+            if not m:
                 raise BtqlError("unsupported select item %r" % item)
-            q["select"].append(item.split("."))
+            path = m.group(1).split(".")
+            # BTQL's naming: the alias, else the path's last segment (implicit alias)
+            name = m.group(2) or path[-1]
+            if name in names:
+                raise BtqlError("duplicate alias %r in the select list" % name)
+            names.add(name)
+            q["select"].append((path, name))
     if "filter" in c:
         p = Parser(tokenize(c["filter"]))
         q["filter"] = p.expr()
@@ -727,7 +737,7 @@ class Handler(BaseHTTPRequestHandler):
             if query["limit"] is not None:
                 rows = rows[:query["limit"]]
             if query["select"] is not None:
-                rows = [{".".join(p): get_path(r, p) for p in query["select"]} for r in rows]
+                rows = [{name: get_path(r, p) for p, name in query["select"]} for r in rows]
             return 200, {"data": rows,
                          "schema": {"type": "array", "items": {"type": "object", "properties": {}}},
                          "cursor": None,
