@@ -91,6 +91,8 @@ BtxBraintrustCheckUrl(Oid role, const char *url, const char *what, bool whole, b
 	{
 		if (strncmp(url ? url : "", "http://", 7) == 0 && !btx_allow_http)
 			btx_error_hint(err, "Use an https:// URL. For local testing a superuser can set btexport.allow_http = on.");
+		else
+			btx_error_hint(err, "Use the form https://host[:port][/path], such as https://www.braintrust.dev or https://api-eu.braintrust.dev.");
 		return -1;
 	}
 	if (superuser_arg(role) || origin_listed(origin, btx_allowed_endpoints))
@@ -201,6 +203,8 @@ BtxConnectionOpen(Oid role, Oid owner, const char *name, const BtxConnectionOpti
 	cfg.requests_per_minute = opt ? opt->requests_per_minute : 0;
 	cfg.burst = opt && opt->burst > 0 ? opt->burst : 1;
 	cfg.first_wait_ms = opt ? opt->first_wait_ms : 0;
+	cfg.max_attempts = opt ? opt->max_attempts : 0;
+	cfg.retry_base_ms = opt ? opt->retry_base_ms : 0;
 	cfg.interrupt = interrupt_cb;
 	cfg.sleep_ms = sleep_cb;
 	cfg.callback_arg = arg;

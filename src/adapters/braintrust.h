@@ -33,6 +33,8 @@ typedef struct BtxConnectionOptions
 	int			requests_per_minute;	/* the budget; 0 = none */
 	int			burst;			/* requests sent at once before the pacing (default 1) */
 	long		first_wait_ms;	/* the first request waits this long (the budget across runs) */
+	int			max_attempts;	/* per request (0: the client's default, 6) */
+	long		retry_base_ms;	/* backoff base (0: the client's default, 1 s) */
 } BtxConnectionOptions;
 
 /*

@@ -116,8 +116,15 @@ step_login(void *arg)
 {
 	TestCtx    *c = arg;
 	btx_error	err;
+	BtxConnectionOptions o;
 
-	c->conn = BtxConnectionOpen(c->a->owner, c->a->connection_owner, c->a->connection, NULL, TopTransactionContext);
+	/* the automation's budget, the three requests at once; one retry: a test reports, it does not wait */
+	memset(&o, 0, sizeof(o));
+	o.requests_per_minute = c->a->requests_per_minute;
+	o.burst = 3;
+	o.max_attempts = 2;
+	o.retry_base_ms = 200;
+	c->conn = BtxConnectionOpen(c->a->owner, c->a->connection_owner, c->a->connection, &o, TopTransactionContext);
 	btx_error_clear(&err);
 	if (btx_btapi_login(c->conn->client, &err) != 0)
 		BtxConnectionRaise(&err);
@@ -128,7 +135,7 @@ step_project(void *arg)
 {
 	TestCtx    *c = arg;
 
-	BtxBraintrustProject(c->a, c->conn, c->project_id);
+	BtxBraintrustProject(c->a, c->conn, c->project_id, NULL);
 }
 
 static int

@@ -89,8 +89,10 @@ btexport_query_connection(PG_FUNCTION_ARGS)
 				 errmsg("tz_offset must be between -840 and 840 minutes"),
 				 errhint("Pass minutes with JavaScript's getTimezoneOffset() sign: 480 for UTC-8, -60 for UTC+1.")));
 	memset(&opt, 0, sizeof(opt));
-	opt.burst = 2;
+	opt.burst = 2;				/* the login and the query at once */
 	opt.requests_per_minute = 60;
+	opt.max_attempts = 3;		/* interactive: report soon rather than back off for long */
+	opt.retry_base_ms = 500;
 	SPI_connect();
 	c = BtxConnectionOpen(GetOuterUserId(), InvalidOid, name, &opt, CurrentMemoryContext);
 	memset(&o, 0, sizeof(o));

@@ -178,7 +178,8 @@ BtxHistoryStart(BtxRun *run)
 	run->progress.requests = cursor ? -1 : 0;
 	run_sql("UPDATE btexport.runs SET status = $2, started_at = $3, base_key = $6,"
 		 " cursor_from = CASE WHEN $7 THEN $4::xid8 END, cursor_to = CASE WHEN $7 THEN $5::xid8 END,"
-		 " position_from = CASE WHEN NOT $7 THEN $4 END, api_requests = CASE WHEN NOT $7 THEN 0 END"
+		 " position_from = CASE WHEN NOT $7 AND $4 OPERATOR(pg_catalog.<>) '' THEN $4 END,"
+		 " api_requests = CASE WHEN NOT $7 THEN 0 END"
 		 " WHERE id = $1",
 		 7, (Oid[]) {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID},
 		 (Datum[]) {Int64GetDatum(run->id), STATUS(BTX_RUN_RUNNING), TimestampTzGetDatum(run->started),

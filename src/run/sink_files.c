@@ -145,7 +145,10 @@ write_manifest(FilesState *fs, BtxAutomation *a, const BtxRun *run)
 		appendStringInfoString(&j, ", \"source\": {\"connection\": ");
 		escape_json(&j, a->connection);
 		appendStringInfoString(&j, ", \"position_from\": ");
-		escape_json(&j, run->from);
+		if (run->from[0])
+			escape_json(&j, run->from);
+		else
+			appendStringInfoString(&j, "null");	/* the project's beginning */
 		appendStringInfoString(&j, ", \"position_to\": ");
 		escape_json(&j, run->to);
 		appendStringInfoChar(&j, '}');

@@ -107,7 +107,7 @@ extern void BtxSourcePinSettings(void);
  * export (its select list and filter, limit 1).
  */
 extern BtxConnection *BtxBraintrustConnect(BtxAutomation *a, long first_wait_ms, MemoryContext cxt);
-extern void BtxBraintrustProject(BtxAutomation *a, BtxConnection *c, char out[64]);
+extern void BtxBraintrustProject(BtxAutomation *a, BtxConnection *c, char out[64], int64 *requests);
 extern char *BtxBraintrustProbeQuery(BtxAutomation *a, const char *project_id);
 
 /* the implementations */

@@ -340,9 +340,12 @@ prepare_btql(BtxAutomation *a, BtxBtqlCompiled *c, char **select, char **filter)
 	static const char *const pager_fields[] = {"_xact_id", "_pagination_key", "id", "_object_delete", NULL};
 	btx_btapi_clauses cl;
 	btx_error	err;
+	BtxBtqlCompiled plain;
 	int			i;
 
+	/* the export's columns (with the _xact_id an export adds), and the user's own names */
 	BtxBtqlCompile(a->query, true, 0, c);
+	BtxBtqlCompile(a->query, false, 0, &plain);
 	btx_error_clear(&err);
 	if (btx_btapi_split_query(a->query, &cl, &err) != 0)
 		BtxRaiseCoreError(&err);
@@ -352,11 +355,18 @@ prepare_btql(BtxAutomation *a, BtxBtqlCompiled *c, char **select, char **filter)
 	if (cl.select && strspn(cl.select, " \t\r\n*") != strlen(cl.select))
 	{
 		StringInfoData s;
+		const char *p = cl.select;
+		size_t		n = strlen(p);
 
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++, n--;
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+			n--;
 		initStringInfo(&s);
-		appendStringInfoString(&s, cl.select);
+		appendBinaryStringInfo(&s, p, (int) n);
+		/* the fields the pager reads, unless the query names them itself (BTQL refuses a name twice) */
 		for (i = 0; pager_fields[i]; i++)
-			if (!has_column(c, pager_fields[i]))
+			if (!has_column(&plain, pager_fields[i]))
 				appendStringInfo(&s, ", %s", pager_fields[i]);
 		*select = s.data;
 	}
@@ -469,12 +479,27 @@ BtxBraintrustConnect(BtxAutomation *a, long first_wait_ms, MemoryContext cxt)
 	return BtxConnectionOpen(a->owner, a->connection_owner, a->connection, &o, cxt);
 }
 
-/* the Braintrust project id of automation a: pinned, given as an id, or looked up by name */
+/*
+ * The Braintrust project id of automation a: pinned, given as an id, or
+ * looked up by name (logging in first).  *requests (when not NULL) gets the
+ * client's request count, also when it fails.
+ */
 void
-BtxBraintrustProject(BtxAutomation *a, BtxConnection *c, char out[64])
+BtxBraintrustProject(BtxAutomation *a, BtxConnection *c, char out[64], int64 *requests)
 {
 	btx_error	err;
+	int			rc;
 
+	if (a->remote_project_id || btx_btapi_check_uuid(a->remote_project))
+	{
+		/* no lookup; the login (API URL discovery) is the first request all the same */
+		btx_error_clear(&err);
+		rc = btx_btapi_login(c->client, &err);
+		if (requests)
+			*requests = btx_btapi_stats_get(c->client)->requests;
+		if (rc != 0)
+			BtxConnectionRaise(&err);
+	}
 	if (a->remote_project_id)
 	{
 		strlcpy(out, a->remote_project_id, 64);
@@ -488,7 +513,10 @@ BtxBraintrustProject(BtxAutomation *a, BtxConnection *c, char out[64])
 		return;
 	}
 	btx_error_clear(&err);
-	if (btx_btapi_find_project(c->client, a->remote_project, out, &err) != 0)
+	rc = btx_btapi_find_project(c->client, a->remote_project, out, &err);
+	if (requests)
+		*requests = btx_btapi_stats_get(c->client)->requests;
+	if (rc != 0)
 		BtxConnectionRaise(&err);
 }
 
@@ -548,8 +576,7 @@ braintrust_open(BtxSource *src, const BtxRun *run, BtxRowShape shape)
 	/* the budget across runs: the first request keeps its distance from the previous run's last */
 	st->conn = BtxBraintrustConnect(a, since >= 0 && since < interval ? interval - (long) since : 0,
 									CurrentMemoryContext);
-	BtxBraintrustProject(a, st->conn, st->project_id);
-	st->requests = btx_btapi_stats_get(st->conn->client)->requests;
+	BtxBraintrustProject(a, st->conn, st->project_id, &st->requests);
 	if (a->remote_project_id == NULL)
 		a->remote_project_id = MemoryContextStrdup(run->cxt, st->project_id);
 	if (strcmp(a->export_type, "btql") == 0)

@@ -29,7 +29,8 @@ What it implements (see docs/braintrust-source.md for the client side):
                                   gzip when the request accepts it (and gzip is on).
   Row store, applied as Braintrust applies log rows (test/data/sdk-events/README.md): rows
   keyed by id per project; a row without _is_merge (or false) replaces, _is_merge: true
-  deep-merges objects key by key (other values, arrays and null included, replace);
+  deep-merges objects key by key (other values, arrays and null included, replace); a row
+  written without span_id gets one (and root_span_id = span_id), as Braintrust's server does;
   _audit_source/_audit_metadata are dropped; every write is one transaction with the next
   _xact_id (16 digits, increasing); a new row gets the next _pagination_key ("p" + 12
   digits); an update keeps its key unless update_changes_key (config, or per update);
@@ -43,7 +44,10 @@ What it implements (see docs/braintrust-source.md for the client side):
 Control API (JSON in, JSON out; no authorization):
   GET  /control/health                  {"ok": true}
   POST /control/reset                   {} -> store, faults, config and log back to the start
-  POST /control/config                  {"gzip", "deletes_visible", "update_changes_key"}
+  POST /control/config                  {"gzip", "deletes_visible", "update_changes_key",
+                                         "login_api_url" (the api_url every login returns; null =
+                                         this server, as seen by the client)}
+  POST /control/keys                    {"<api key>": ["acme", ...]}: more keys and their orgs
   POST /control/project                 {"name", "org", "id"?} -> {"id"}
   POST /control/rows                    {"project_id", "rows": [...]} applied in order -> {"xact_ids"}
   POST /control/update                  {"project_id", "id", "patch": {...}, "change_key"?}
@@ -339,7 +343,8 @@ class Store:
         self.xact = XACT_BASE
         self.processed = XACT_BASE
         self.hold = False
-        self.config = {"gzip": True, "deletes_visible": True, "update_changes_key": False}
+        self.config = {"gzip": True, "deletes_visible": True, "update_changes_key": False, "login_api_url": None}
+        self.keys = dict(KEYS)
 
     def add_project(self, name, org, pid=None):
         pid = pid or "%08x-%04x-4%03x-8%03x-%012x" % (
@@ -385,6 +390,11 @@ class Store:
         if change_key is None:
             change_key = self.config["update_changes_key"]
         new["_pagination_key"] = prev["_pagination_key"] if prev is not None and not change_key else self.next_pk()
+        # Braintrust's rows always have span ids: the server makes them for a row written without
+        if not isinstance(new.get("span_id"), str):
+            new["span_id"] = "%016x" % random.getrandbits(64)
+        if not isinstance(new.get("root_span_id"), str):
+            new["root_span_id"] = new["span_id"]
         new["project_id"] = pid
         new["log_id"] = "g"
         new["org_id"] = ORGS[self.projects[pid]["org"]]
@@ -563,6 +573,9 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/control/config":
                 STORE.config.update(arg)
                 return STORE.config
+            if path == "/control/keys":
+                STORE.keys.update({k: list(v) for k, v in arg.items()})
+                return {"keys": len(STORE.keys)}
             if path == "/control/project":
                 return {"id": STORE.add_project(arg["name"], arg.get("org", "acme"), arg.get("id"))}
             if path == "/control/rows" and self.command == "POST":
@@ -606,7 +619,7 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         if not auth.startswith("Bearer "):
             return None
-        return KEYS.get(auth[7:].strip())
+        return STORE.keys.get(auth[7:].strip())
 
     def handle_api(self, method):
         url = urllib.parse.urlsplit(self.path)
@@ -706,8 +719,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "login":
             if method != "POST":
                 return 405, "Method not allowed", "text/plain"
+            login_base = STORE.config.get("login_api_url") or base
             return 200, {"org_info": [{"id": ORGS[o], "name": o,
-                                       "api_url": base if o == "acme" else base + "/globex",
+                                       "api_url": login_base if o == "acme" else login_base + "/globex",
                                        "proxy_url": base, "git_metadata": None} for o in orgs]}, "application/json"
         with STORE.lock:
             if kind == "project":
