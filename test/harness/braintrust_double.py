@@ -28,8 +28,9 @@ What it implements (see docs/braintrust-source.md for the client side):
                                                           "last_processed_xact_id"}}
                                   gzip when the request accepts it (and gzip is on).
   Row store, applied as Braintrust applies log rows (test/data/sdk-events/README.md): rows
-  keyed by id per project; a row without _is_merge (or false) replaces, _is_merge: true
-  deep-merges objects key by key (other values, arrays and null included, replace); a row
+  keyed by id per project; a row without _is_merge (or false) replaces (keeping created and the
+  span ids when it has none), _is_merge: true deep-merges objects key by key (other values,
+  arrays and null included, replace; at the top level created stays and tags are a set union); a row
   written without span_id gets one (and root_span_id = span_id), as Braintrust's server does;
   _audit_source/_audit_metadata are dropped; every write is one transaction with the next
   _xact_id (16 digits, increasing); a new row gets the next _pagination_key ("p" + 12
@@ -381,12 +382,21 @@ class Store:
         if prev is not None and prev.get("_object_delete"):
             prev = None
         if merge and prev is not None:
+            # top level: created stays, tags are a set union (test/data/sdk-events/README.md)
             new = copy.deepcopy(prev)
-            deep_merge(new, row)
+            tags = new.get("tags")
+            deep_merge(new, {k: v for k, v in row.items() if k != "created"})
+            if isinstance(tags, list) and isinstance(row.get("tags"), list):
+                new["tags"] = tags + [t for t in row["tags"] if t not in tags]
         else:
             new = copy.deepcopy(row)
             if prev is not None and "created" not in new and "created" in prev:
                 new["created"] = prev["created"]
+            # a replacement that names no span identity keeps the row's
+            if prev is not None and not any(k in new for k in ("span_id", "root_span_id", "span_parents")):
+                for k in ("span_id", "root_span_id", "span_parents"):
+                    if k in prev:
+                        new[k] = copy.deepcopy(prev[k])
         if change_key is None:
             change_key = self.config["update_changes_key"]
         new["_pagination_key"] = prev["_pagination_key"] if prev is not None and not change_key else self.next_pk()

@@ -357,9 +357,10 @@ extern int	btx_btapi_parse_login(const char *body, size_t len, const char *org_n
 extern int	btx_btapi_parse_project(const char *body, size_t len, const char *name,
 									char out[64], btx_error *err);
 /*
- * A row as compact JSON text appended to out, NUL characters in strings and
- * keys written as U+FFFD (PostgreSQL's jsonb cannot hold U+0000): the number
- * replaced, -1 when out of memory.
+ * A row as compact JSON text appended to out, for PostgreSQL's jsonb: reals
+ * in the shortest form that reads back as the same double (as JavaScript
+ * writes them), NUL characters in strings written as U+FFFD (jsonb cannot
+ * hold U+0000).  Returns the number of NULs replaced, -1 when out of memory.
  */
 extern int	btx_btapi_row_json(struct json_t *row, btx_buf *out);
 /* the string member name of a row as a JSON string appended to out: 1, 0 (absent or not a string), -1 (OOM) */

@@ -948,13 +948,16 @@ test_export_query(void)
 		T_CHECK(btx_btapi_request_body_tz("select: *", 0, &q) == 0 && strstr(q.data, "tz_offset") == NULL, "0 left out");
 	}
 	T_END();
-	T_BEGIN("btapi: a row as JSON text for jsonb: NULs become U+FFFD, an escaped backslash stays");
+	T_BEGIN("btapi: a row as JSON text for jsonb: NULs become U+FFFD, reals in their shortest form");
 	{
-		json_t	   *row = json_pack("{s:s#, s:s}", "a", "x\0y", 3, "b", "\\u0000");
+		json_t	   *row = json_pack("{s:s#, s:s, s:f, s:f, s:f, s:I, s:[b,n,s]}", "a", "x\0y", 3, "b", "\\u0000\"\n",
+									"r", 1795564335.565, "s", 0.1, "big", 1e21, "i", (json_int_t) 9007199254740993LL,
+									"l", 1, "\xc3\xa9");
 
 		btx_buf_reset(&q);
 		T_CHECK(btx_btapi_row_json(row, &q) == 1, "one NUL replaced");
-		T_STREQ(q.data, "{\"a\":\"x\\ufffdy\",\"b\":\"\\\\u0000\"}");
+		T_STREQ(q.data, "{\"a\":\"x\\ufffdy\",\"b\":\"\\\\u0000\\\"\\u000a\",\"r\":1795564335.565,\"s\":0.1,\"big\":1e+21,"
+				"\"i\":9007199254740993,\"l\":[true,null,\"\xc3\xa9\"]}");
 		json_decref(row);
 	}
 	T_END();
