@@ -16,6 +16,7 @@
 
 #include "adapters/braintrust.h"
 #include "adapters/error.h"
+#include "adapters/latch.h"
 #include "adapters/secret.h"
 
 static bool curl_ready = false;
@@ -26,14 +27,6 @@ interrupt_cb(void *arg)
 {
 	if (!PostmasterIsAlive())
 		return 1;
-	return InterruptPending ? 1 : 0;
-}
-
-static int
-sleep_cb(void *arg, long ms)
-{
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
 	return InterruptPending ? 1 : 0;
 }
 
@@ -206,7 +199,7 @@ BtxConnectionOpen(Oid role, Oid owner, const char *name, const BtxConnectionOpti
 	cfg.max_attempts = opt ? opt->max_attempts : 0;
 	cfg.retry_base_ms = opt ? opt->retry_base_ms : 0;
 	cfg.interrupt = interrupt_cb;
-	cfg.sleep_ms = sleep_cb;
+	cfg.sleep_ms = BtxSleepMs;
 	cfg.callback_arg = arg;
 	c->client = btx_btapi_client_new(&cfg, &err);
 	BtxSecretForget(key);

@@ -20,6 +20,7 @@
 #include "utils/memutils.h"
 
 #include "adapters/error.h"
+#include "adapters/latch.h"
 #include "adapters/objstore.h"
 #include "core/s3/creds.h"
 #include "core/s3/s3client.h"
@@ -112,14 +113,6 @@ interrupt_cb(void *arg)
 	return (InterruptPending && !in_cleanup) ? 1 : 0;
 }
 
-static int
-sleep_cb(void *arg, long ms)
-{
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	return InterruptPending ? 1 : 0;
-}
-
 static void
 holder_free(void *arg)
 {
@@ -162,7 +155,7 @@ base_config(BtxTarget *t, btx_s3_config *cfg)
 	cfg->low_speed_limit = 1;
 	cfg->low_speed_time_s = Max(1, btx_http_timeout_ms / 1000);
 	cfg->interrupt = interrupt_cb;
-	cfg->sleep_ms = sleep_cb;
+	cfg->sleep_ms = BtxSleepMs;	/* the whole wait, whatever sets the latch */
 	cfg->sse = t->sse == NULL ? BTX_S3_SSE_NONE :
 		strcmp(t->sse, "AES256") == 0 ? BTX_S3_SSE_AES256 : BTX_S3_SSE_KMS;
 	cfg->sse_kms_key_id = t->kms_key_id;
