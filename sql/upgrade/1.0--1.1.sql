@@ -69,6 +69,30 @@ ALTER TABLE btexport.runs
 	ADD COLUMN api_requests bigint;
 COMMENT ON COLUMN btexport.runs.api_requests IS 'requests the run sent to the Braintrust API (retries included)';
 
+-- credentials keep their secrets in the one secret store (not part of a dump): each secret moves
+-- to btexport.secrets and its column becomes the secret's id, in place (a dropped column would stay
+-- in the catalog): secret_access_key -> secret, session_token -> token_secret
+DROP VIEW btexport.credentials_info;		-- sql/install/code re-creates it
+CREATE TABLE btexport._credential_secrets_1_0 AS
+	SELECT c.name, pg_catalog.gen_random_uuid() AS secret,
+		   CASE WHEN c.session_token IS NOT NULL THEN pg_catalog.gen_random_uuid() END AS token_secret
+	  FROM btexport.credentials c;
+INSERT INTO btexport.secrets (id, value)
+	SELECT m.secret, c.secret_access_key FROM btexport.credentials c JOIN btexport._credential_secrets_1_0 m USING (name)
+	UNION ALL
+	SELECT m.token_secret, c.session_token FROM btexport.credentials c JOIN btexport._credential_secrets_1_0 m USING (name)
+	 WHERE m.token_secret IS NOT NULL;
+CREATE FUNCTION btexport._credential_secret_1_0(n text, token boolean) RETURNS uuid LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN token THEN m.token_secret ELSE m.secret END FROM btexport._credential_secrets_1_0 m WHERE m.name = n
+$$;
+ALTER TABLE btexport.credentials RENAME COLUMN secret_access_key TO secret;
+ALTER TABLE btexport.credentials RENAME COLUMN session_token TO token_secret;
+ALTER TABLE btexport.credentials
+	ALTER COLUMN secret TYPE uuid USING btexport._credential_secret_1_0(name, false),
+	ALTER COLUMN token_secret TYPE uuid USING btexport._credential_secret_1_0(name, true);
+DROP FUNCTION btexport._credential_secret_1_0(text, boolean);
+DROP TABLE btexport._credential_secrets_1_0;
+
 -- btexport.progress shows a remote run's API requests and position: its functions' results change
 DROP VIEW btexport.progress;
 DROP FUNCTION btexport._progress();

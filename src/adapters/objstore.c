@@ -22,6 +22,7 @@
 #include "adapters/error.h"
 #include "adapters/latch.h"
 #include "adapters/objstore.h"
+#include "adapters/secret.h"
 #include "core/s3/creds.h"
 #include "core/s3/s3client.h"
 #include "core/s3/sts.h"
@@ -212,10 +213,12 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, btx_error *e)
 	{
 		int			rc;
 		char	   *akid,
+				   *secret_id,
+				   *token_id,
 				   *secret,
 				   *token;
 
-		rc = SPI_execute_with_args("SELECT c.access_key_id, c.secret_access_key, c.session_token,"
+		rc = SPI_execute_with_args("SELECT c.access_key_id, c.secret::pg_catalog.text, c.token_secret::pg_catalog.text,"
 								   " pg_catalog.pg_has_role($2, c.owner::oid, 'USAGE')"
 								   " FROM btexport.credentials c WHERE c.name = $1",
 								   2, (Oid[]) {TEXTOID, OIDOID},
@@ -228,11 +231,20 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, btx_error *e)
 										   t->credential),
 								  "Create it with btexport.create_credential(), or point the automation at another one.");
 		akid = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		secret = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		token = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		secret_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		token_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		/* the secrets from the one secret store (adapters/secret.h) */
+		secret = BtxSecretRead(secret_id);
+		token = BtxSecretRead(token_id);
+		if (secret == NULL || (token_id != NULL && token == NULL))
+			return no_credentials(e, t,
+								  psprintf("The secret of credential \"%s\" is missing: secrets are not part of a dump, so a restored database has its credentials without them.",
+										   t->credential),
+								  "Set it again with btexport.update_credential(name, access_key_id, secret_access_key).");
 		if (btx_s3_credentials_set(&h->creds, akid, secret, token, 0) != 0)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		memset(secret, 0, strlen(secret));
+		BtxSecretForget(secret);
+		BtxSecretForget(token);
 		t->cred_source = psprintf("named credential \"%s\"", t->credential);
 		return true;
 	}

@@ -47,8 +47,13 @@ check("test(): the credentials step fails with the trust-policy hint", not cred[
 
 # the secret of a named credential is readable by no ordinary role, and never shown
 psql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'creds_alice') THEN CREATE ROLE creds_alice LOGIN; END IF; END$$; GRANT btexport_user TO creds_alice")
-rc, out, err = psql("SELECT secret_access_key FROM btexport.credentials", user="creds_alice", check_error=False)
+rc, out, err = psql("SELECT * FROM btexport.credentials", user="creds_alice", check_error=False)
 check("an ordinary role cannot read btexport.credentials", rc != 0 and "permission denied" in err, err)
+rc, out, err = psql("SELECT * FROM btexport.secrets", user="creds_alice", check_error=False)
+check("...nor btexport.secrets, where the secret is (the one secret store)", rc != 0 and "permission denied" in err, err)
+stored = psql("SELECT s.value FROM btexport.secrets s JOIN btexport.credentials c ON c.secret = s.id WHERE c.name = 'moto'").strip()
+check("the credential's secret is in btexport.secrets, not in its row",
+      stored == os.environ["BTX_SECRET"] and os.environ["BTX_SECRET"] not in psql("SELECT c::text FROM btexport.credentials c"))
 out = psql("SELECT row_to_json(c) FROM btexport.credentials_info c")
 check("credentials_info shows no secret", os.environ["BTX_SECRET"] not in out and os.environ["BTX_AKID"] not in out, out)
 hist = psql("SELECT row_to_json(r) FROM btexport.runs r")

@@ -291,8 +291,9 @@ D.ctl("/control/keys", {NEW: ["acme"]})
 psql(f"SELECT btexport.update_connection('badkey', api_key => '{NEW}')")
 r = run("rfail")
 check("update_connection rotates the key in place: the failing automation now runs", r["status"] == "succeeded", json.dumps(r)[:300])
-check("the old key's secret is gone (one secret per connection)",
-      psql("SELECT count(*) FROM btexport.secrets").strip() == psql("SELECT count(*) FROM btexport.connections").strip())
+check("the old key's secret is gone (one secret per connection, one or two per credential: the one secret store)",
+      psql("""SELECT (SELECT count(*) FROM btexport.secrets) = (SELECT count(*) FROM btexport.connections)
+                     + (SELECT count(*) + count(token_secret) FROM btexport.credentials)""").strip() == "t")
 
 # ---- outbound rules for non-superusers -------------------------------------------------------------
 psql("DROP ROLE IF EXISTS rem_user; CREATE ROLE rem_user LOGIN; GRANT btexport_user TO rem_user")

@@ -25,12 +25,47 @@ BEGIN
 		RAISE EXCEPTION 'credential "%" already exists', name
 			USING ERRCODE = '42710', HINT = 'Drop it first with btexport.drop_credential(name), or choose another name.';
 	END IF;
-	INSERT INTO btexport.credentials (name, owner, access_key_id, secret_access_key, session_token)
-	VALUES (name, btexport._invoker(), access_key_id, secret_access_key, session_token);
+	-- the secrets go to the one secret store (52_connections.sql), the row keeps their ids
+	INSERT INTO btexport.credentials (name, owner, access_key_id, secret, token_secret)
+	VALUES (name, btexport._invoker(), access_key_id, btexport._secret_store(secret_access_key),
+			CASE WHEN session_token IS NOT NULL THEN btexport._secret_store(session_token) END);
 	RETURN name;
 END
 $$;
 COMMENT ON FUNCTION btexport.create_credential(text, text, text, text) IS 'store named static AWS keys; the secret can never be read back';
+
+-- Rotate a credential's keys in place (the automations using it sign with the new ones from their
+-- next run); also how the secret is set again in a database restored from a dump.
+CREATE OR REPLACE FUNCTION btexport.update_credential(name text, access_key_id text, secret_access_key text,
+										   session_token text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	c btexport.credentials;
+BEGIN
+	SELECT * INTO c FROM btexport.credentials x WHERE x.name = update_credential.name;
+	IF NOT FOUND OR NOT pg_has_role(btexport._invoker(), c.owner::oid, 'USAGE') THEN
+		RAISE EXCEPTION 'credential "%" does not exist', name
+			USING ERRCODE = '42704', HINT = 'See btexport.credentials_info for the credentials you can use.';
+	END IF;
+	IF access_key_id IS NULL OR access_key_id !~ '^[A-Z0-9]{16,128}$' THEN
+		RAISE EXCEPTION 'invalid access key id for credential "%"', name
+			USING ERRCODE = '22023', DETAIL = 'An AWS access key id is 16 to 128 upper-case letters and digits, such as AKIAIOSFODNN7EXAMPLE.',
+				  HINT = 'Copy the access key id of the IAM user or role session.';
+	END IF;
+	IF secret_access_key IS NULL OR length(secret_access_key) < 1 OR secret_access_key ~ '\s' THEN
+		RAISE EXCEPTION 'invalid secret access key for credential "%"', name
+			USING ERRCODE = '22023', HINT = 'Pass the secret access key exactly as AWS issued it.';
+	END IF;
+	UPDATE btexport.credentials x
+	   SET access_key_id = update_credential.access_key_id, secret = btexport._secret_store(secret_access_key),
+		   token_secret = CASE WHEN session_token IS NOT NULL THEN btexport._secret_store(session_token) END
+	 WHERE x.name = c.name;
+	PERFORM btexport._secret_forget(c.secret);
+	PERFORM btexport._secret_forget(c.token_secret);
+	RETURN name;
+END
+$$;
+COMMENT ON FUNCTION btexport.update_credential(text, text, text, text) IS 'rotate the keys of a named credential in place (the secret can never be read back)';
 
 CREATE OR REPLACE FUNCTION btexport.drop_credential(name text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -49,6 +84,8 @@ BEGIN
 			USING ERRCODE = '2BP01', HINT = 'Point the automation at another credential with btexport.update_automation, or drop it first.';
 	END IF;
 	DELETE FROM btexport.credentials x WHERE x.name = c.name;
+	PERFORM btexport._secret_forget(c.secret);
+	PERFORM btexport._secret_forget(c.token_secret);
 END
 $$;
 
@@ -158,6 +195,7 @@ $$;
 
 GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.pause(text, text), btexport.resume(text),
 	btexport.unschedule(text), btexport.create_credential(text, text, text, text), btexport.drop_credential(text),
+	btexport.update_credential(text, text, text, text),
 	btexport.create_project(text, uuid) TO btexport_user;
 
 -- move the cursor back for a deliberate re-export of what was written since `to`
