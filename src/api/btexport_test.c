@@ -138,24 +138,13 @@ step_project(void *arg)
 	BtxBraintrustProject(c->a, c->conn, c->project_id, NULL);
 }
 
-static int
-count_row(void *arg, const btx_btapi_row *row, btx_error *err)
-{
-	((TestCtx *) arg)->rows++;
-	return 0;
-}
-
 /* the export's one-row query: the project's logs with the automation's select list and filter */
 static void
 step_probe(void *arg)
 {
 	TestCtx    *c = arg;
-	btx_error	err;
 
-	c->rows = 0;
-	btx_error_clear(&err);
-	if (btx_btapi_query(c->conn->client, BtxBraintrustProbeQuery(c->a, c->project_id), count_row, c, &err) != 0)
-		BtxConnectionRaise(&err);
+	c->rows = BtxBraintrustProbe(c->a, c->conn, c->project_id);
 }
 
 /* login (API URL discovery), project lookup, a one-row query: each with Braintrust's answer and a hint */

@@ -104,11 +104,11 @@ extern void BtxSourcePinSettings(void);
  * source_braintrust.c, for btexport.test's steps: the automation's
  * connection (with its request budget; the first request waits
  * first_wait_ms), its Braintrust project id, and the one-row query of its
- * export (its select list and filter, limit 1).
+ * export (its select list and filter, limit 1: the rows it returned).
  */
 extern BtxConnection *BtxBraintrustConnect(BtxAutomation *a, long first_wait_ms, MemoryContext cxt);
 extern void BtxBraintrustProject(BtxAutomation *a, BtxConnection *c, char out[64], int64 *requests);
-extern char *BtxBraintrustProbeQuery(BtxAutomation *a, const char *project_id);
+extern int	BtxBraintrustProbe(BtxAutomation *a, BtxConnection *c, const char *project_id);
 
 /* the implementations */
 extern const BtxSourceMethods BtxSpanStoreSource;

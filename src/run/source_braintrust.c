@@ -520,31 +520,45 @@ BtxBraintrustProject(BtxAutomation *a, BtxConnection *c, char out[64], int64 *re
 		BtxConnectionRaise(&err);
 }
 
-/* the one-row query of btexport.test: the automation's select list and filter, limit 1 */
-char *
-BtxBraintrustProbeQuery(BtxAutomation *a, const char *project_id)
+static int
+count_probe_row(void *arg, const btx_btapi_row *row, btx_error *err)
 {
-	BtxBtqlCompiled c;
+	(*(int *) arg)++;
+	return 1;
+}
+
+/*
+ * btexport.test's one-row query: the first page of the export's query (its
+ * select list and filter) with a limit of 1; the rows it returned (0 or 1).
+ */
+int
+BtxBraintrustProbe(BtxAutomation *a, BtxConnection *c, const char *project_id)
+{
+	BtxBtqlCompiled compiled;
+	btx_btapi_scan_options o;
+	btx_btapi_scan_result res;
+	btx_btapi_position pos;
+	btx_error	err;
 	char	   *select = NULL;
 	char	   *filter = NULL;
-	btx_btapi_position pos;
-	btx_buf		q;
-	btx_error	err;
-	char	   *out;
+	int			rows = 0;
 
 	if (strcmp(a->export_type, "btql") == 0)
-		prepare_btql(a, &c, &select, &filter);
+		prepare_btql(a, &compiled, &select, &filter);
+	memset(&o, 0, sizeof(o));
 	memset(&pos, 0, sizeof(pos));
-	btx_buf_init(&q);
+	o.project_id = project_id;
+	o.select = select;
+	o.filter = filter;
+	o.page_size = 1;
+	o.page_size_floor = 1;
+	o.max_pages = 1;
+	o.on_row = count_probe_row;
+	o.arg = &rows;
 	btx_error_clear(&err);
-	if (btx_btapi_page_query_select(project_id, select, filter, &pos, 1, &q, &err) != 0)
-	{
-		btx_buf_free(&q);
-		BtxRaiseCoreError(&err);
-	}
-	out = pstrdup(q.data);
-	btx_buf_free(&q);
-	return out;
+	if (btx_btapi_scan(c->client, &o, &pos, &res, &err) != 0)
+		BtxConnectionRaise(&err);
+	return rows;
 }
 
 static void

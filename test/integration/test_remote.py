@@ -331,6 +331,33 @@ check("btexport.connections and btexport.secrets are not readable by an ordinary
       rc != 0 and rc2 != 0 and "permission denied" in err and "permission denied" in err2, err + err2)
 psql("ALTER SYSTEM RESET btexport.allowed_endpoints; SELECT pg_reload_conf()")
 
+# ---- docs/braintrust-source.md: every SQL example runs as written ---------------------------------
+# Changed, and nothing else: the key placeholder 'sk-...' becomes a key of the double, Braintrust's URLs
+# the double's, 's3://your-bucket-name/...' a prefix of test-bucket with moto's endpoint; the project
+# 'Support Bot' (with the id the examples name) exists in the double; the credential prod-writer here.
+DOC_PROJECT = "0c9f4d2e-6a51-4b8e-93d7-5e2f1a7b8c04"
+D.ctl("/control/project", {"name": "Support Bot", "org": "acme", "id": DOC_PROJECT})
+D.ctl("/control/generate", {"project_id": DOC_PROJECT, "traces": 5, "spans": 3, "seed": 9})
+psql("SELECT btexport.create_credential('prod-writer', '%s', '%s')" % (os.environ["BTX_AKID"], os.environ["BTX_SECRET"]))
+doc = open(os.path.join(ROOT, "docs", "braintrust-source.md"), encoding="utf-8").read()
+blocks = re.findall(r"\n```sql\n(.*?)\n```", doc, re.S)
+
+
+def doc_sql(sql):
+    sql = sql.replace("'sk-...'", "'sk-acme'")
+    sql = sql.replace("'https://api-eu.braintrust.dev'", f"'{D.url}'")
+    sql = re.sub(r"(create_connection\('braintrust', 'sk-acme')\)", lambda m: m.group(1) + f", app_url => '{D.url}')", sql)
+    return re.sub(r"'s3://your-bucket-name/([^']*)'", lambda m: f"'s3://test-bucket/doc/{m.group(1)}', endpoint => '{EP}'", sql)
+
+
+outs = []
+for b in blocks:
+    rc, out, err = run_psql(doc_sql(b))
+    outs.append(out)
+    check(f"docs/braintrust-source.md: the example runs: {b.strip().splitlines()[-1][:70]}", rc == 0, err[:400])
+check("docs/braintrust-source.md: the five-minute example tests, saves and runs the automation",
+      len(blocks) >= 5 and "succeeded" in outs[0] and "login|t" in outs[0].replace(" ", ""), outs[0][:600])
+
 # ---- the key is in no column, view, dump, NOTIFY or pg_cron command --------------------------------
 rels = psql("""SELECT c.oid::regclass FROM pg_class c WHERE c.relnamespace = 'btexport'::regnamespace
                AND c.relkind IN ('r', 'v') AND c.relname <> 'secrets'""").split()

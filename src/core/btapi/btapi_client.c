@@ -405,6 +405,8 @@ status_hint(btx_btapi_client *c, const call *k, long status, btx_error *err)
 		btx_error_hint(err, "Project %s was not found or is not visible to this API key: check the project id and the organization%s%s%s, or the API URL (%s) is not a Braintrust data plane.",
 					   subj, c->org.name[0] ? " (now \"" : "", c->org.name, c->org.name[0] ? "\")" : "",
 					   c->org.api_url);
+	else if (status == 400 && k->op == OP_BTQL && k->subject == NULL)
+		btx_error_hint(err, "Braintrust rejected the query: check its syntax and field names (project_logs() takes the project's id).");
 	else if (status == 400 && k->op == OP_BTQL)
 		btx_error_hint(err, "Braintrust rejected the query: check the automation's filter (BTQL syntax and field names).");
 	else if (status == 429)
