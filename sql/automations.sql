@@ -47,10 +47,20 @@ SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://ab/p/')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1//p/')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', NULL)$$);
+-- "." and ".." segments: curl would remove them from the signed path (issue 12, finding 9)
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/a/../b/')$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/./a/')$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/a/..')$$);
+-- (dots inside a segment are fine)
+SELECT prefix FROM btexport.create_automation('dots-ok', 'support-bot', 's3://b-9/a..b/.c/d./');
+SELECT btexport.drop_automation('dots-ok');
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', role_arn => 'arn:aws:iam::12345:role/x')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', role_arn => 'arn:aws:iam::123456789012:user/x')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', external_id => 'abc')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', role_arn => 'arn:aws:iam::123456789012:role/x', external_id => 'a b')$$);
+-- one rule for the external id, the one the AssumeRole request applies: ASCII only (finding 9)
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', role_arn => 'arn:aws:iam::123456789012:role/x', external_id => 'bt:örg:1')$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', role_arn => 'arn:aws:iam::123456789012:role/x', external_id => 'ａｂｃ')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', batch_size => 0)$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', batch_size => -5)$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', "interval" => 'fortnightly')$$);

@@ -12,6 +12,9 @@ CREATE ROLE regress_btx_bob LOGIN IN ROLE btexport_user;
 CREATE ROLE regress_btx_nobody LOGIN;
 SET btexport.allow_http = on;
 SELECT btexport.create_project('shared-app') IS NOT NULL AS ok;
+-- the project's owner lets alice export it (sql/access.sql tests the project access model)
+SELECT btexport.grant_project('shared-app', 'regress_btx_alice', 'export');
+SELECT btexport.grant_project('shared-app', 'regress_btx_bob', 'export');
 -- superuser-only setting, set for this session (SET ROLE keeps it)
 SET btexport.allowed_endpoints = 'http://127.0.0.1:9';
 

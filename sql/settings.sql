@@ -5,7 +5,7 @@
 SET btexport.allow_http = on;
 
 -- 1. create_automation and test(...) take exactly the listed settings, in order, with their types;
---    update_automation the automation and the updatable ones, in their order
+--    update_automation the automation (by name, or by id) and the updatable ones, in their order
 WITH s AS (SELECT * FROM btexport._settings() WITH ORDINALITY x(setting, type, create_default, update_position, n)),
 	 f AS (SELECT p.proname::text AS fn, p.proargnames[1:p.pronargs]::text[] AS names,
 				  ARRAY(SELECT t::regtype::text FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i) ORDER BY i) AS types
@@ -14,16 +14,18 @@ WITH s AS (SELECT * FROM btexport._settings() WITH ORDINALITY x(setting, type, c
 SELECT fn AS function_disagreeing_with_settings FROM f
  WHERE (fn <> 'update_automation' AND (names, types) IS DISTINCT FROM
 		((SELECT array_agg(setting ORDER BY n) FROM s), (SELECT array_agg(type::regtype::text ORDER BY n) FROM s)))
-	OR (fn = 'update_automation' AND (names, types) IS DISTINCT FROM
-		(ARRAY['automation'] || (SELECT array_agg(setting ORDER BY update_position) FROM s WHERE update_position IS NOT NULL),
-		 ARRAY['text'] || (SELECT array_agg(type::regtype::text ORDER BY update_position) FROM s WHERE update_position IS NOT NULL)));
+	OR (fn = 'update_automation' AND (names[2:], types[2:]) IS DISTINCT FROM
+		((SELECT array_agg(setting ORDER BY update_position) FROM s WHERE update_position IS NOT NULL),
+		 (SELECT array_agg(type::regtype::text ORDER BY update_position) FROM s WHERE update_position IS NOT NULL)))
+	OR (fn = 'update_automation' AND (names[1], types[1]) NOT IN (('automation', 'text'), ('automation_id', 'bigint')));
 SELECT count(*) AS generated_functions FROM pg_proc p
  WHERE p.pronamespace = 'btexport'::regnamespace AND p.pronargs > 1
    AND p.proname IN ('create_automation', 'test', 'update_automation');
 
 -- 2. every setting is a column of btexport.automations (project: project_id), and every column
---    is a setting or one of the automation's own (identity, destination, schedule, state; a
---    connection's owner, the Braintrust project as given and its id, the remote source's position)
+--    is a setting or one of the automation's own (identity, destination, schedule, state; the credential's
+--    owner, which _build_automation derives from the credential setting; a connection's owner, the
+--    Braintrust project as given and its id, the remote source's position)
 WITH cols AS (SELECT attname::text AS col FROM pg_attribute
 			   WHERE attrelid = 'btexport.automations'::regclass AND attnum > 0 AND NOT attisdropped)
 SELECT setting AS setting_without_column FROM btexport._settings()
@@ -33,8 +35,8 @@ WITH cols AS (SELECT attname::text AS col FROM pg_attribute
 SELECT col AS column_without_setting FROM cols
  WHERE col NOT IN (SELECT CASE setting WHEN 'project' THEN 'project_id' ELSE setting END FROM btexport._settings())
    AND col NOT IN ('id', 'owner', 'bucket', 'prefix', 'schedule', 'period', 'status', 'paused_reason', 'cron_jobid',
-				   'cursor', 'created', 'updated', 'connection_owner', 'remote_project', 'remote_project_id',
-				   'source_position');
+				   'cursor', 'created', 'updated', 'credential_owner', 'connection_owner', 'remote_project',
+				   'remote_project_id', 'source_position');
 
 -- 3. the runner's column table (src/adapters/automation.c) names every column, with its type
 SELECT column_name, type FROM btexport._automation_columns()
@@ -87,7 +89,7 @@ SELECT setting AS remote_setting_lost_by_build_automation FROM col, base, given 
 --    (interval needs pg_cron, which this database lacks: test/integration/test_worker.py)
 SELECT name FROM btexport.create_automation('upd', 'settings-app', 's3://b-9/upd/');
 CREATE TEMP TABLE before_update AS SELECT to_jsonb(a) AS j FROM btexport.automations a WHERE name = 'upd';
-SELECT (btexport._update_automation('upd', (SELECT jsonb_object_agg(setting, value) FROM setting_values
+SELECT (btexport._update_automation(btexport._automation_for_caller('upd'), (SELECT jsonb_object_agg(setting, value) FROM setting_values
 	WHERE setting IN (SELECT setting FROM btexport._settings() WHERE update_position IS NOT NULL)
 	  AND setting NOT IN ('s3_path', 'interval')))).name;
 SELECT s.setting AS setting_lost_by_update FROM btexport._settings() s, before_update b, btexport.automations a
@@ -97,7 +99,7 @@ SELECT s.setting AS setting_lost_by_update FROM btexport._settings() s, before_u
 SELECT btexport.drop_automation('all-settings');
 -- ... and the remote settings of an automation whose source is a connection
 SELECT name FROM btexport.create_automation('upd-remote', 'settings-app', 's3://b-9/upd-remote/', connection => 'settings-conn');
-SELECT (btexport._update_automation('upd-remote', (SELECT jsonb_object_agg(setting, value) FROM remote_values
+SELECT (btexport._update_automation(btexport._automation_for_caller('upd-remote'), (SELECT jsonb_object_agg(setting, value) FROM remote_values
 	WHERE setting IN (SELECT setting FROM btexport._settings() WHERE update_position IS NOT NULL)))).requests_per_minute;
 SELECT s.setting AS remote_setting_not_updatable FROM remote_values s
  WHERE s.setting NOT IN (SELECT setting FROM btexport._settings() WHERE update_position IS NOT NULL)

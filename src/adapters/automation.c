@@ -1,6 +1,6 @@
 /*
  * automation.c — a btexport.automations row decoded into a BtxAutomation,
- * and the S3 target (objstore.h) it names.
+ * the S3 target (objstore.h) it names, and whether it may run now.
  *
  * One table below names every column of btexport.automations: how the
  * runner decodes it (its type, its field) or that only SQL uses it.  A row is
@@ -92,6 +92,7 @@ static const AutomationColumn columns[] = {
 	FIELD("layout", TEXTOID, F_TEXT, layout),
 	SQL_ONLY("created", TIMESTAMPTZOID),
 	SQL_ONLY("updated", TIMESTAMPTZOID),
+	FIELD("credential_owner", REGROLEOID, F_OID, credential_owner),	/* names are per owner */
 	FIELD("connection", TEXTOID, F_TEXT, connection),
 	FIELD("connection_owner", REGROLEOID, F_OID, connection_owner),
 	FIELD("remote_project", TEXTOID, F_TEXT, remote_project),
@@ -202,6 +203,21 @@ BtxLoadAutomation(int64 id, BtxAutomation *a, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Why the automation cannot run now, raised as the run's error: its owner role
+ * was dropped, its owner may no longer export its project, or a setting stored
+ * by an older version fails today's validation (btexport._check_runnable, the
+ * check test() makes too).
+ */
+void
+BtxCheckRunnable(int64 id)
+{
+	if (SPI_execute_with_args("SELECT btexport._check_runnable(a) FROM btexport.automations a"
+							  " WHERE a.id OPERATOR(pg_catalog.=) $1",
+							  1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(id)}, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not check automation %lld", (long long) id);
+}
+
 /* btexport._automation_columns() RETURNS TABLE (column_name text, type regtype, decoded boolean) */
 Datum
 btexport_automation_columns(PG_FUNCTION_ARGS)
@@ -232,6 +248,7 @@ BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t)
 	t->role_arn = a->role_arn;
 	t->external_id = a->external_id;
 	t->credential = a->credential;
+	t->credential_owner = a->credential_owner;
 	t->owner = a->owner;
 	t->automation_name = a->name;
 	t->session_name = psprintf("btexport-%lld", (long long) a->id);

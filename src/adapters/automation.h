@@ -32,6 +32,7 @@ typedef struct BtxAutomation
 	char	   *role_arn;
 	char	   *external_id;
 	char	   *credential;
+	Oid			credential_owner;	/* InvalidOid without a credential */
 	char	   *format;			/* jsonl | parquet */
 	int32		batch_size;
 	char	   *cursor;			/* xid8 as text */
@@ -70,5 +71,7 @@ extern void BtxLoadAutomation(int64 id, BtxAutomation *a, MemoryContext cxt);
 /* decode an automations row (a composite datum) in the current memory context */
 extern void BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a);
 extern void BtxTargetFromAutomation(BtxAutomation *a, BtxTarget *t);
+/* ereports why the automation cannot run now (btexport._check_runnable) */
+extern void BtxCheckRunnable(int64 id);
 
 #endif

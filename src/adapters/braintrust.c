@@ -16,7 +16,7 @@
 
 #include "adapters/braintrust.h"
 #include "adapters/error.h"
-#include "adapters/latch.h"
+#include "adapters/sleep.h"
 #include "adapters/secret.h"
 
 static bool curl_ready = false;
@@ -127,12 +127,19 @@ load_row(Oid role, Oid owner, const char *name, BtxConnection *c, char **secret_
 	HeapTuple	t;
 	TupleDesc	d;
 
+	/*
+	 * An automation's connection (owner given): usable only while the
+	 * automation's owner still has the connection owner's rights, as a
+	 * credential is (adapters/objstore.c); a revoked membership finds none.
+	 */
 	if (OidIsValid(owner))
 		rc = SPI_execute_with_args("SELECT c.name, c.owner::pg_catalog.oid, c.org_name, c.app_url, c.api_url,"
 								   " c.api_key::pg_catalog.text FROM btexport.connections c"
-								   " WHERE c.owner OPERATOR(pg_catalog.=) $1 AND c.name OPERATOR(pg_catalog.=) $2",
-								   2, (Oid[]) {OIDOID, TEXTOID},
-								   (Datum[]) {ObjectIdGetDatum(owner), CStringGetTextDatum(name)}, NULL, true, 1);
+								   " WHERE c.owner OPERATOR(pg_catalog.=) $1 AND c.name OPERATOR(pg_catalog.=) $2"
+								   " AND pg_catalog.pg_has_role($3, c.owner::pg_catalog.oid, 'USAGE')",
+								   3, (Oid[]) {OIDOID, TEXTOID, OIDOID},
+								   (Datum[]) {ObjectIdGetDatum(owner), CStringGetTextDatum(name), ObjectIdGetDatum(role)},
+								   NULL, true, 1);
 	else
 		rc = SPI_execute_with_args("SELECT c.name, c.owner::pg_catalog.oid, c.org_name, c.app_url, c.api_url,"
 								   " c.api_key::pg_catalog.text FROM btexport._connection_for($1, $2) c",

@@ -22,6 +22,14 @@
 #include "core/btql/btql.h"
 
 /*
+ * PostgreSQL plans at most 1664 result columns and 65535 bind parameters, and
+ * the row-to-JSON wrapper adds a parameter per column: a larger query is
+ * refused before the planner sees it, with a hint (54000).
+ */
+#define BTX_BTQL_MAX_COLUMNS 1000
+#define BTX_BTQL_MAX_PARAMS 60000
+
+/*
  * Compile BTQL (errors through the boundary) and copy the result out of the
  * core's malloc'd memory into palloc'd memory, so nothing leaks when a later
  * step throws.
@@ -45,6 +53,15 @@ BtxBtqlCompile(const char *text, bool export_mode, int tz_offset, BtxBtqlCompile
 	opt.tz_offset_minutes = tz_offset;
 	if (btx_btql_compile(text, &opt, &q, &err) != 0)
 		BtxRaiseCoreError(&err);
+	if (q.ncolumns > BTX_BTQL_MAX_COLUMNS || q.nparams + q.ncolumns > BTX_BTQL_MAX_PARAMS)
+	{
+		btx_error_set(&err, 1, "54000", "BTQL query is too large: %d columns, %d literals", q.ncolumns, q.nparams);
+		btx_error_detail(&err, "A query may select at most %d columns and use at most %d literals and columns together.",
+						 BTX_BTQL_MAX_COLUMNS, BTX_BTQL_MAX_PARAMS);
+		btx_error_hint(&err, "Select fewer columns (or a whole object such as metadata), and combine literals with IN (...).");
+		btx_btql_query_free(&q);
+		BtxRaiseCoreError(&err);
+	}
 	c->sql = pstrdup(q.sql);
 	c->nparams = q.nparams;
 	c->first_param = q.first_param;

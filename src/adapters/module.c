@@ -6,6 +6,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "adapters/logredact.h"
 
 PG_MODULE_MAGIC;
 
@@ -15,4 +16,5 @@ void
 _PG_init(void)
 {
 	BtxDefineGucs();
+	BtxInstallLogRedaction();
 }

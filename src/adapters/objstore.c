@@ -20,7 +20,7 @@
 #include "utils/memutils.h"
 
 #include "adapters/error.h"
-#include "adapters/latch.h"
+#include "adapters/sleep.h"
 #include "adapters/objstore.h"
 #include "adapters/secret.h"
 #include "core/s3/creds.h"
@@ -220,9 +220,11 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, btx_error *e)
 
 		rc = SPI_execute_with_args("SELECT c.access_key_id, c.secret::pg_catalog.text, c.token_secret::pg_catalog.text,"
 								   " pg_catalog.pg_has_role($2, c.owner::oid, 'USAGE')"
-								   " FROM btexport.credentials c WHERE c.name = $1",
-								   2, (Oid[]) {TEXTOID, OIDOID},
-								   (Datum[]) {CStringGetTextDatum(t->credential), ObjectIdGetDatum(t->owner)},
+								   " FROM btexport.credentials c"
+								   " WHERE c.name OPERATOR(pg_catalog.=) $1 AND c.owner::oid OPERATOR(pg_catalog.=) $3",
+								   3, (Oid[]) {TEXTOID, OIDOID, OIDOID},
+								   (Datum[]) {CStringGetTextDatum(t->credential), ObjectIdGetDatum(t->owner),
+								   ObjectIdGetDatum(t->credential_owner)},
 								   NULL, true, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1 ||
 			strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), "t") != 0)

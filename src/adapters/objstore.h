@@ -21,6 +21,7 @@ typedef struct BtxTarget
 	char	   *role_arn;
 	char	   *external_id;
 	char	   *credential;		/* named credential, or NULL */
+	Oid			credential_owner;	/* its owner: names are per owner */
 	Oid			owner;
 	char	   *automation_name;
 	void	   *client;			/* core client state (malloc'd) */

@@ -17,6 +17,8 @@
  */
 #include "adapters/btexport.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -33,6 +35,14 @@ PG_FUNCTION_INFO_V1(btexport_ingest_prepare);
 PG_FUNCTION_INFO_V1(btexport_ingest_fold_step);
 PG_FUNCTION_INFO_V1(btexport_ingest_text_array);
 PG_FUNCTION_INFO_V1(btexport_ingest_random_hex);
+PG_FUNCTION_INFO_V1(btexport_json_float8);
+
+/*
+ * The longest id, span_id, root_span_id and span_parents element (bytes): ids
+ * are keys of the span store's indexes, whose entries must fit a third of a
+ * page.  Braintrust's ids are UUIDs (36 characters).  docs/ingest.md "Limits".
+ */
+#define MAX_ID_BYTES 1024
 
 /* why an event is rejected (all NULL when it is accepted) */
 typedef struct IngestReject
@@ -226,7 +236,7 @@ timestamp_string_ok(const char *s, int len)
 	return IS_VALID_TIMESTAMP(result);
 }
 
-/* id, span_id, root_span_id: a non-empty string, or null (one is generated) */
+/* id, span_id, root_span_id: a non-empty string of at most MAX_ID_BYTES, or null (one is generated) */
 static bool
 check_id(const char *f, JsonbValue *v, IngestReject *r)
 {
@@ -246,10 +256,17 @@ check_id(const char *f, JsonbValue *v, IngestReject *r)
 				   psprintf("Send a non-empty \"%s\", or leave it out to have one generated.", f));
 		return false;
 	}
+	if (v->val.string.len > MAX_ID_BYTES)
+	{
+		set_reject(r, f, "22001", psprintf("field \"%s\" is too long", f),
+				   psprintf("It has %d bytes; at most %d are allowed.", v->val.string.len, MAX_ID_BYTES),
+				   psprintf("Send a shorter \"%s\", such as a UUID, or leave it out to have one generated.", f));
+		return false;
+	}
 	return true;
 }
 
-/* tags, span_parents: an array of strings, or null */
+/* tags, span_parents: an array of strings (span_parents: ids, at most MAX_ID_BYTES each), or null */
 static bool
 check_string_array(const char *f, JsonbValue *v, IngestReject *r)
 {
@@ -279,9 +296,64 @@ check_string_array(const char *f, JsonbValue *v, IngestReject *r)
 					   psprintf("Send \"%s\" as a JSON array of strings, e.g. [\"a\", \"b\"].", f));
 			return false;
 		}
+		if (strcmp(f, "span_parents") == 0 && e.val.string.len > MAX_ID_BYTES)
+		{
+			set_reject(r, f, "22001", psprintf("field \"%s\" holds an id that is too long", f),
+					   psprintf("Element %d (0-based) has %d bytes; at most %d are allowed.",
+								n, e.val.string.len, MAX_ID_BYTES),
+					   pstrdup("Send the span_id values of the parent spans."));
+			return false;
+		}
 		n++;
 	}
 	return true;
+}
+
+/*
+ * The value of a JSON number as a double, as a JSON parser would read it
+ * (strtod: overflow to infinity, underflow to zero), without an error.
+ */
+static double
+numeric_as_double(Numeric num)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(num)));
+}
+
+/*
+ * Does a JSON number fit a double?  Scores and metrics are doubles in every
+ * Braintrust client and in btexport's exports (averages, Parquet); a number
+ * such as 1e400 or 1e-400 would make each export of the project fail
+ * (float8 overflow/underflow, SQLSTATE 22003), so ingest refuses it.
+ * Subnormal numbers (down to about 4.9e-324) fit.
+ */
+static bool
+numeric_fits_double(Numeric num)
+{
+	double		d = numeric_as_double(num);
+
+	if (isinf(d) || isnan(d))
+		return false;
+	if (d == 0.0)
+		return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(num),
+												 NumericGetDatum(int64_to_numeric(0)))) == 0;
+	return true;
+}
+
+/* a number a double cannot hold (numeric_fits_double), as the event's rejection */
+static bool
+check_double(const char *f, bool scores, JsonbValue *k, JsonbValue *e, IngestReject *r)
+{
+	char	   *numstr;
+
+	if (numeric_fits_double(e->val.numeric))
+		return true;
+	numstr = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(e->val.numeric)));
+	set_reject(r, f, "22003",
+			   psprintf("%s \"%s\" is out of range", scores ? "score" : "metric",
+						excerpt(k->val.string.val, k->val.string.len)),
+			   psprintf("Found %s, which a double precision number cannot hold.", excerpt(numstr, strlen(numstr))),
+			   pstrdup("Send numbers of magnitude between about 2.2e-308 and 1.8e308 (or 0), as JSON encoders of doubles do."));
+	return false;
 }
 
 /* a score must lie in [0, 1] */
@@ -304,7 +376,7 @@ check_score_range(const char *f, JsonbValue *k, JsonbValue *e, IngestReject *r)
 	return false;
 }
 
-/* scores, metrics: an object of numbers (or nulls), or null; scores in [0, 1] */
+/* scores, metrics: an object of numbers a double holds (or nulls), or null; scores in [0, 1] */
 static bool
 check_numbers(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 {
@@ -347,6 +419,8 @@ check_numbers(const KeySpec *spec, JsonbValue *v, IngestReject *r)
 					   pstrdup("Send each metric as a JSON number (null is accepted for NaN)."));
 			return false;
 		}
+		if (!check_double(f, scores, &k, &e, r))
+			return false;
 		if (scores && !check_score_range(f, &k, &e, r))
 			return false;
 	}
@@ -936,4 +1010,29 @@ Datum
 btexport_ingest_random_hex(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(random_hex(PG_GETARG_INT32(0))));
+}
+
+/* ---- numbers in exports ------------------------------------------------ */
+
+/*
+ * btexport._json_float8(jsonb) RETURNS float8: a JSON number as a double, the
+ * way the exports read scores and metrics: what a JSON parser makes of it
+ * (1e-400 is 0), NULL for a number no double holds (1e400; as JSON has no
+ * infinity) and for anything but a number.  Spans stored before ingest
+ * checked the range (btexport 1.0, or plain INSERTs) then export instead of
+ * failing every run with 22003.
+ */
+Datum
+btexport_json_float8(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *j = PG_GETARG_JSONB_P(0);
+	JsonbValue	v;
+	double		d;
+
+	if (!JB_ROOT_IS_SCALAR(j) || !JsonbExtractScalar(&j->root, &v) || v.type != jbvNumeric)
+		PG_RETURN_NULL();
+	d = numeric_as_double(v.val.numeric);
+	if (isinf(d) || isnan(d))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(d);
 }

@@ -1,5 +1,6 @@
 /*
- * invoker.c — small SQL-callable helpers of the API layer: who called.
+ * invoker.c — small SQL-callable helpers of the API layer: who called, and
+ * whether a secret may be passed in this session.
  */
 #include "adapters/btexport.h"
 
@@ -7,9 +8,12 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
+#include "adapters/logredact.h"
+
 
 PG_FUNCTION_INFO_V1(btexport_invoker);
 PG_FUNCTION_INFO_V1(btexport_invoker_is_superuser);
+PG_FUNCTION_INFO_V1(btexport_check_secret_logging);
 
 /*
  * The role that called into btexport's API.  Inside a SECURITY DEFINER
@@ -26,4 +30,22 @@ Datum
 btexport_invoker_is_superuser(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(superuser_arg(GetOuterUserId()));
+}
+
+/*
+ * btexport._check_secret_logging(): raises unless btexport was preloaded, whose
+ * log hook keeps secrets out of the server log (src/adapters/logredact.c).  The
+ * error hides its statement: it carries the secret, and no hook redacts it.
+ */
+Datum
+btexport_check_secret_logging(PG_FUNCTION_ARGS)
+{
+	if (!BtxLogRedactionPreloaded())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("btexport must be in shared_preload_libraries to store a secret"),
+				 errdetail("Without it, the server log could record the statement that carries the secret."),
+				 errhint("Add btexport to shared_preload_libraries and restart the server; meanwhile an automation can use an IAM role (role_arn) with the server's own credentials."),
+				 errhidestmt(true)));
+	PG_RETURN_VOID();
 }

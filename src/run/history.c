@@ -82,14 +82,17 @@ run_sql(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls
 		elog(ERROR, "could not %s", what);
 }
 
+/*
+ * NOTIFY btexport with ids only ({"run_id": .., "automation_id": ..}): any
+ * role may LISTEN, so the payload carries nothing a role may not see (no
+ * name, status, bucket or error); owners read the run from btexport.runs.
+ */
 static void
 notify_run(int64 run_id)
 {
 	run_sql("SELECT pg_catalog.pg_notify('btexport', pg_catalog.json_build_object("
-		 "'run_id', r.id, 'automation_id', r.automation_id, 'automation', a.name,"
-		 "'status', r.status, 'rows', r.rows, 'files', r.files, 'error', r.error_message)::text)"
-		 " FROM btexport.runs r JOIN btexport.automations a ON a.id = r.automation_id"
-		 " WHERE r.id = $1",
+		 "'run_id', r.id, 'automation_id', r.automation_id)::text)"
+		 " FROM btexport.runs r WHERE r.id OPERATOR(pg_catalog.=) $1",
 		 1, (Oid[]) {INT8OID}, (Datum[]) {Int64GetDatum(run_id)}, NULL, SPI_OK_SELECT, "notify");
 }
 
@@ -133,8 +136,10 @@ BtxHistoryQueue(BtxRun *run, const char *token)
 
 /*
  * Runs of this automation that a crash or a killed worker left running, or
- * queued by a worker that is gone: they are failed, and their objects are
- * removed by the next cleanup (their base key is recorded).
+ * queued by a worker that is gone (no run worker whose application_name
+ * still names the run: its pid may be another process's by now): they are
+ * failed, and their objects are removed by the next cleanup (their base key
+ * is recorded).
  */
 void
 BtxHistoryFailInterrupted(BtxRun *run)
@@ -145,7 +150,8 @@ BtxHistoryFailInterrupted(BtxRun *run)
 		 " error_hint = 'Nothing it wrote is committed; the next run exports its rows.'"
 		 " WHERE automation_id = $1 AND id <> $2 AND (status = $4 OR (status = $5"
 		 "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity s WHERE s.pid = runs.pid"
-		 "                   AND s.backend_type = $6)))",
+		 "                   AND s.backend_type = $6"
+		 "                   AND s.application_name = $6 || ' ' || runs.id)))",
 		 6, (Oid[]) {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
 		 (Datum[]) {Int64GetDatum(run->automation_id), Int64GetDatum(run->id), STATUS(BTX_RUN_FAILED),
 			 STATUS(BTX_RUN_RUNNING), STATUS(BTX_RUN_QUEUED), T(BTX_RUN_BACKEND_TYPE)},
@@ -379,7 +385,7 @@ pause_after_failures(BtxRun *run, const char *message)
 		 "update the schedule");
 	ereport(WARNING,
 			(errmsg("automation \"%s\" paused after repeated failures", name),
-			 errhint("Fix the cause (see btexport.runs), then call btexport.resume('%s').", name)));
+			 errhint("Fix the cause (see btexport.runs), then call btexport.resume(%s).", quote_literal_cstr(name))));
 }
 
 /*

@@ -7,7 +7,8 @@
  * enum whose SQL spelling lives in one table (BtxRunStatusName); every state
  * change of a run is one function here, called inside the caller's
  * transaction with SPI connected; the run's own changes (queued, running,
- * succeeded, failed, cancelled) send NOTIFY btexport.  Nothing else in
+ * succeeded, failed, cancelled) send NOTIFY btexport with the run's and the
+ * automation's ids only (any role may LISTEN).  Nothing else in
  * the C code names these tables; the SQL views (btexport.status,
  * btexport.progress) only read them.
  *
@@ -36,7 +37,12 @@
 #include "adapters/automation.h"
 #include "adapters/objstore.h"
 
-/* pg_stat_activity.backend_type of a run's worker (launch.c registers it) */
+/*
+ * pg_stat_activity.backend_type of a run's worker (launch.c registers it); its
+ * application_name is BTX_RUN_BACKEND_TYPE " <run id>" from the moment its run
+ * is queued (run/worker.c), which is how SQL tells a run's live worker from a
+ * process that reuses a crashed run's pid
+ */
 #define BTX_RUN_BACKEND_TYPE "btexport run"
 
 /* btexport.runs.status */

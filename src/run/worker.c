@@ -18,6 +18,15 @@
  *       cursor — all in the one commit
  *   T3' on failure: the run is marked failed (message, detail, hint), the
  *       consecutive failure count may pause the automation
+ *
+ * From T1 on, the worker's application_name is "btexport run <run id>" (set
+ * before the run row commits): cancel(), progress and the clean-up of
+ * interrupted runs trust a pid only while it still names the run, since a
+ * crashed run's pid may belong to another process by then.
+ *
+ * The run's memory (run->cxt: the automation, the window, the base key)
+ * outlives the transactions and is freed, not recycled, when the run ends; a
+ * failure is recorded from it, never from an aborted transaction's memory.
  */
 #include "adapters/btexport.h"
 
@@ -157,7 +166,9 @@ admit_and_queue(BtxRun *run, const char *token, bool first)
 
 	begin_tx(NULL);
 	ok = BtxHistoryQueue(run, token);
-	if (!ok)
+	if (ok)
+		pgstat_report_appname(psprintf(BTX_RUN_BACKEND_TYPE " " INT64_FORMAT, run->id));
+	else
 		advisory_unlock(LOCK_QUEUED, run->automation_id);
 	commit_tx();
 	return ok;
@@ -174,7 +185,11 @@ wait_turn(BtxRun *run)
 	return take_slot();
 }
 
-/* T2: history's housekeeping, the automation, the window, the base key */
+/*
+ * T2: history's housekeeping, the automation (may it run now? a dropped
+ * owner, a revoked export privilege, a stored setting that fails today's
+ * checks), the window, the base key
+ */
 static void
 start(BtxRun *run)
 {
@@ -183,6 +198,7 @@ start(BtxRun *run)
 	BtxHistoryApplyRetention(run, btx_run_retention_days);
 	run->automation = MemoryContextAlloc(run->cxt, sizeof(BtxAutomation));
 	BtxLoadAutomation(run->automation_id, run->automation, run->cxt);
+	BtxCheckRunnable(run->automation_id);
 	BtxExportPlan(run);
 	BtxHistoryStart(run);
 	commit_tx();
@@ -239,7 +255,9 @@ run_once(BtxWorkerArgs *args, BtxRunTrigger trigger, const char *token, bool fir
 	*more = false;
 	if (!admit_and_queue(&run, token, first))
 		return false;
-	run.cxt = AllocSetContextCreate(TopMemoryContext, "btexport run", ALLOCSET_DEFAULT_SIZES);
+	/* not the default sizes: deleted, the context goes back to malloc instead of a freelist, so
+	 * the sanitizer run of the server (test/sanitize) reports any use of it after the run */
+	run.cxt = AllocSetContextCreate(TopMemoryContext, "btexport run", 0, 16 * 1024, ALLOCSET_DEFAULT_MAXSIZE);
 
 	PG_TRY();
 	{

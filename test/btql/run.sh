@@ -52,6 +52,8 @@ GRANT USAGE ON SCHEMA btexport, ref TO btql_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA ref TO btql_reader;
 GRANT SELECT ON btexport.logs, btexport.projects TO btql_reader;
 GRANT EXECUTE ON FUNCTION btexport.btql_try_jsonb(text) TO btql_reader;
+-- row-level security: the reader may read the dataset's projects (docs/security.md "Projects")
+SELECT btexport.grant_project(p.id::text, 'btql_reader', 'read') FROM btexport.projects p;
 CREATE ROLE btql_hostile LOGIN IN ROLE btql_reader;
 ALTER ROLE btql_hostile SET search_path = btql_evil, pg_catalog, public;
 SQL

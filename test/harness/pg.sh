@@ -2,6 +2,9 @@
 # Throwaway PostgreSQL 15 cluster for btexport's tests (run as root or as an unprivileged user).
 # usage: source test/harness/pg.sh; pg_start <dir> [port]; ... psql_q "select 1"; pg_stop
 #   exports PGDIR PGPORT PGHOST PGUSER PGDATABASE.  The cluster preloads pg_cron and btexport.
+#   PG_ENV: environment assignments for the server (e.g. LD_PRELOAD of the sanitizer runtime,
+#   test/sanitize), given on pg_ctl's command line: su drops LD_PRELOAD from the environment.
+#   pg_start_cmd prints the command that starts the cluster again (tests that restart it).
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 _pg_as() {	# run a command as the cluster's OS user
@@ -28,9 +31,12 @@ log_min_messages = warning
 fsync = off
 CONF
 	[ -n "${PG_EXTRA_CONF:-}" ] && printf '%s\n' "$PG_EXTRA_CONF" >>"$PGDIR/data/postgresql.conf"
-	_pg_as "$PG_BIN/pg_ctl -D $PGDIR/data -l $PGDIR/server.log -w start >/dev/null" \
-		|| { cat "$PGDIR/server.log" >&2; return 1; }
-	export PGDIR PGPORT PGHOST="$PGDIR/sock" PGUSER=postgres PGDATABASE=postgres
+	_pg_as "$(pg_start_cmd) >/dev/null" || { cat "$PGDIR/server.log" >&2; return 1; }
+	export PGDIR PGPORT PGHOST="$PGDIR/sock" PGUSER=postgres PGDATABASE=postgres PG_BIN PG_ENV
+}
+
+pg_start_cmd() {	# the command (run as the cluster's OS user) that starts the cluster in $PGDIR
+	echo "${PG_ENV:+env $PG_ENV }$PG_BIN/pg_ctl -D $PGDIR/data -l $PGDIR/server.log -w start"
 }
 
 psql_q() {	# psql_q "sql" -> unaligned, tuples only, stops on error
@@ -43,6 +49,5 @@ pg_stop() {
 
 pg_restart() {	# stop the cluster and start it again on the same data directory, with $PG_BIN's binaries
 	_pg_as "$PG_BIN/pg_ctl -D $PGDIR/data -m fast stop >/dev/null 2>&1"
-	_pg_as "$PG_BIN/pg_ctl -D $PGDIR/data -l $PGDIR/server.log -w start >/dev/null" \
-		|| { tail -50 "$PGDIR/server.log" >&2; return 1; }
+	_pg_as "$(pg_start_cmd) >/dev/null" || { tail -50 "$PGDIR/server.log" >&2; return 1; }
 }

@@ -9,6 +9,8 @@ test/harness/braintrust.sh; braintrust_double() starts a private one without it)
 """
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -118,6 +120,15 @@ def setup_credential(name="moto"):
     psql(f"SELECT btexport.create_credential('{name}', '{os.environ['BTX_AKID']}', '{os.environ['BTX_SECRET']}')")
 
 
+def pg_start_cmd():
+    """The command (for the cluster's OS user) that starts the test cluster again: this tree's
+    private install (PG_BIN) with the server's environment (PG_ENV, e.g. the sanitizer runtime)."""
+    env = os.environ.get("PG_ENV", "")
+    pgdir = os.environ["PGDIR"]
+    return (f"{'env ' + env + ' ' if env else ''}{os.environ.get('PG_BIN', '/usr/lib/postgresql/15/bin')}/pg_ctl"
+            f" -D {pgdir}/data -l {pgdir}/server.log -w start")
+
+
 def wait_for(fn, timeout=90, what="condition"):
     """Poll fn() until it returns a truthy value (never a fixed sleep as synchronisation)."""
     deadline = time.time() + timeout
@@ -177,3 +188,84 @@ class BraintrustDouble:
 
 def braintrust_double():
     return BraintrustDouble()
+
+
+def doc_sql(doc, section):
+    """The ```sql blocks of a section ("## <section>") of docs/<doc>: tests execute the SQL
+    examples of the docs."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", doc)) as f:
+        text = f.read()
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [b.split("```", 1)[0] for b in body.split("```sql\n")[1:]]
+
+
+class Wire:
+    """A minimal PostgreSQL frontend over the cluster's unix socket (trust authentication):
+    simple queries and one-shot extended-protocol calls, returning the error's fields
+    (C = SQLSTATE, M, D, H, ...) or None.  For tests that need the extended protocol or one
+    session's backend (its pid, its memory) across many statements."""
+
+    def __init__(self, db, user="postgres"):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.connect(os.path.join(os.environ["PGHOST"], f".s.PGSQL.{os.environ['PGPORT']}"))
+        self.buf = b""
+        body = struct.pack("!i", 196608) + b"user\0" + user.encode() + b"\0database\0" + db.encode() + b"\0\0"
+        self.s.sendall(struct.pack("!i", len(body) + 4) + body)
+        err, _ = self._until_ready()
+        if err:
+            raise RuntimeError(f"connection refused: {err}")
+        self.pid = int(self.query("SELECT pg_backend_pid()")[1][0][0])
+
+    def _msg(self, kind, payload):
+        self.s.sendall(kind + struct.pack("!i", len(payload) + 4) + payload)
+
+    def _recv(self, n):
+        while len(self.buf) < n:
+            chunk = self.s.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def _until_ready(self):
+        err, rows = None, []
+        while True:
+            kind = self._recv(1)
+            n = struct.unpack("!i", self._recv(4))[0]
+            payload = self._recv(n - 4)
+            if kind == b"E":
+                err = {f[:1].decode(): f[1:].decode("utf-8", "replace") for f in payload.split(b"\0") if f}
+            elif kind == b"D":
+                cols, off, row = struct.unpack("!h", payload[:2])[0], 2, []
+                for _ in range(cols):
+                    ln = struct.unpack("!i", payload[off:off + 4])[0]
+                    off += 4
+                    row.append(None if ln < 0 else payload[off:off + ln].decode("utf-8", "replace"))
+                    off += max(ln, 0)
+                rows.append(row)
+            elif kind == b"Z":
+                return err, rows
+
+    def query(self, sql):
+        """A simple query (one or more statements): (error fields or None, rows)."""
+        self._msg(b"Q", sql.encode() + b"\0")
+        return self._until_ready()
+
+    def extended(self, sql, params):
+        """Parse/Bind/Execute/Sync with text parameters: error fields or None."""
+        self._msg(b"P", b"\0" + sql.encode() + b"\0" + struct.pack("!h", 0))
+        bind = b"\0\0" + struct.pack("!h", 0) + struct.pack("!h", len(params))
+        for p in params:
+            v = p.encode()
+            bind += struct.pack("!i", len(v)) + v
+        self._msg(b"B", bind + struct.pack("!h", 0))
+        self._msg(b"E", b"\0" + struct.pack("!i", 0))
+        self._msg(b"S", b"")
+        return self._until_ready()[0]
+
+    def close(self):
+        try:
+            self._msg(b"X", b"")
+        finally:
+            self.s.close()

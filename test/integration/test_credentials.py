@@ -59,8 +59,32 @@ check("credentials_info shows no secret", os.environ["BTX_SECRET"] not in out an
 hist = psql("SELECT row_to_json(r) FROM btexport.runs r")
 check("run history never contains the secret", os.environ["BTX_SECRET"] not in hist)
 
+# update_credential rotates in place, only the owner's (names are per owner), and the old secret is forgotten
+AK, SK = os.environ["BTX_AKID"], os.environ["BTX_SECRET"]
+secrets_before = psql("SELECT count(*) FROM btexport.secrets").strip()
+for ref in ("moto", "postgres/moto"):
+    rc, out, err = psql(f"SELECT btexport.update_credential('{ref}', '{AK}', 'stolen')", user="creds_alice", check_error=False)
+    check(f"another role cannot update the credential ('{ref}': it does not exist for her, 42704)",
+          rc != 0 and "does not exist" in err, err)
+old_id = psql("SELECT secret FROM btexport.credentials WHERE name = 'moto'").strip()
+psql(f"SELECT btexport.update_credential('moto', '{AK}', 'wrong-secret-key')")
+r = run("role-ok")
+check("after rotating to a wrong secret the next run signs with it and fails", r["status"] == "failed", json.dumps(r)[:300])
+psql(f"SELECT btexport.update_credential('moto', '{AK}', '{SK}')")
+check("the rotation replaced the secret and forgot the old one (no secret left behind)",
+      psql(f"SELECT count(*) FROM btexport.secrets WHERE id = '{old_id}'").strip() == "0"
+      and psql("SELECT count(*) FROM btexport.secrets").strip() == secrets_before)
+# a restored dump has the credential without its secret: the run says so, update_credential sets it again
+psql("DELETE FROM btexport.secrets s USING btexport.credentials c WHERE c.name = 'moto' AND s.id = c.secret")
+r = run("role-ok")
+check("a credential without its secret (restored dump) fails the run with a hint naming update_credential",
+      r["status"] == "failed" and "update_credential" in (r["error_hint"] or ""), json.dumps(r)[:400])
+psql(f"SELECT btexport.update_credential('moto', '{AK}', '{SK}')")
+r = run("role-ok")
+check("... and after update_credential the run succeeds again", r["status"] == "succeeded", json.dumps(r)[:300])
+
 # the server's own credentials are gated: creds_alice has no credential and no btexport_s3_writer
-psql("SELECT btexport.create_project('creds_alice-app')")
+psql("SELECT btexport.create_project('creds_alice-app')", user="creds_alice")
 psql("GRANT SELECT ON btexport.logs TO creds_alice")
 rc, out, err = psql(f"""SELECT btexport.create_automation('creds_alice-ambient', 'creds_alice-app', 's3://test-bucket/creds_alice/',
                        endpoint => '{EP}')""", user="creds_alice", check_error=False)
@@ -87,17 +111,18 @@ for _ in range(50):
     if EP in psql("SHOW btexport.allowed_endpoints", user="creds_alice"):
         break
     time.sleep(0.1)
+psql("SELECT btexport.grant_project('app', 'creds_alice', 'export')")
 psql(f"""SELECT btexport.create_automation('alice-rls', 'app', 's3://test-bucket/alice-rls/', endpoint => '{EP}',
          credential => 'alice-moto')""", user="creds_alice")
-psql("ALTER TABLE btexport.logs ENABLE ROW LEVEL SECURITY;"
-     " CREATE POLICY alice_roots ON btexport.logs FOR SELECT TO creds_alice USING (is_root)")
+# (restrictive: a permissive policy would widen btexport's own project policies)
+psql("CREATE POLICY alice_roots ON btexport.logs AS RESTRICTIVE FOR SELECT TO creds_alice USING (is_root)")
 r = psql_json("SELECT row_to_json(r) FROM btexport.run('alice-rls') r", user="creds_alice")[-1]
 rows = read_jsonl_objects("test-bucket", list_keys("test-bucket", "alice-rls/"))
 roots = set(psql("SELECT l.id FROM btexport.logs l JOIN btexport.projects p ON p.id = l.project_id"
                  " WHERE p.name = 'app' AND l.is_root").split())
 check("row-level security on the span store applies to the owner's export (only the rows she may see)",
       r["status"] == "succeeded" and {x["id"] for x in rows} == roots and len(rows) < n, f"{r['rows']} rows")
-psql("DROP POLICY alice_roots ON btexport.logs; ALTER TABLE btexport.logs DISABLE ROW LEVEL SECURITY")
+psql("DROP POLICY alice_roots ON btexport.logs")
 # ... and without SELECT on the span store the run fails, exporting nothing
 psql("SELECT btexport.generate_sample_data('app', traces => 2, seed => 77, first_trace => 5000)")
 psql("REVOKE SELECT ON btexport.logs FROM btexport_user, creds_alice")
@@ -114,4 +139,11 @@ st = psql_json("SELECT row_to_json(a) FROM btexport.automations a WHERE name = '
 check("after max_failures failed runs in a row the automation pauses itself, saying why",
       r["status"] == "failed" and st["status"] == "paused" and "2 consecutive failed runs" in (st["paused_reason"] or ""),
       json.dumps(st)[:300])
+# issue 12 finding 8: the warning printed the name from memory the failed run's transaction had freed
+with open(os.path.join(os.environ["PGDIR"], "server.log"), "rb") as f:
+    log = f.read()
+check("the server log's pause warning names the automation (no freed memory read)",
+      b'WARNING:  automation "role-bad" paused after repeated failures' in log
+      and b"HINT:  Fix the cause (see btexport.runs), then call btexport.resume('role-bad')." in log,
+      repr([l for l in log.split(b"\n") if b"paused after repeated" in l or b"btexport.resume(" in l][-4:]))
 finish()

@@ -329,6 +329,31 @@ rc, out, err = run_psql("SELECT * FROM btexport.connections", user="rem_user")
 rc2, out2, err2 = run_psql("SELECT * FROM btexport.secrets", user="rem_user")
 check("btexport.connections and btexport.secrets are not readable by an ordinary role",
       rc != 0 and rc2 != 0 and "permission denied" in err and "permission denied" in err2, err + err2)
+
+# a team's connection: usable by its members (as a credential is), and by nobody once the membership goes
+psql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rem_team') THEN CREATE ROLE rem_team; END IF;"
+     " IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rem_member') THEN CREATE ROLE rem_member LOGIN; END IF; END$$;"
+     " GRANT btexport_user TO rem_team, rem_member; GRANT rem_team TO rem_member")
+psql(f"SET ROLE rem_team; SELECT btexport.create_connection('team', 'sk-acme', app_url => '{D.url}')", user="rem_member")
+psql("SELECT btexport.create_credential('moto3', '%s', '%s')" % (os.environ["BTX_AKID"], os.environ["BTX_SECRET"]),
+     user="rem_member")
+psql(f"""SELECT btexport.create_automation('team-auto', 'sdk-capture', 's3://test-bucket/remote/team-auto/',
+         connection => 'team', endpoint => '{EP}', credential => 'moto3', requests_per_minute => 6000)""", user="rem_member")
+r = psql_json("SELECT row_to_json(r) FROM btexport.run('team-auto') r", user="rem_member")[-1]
+check("a member of the connection's owner role may use it (an automation of hers runs through it)",
+      r["status"] == "succeeded" and r["rows"] > 0, json.dumps(r)[:300])
+psql("REVOKE rem_team FROM rem_member")
+r = psql_json("SELECT row_to_json(r) FROM btexport.run('team-auto') r", user="rem_member")[-1]
+check("once the membership is revoked her run fails (42501, a hint) and exports nothing more",
+      r["status"] == "failed" and r["error_sqlstate"] == "42501" and "may not use Braintrust connection" in r["error_message"]
+      and r["error_hint"] and r["rows"] == 0, json.dumps(r)[:400])
+for sql in ("SELECT btexport.update_connection('rem_team/team', api_key => 'sk-stolen')",
+            "SELECT btexport.drop_connection('rem_team/team')",
+            "SELECT count(*) FROM btexport.query('rem_team/team', 'select: id | from: project_logs(''sdk-capture'')')"):
+    rc, out, err = run_psql(sql, user="rem_member")
+    check(f"... nor update, drop or query it by '<owner>/<name>': {sql[16:40]}", rc != 0 and "does not exist" in err, err[:300])
+psql("SELECT btexport.drop_automation('team-auto')", user="rem_member")
+psql("SET ROLE rem_team; SELECT btexport.drop_connection('team')")
 psql("ALTER SYSTEM RESET btexport.allowed_endpoints; SELECT pg_reload_conf()")
 
 # ---- docs/braintrust-source.md: every SQL example runs as written ---------------------------------

@@ -5,9 +5,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from lib import check, finish, psql, psql_json, list_keys, read_jsonl_objects, setup_credential  # noqa: E402
+from lib import check, doc_sql, finish, psql, psql_json, list_keys, read_jsonl_objects, setup_credential  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EP = os.environ["MOTO_ENDPOINT"]
@@ -18,6 +19,13 @@ VERSION = subprocess.run(["make", "-s", "--no-print-directory", "-C", os.path.jo
 
 def run(name):
     return psql_json(f"SELECT row_to_json(r) FROM btexport.run('{name}') r")[-1]
+
+
+def run_as(name, user):
+    return psql_json(f"SELECT row_to_json(r) FROM btexport.run('{name}') r", user=user)[-1]
+
+
+
 
 
 def s3_versions(prefix):
@@ -43,6 +51,24 @@ def before():
     psql(f"""SELECT btexport.create_automation('up-parquet', 'up', 's3://test-bucket/upgrade/parquet/',
              export_type => 'logs_spans', format => 'parquet', "interval" => 'daily', endpoint => '{EP}',
              credential => 'moto')""")
+    # a non-superuser's ingest, credential and scheduled automation (docs/operations.md "Upgrading
+    # from 1.0": they keep working), and an automation named like another's id (issue 12, finding 3)
+    psql("CREATE ROLE up_user LOGIN IN ROLE btexport_user")
+    psql(f"ALTER SYSTEM SET btexport.allowed_endpoints = '{EP}'; SELECT pg_reload_conf()")
+    for _ in range(100):
+        if EP in psql("SHOW btexport.allowed_endpoints", user="up_user"):
+            break
+        time.sleep(0.05)
+    psql("SELECT count(*) FROM btexport.log('up', '[{\"id\": \"user-1\", \"input\": \"from up_user\"}]')", user="up_user")
+    psql(f"SELECT btexport.create_credential('up-user-key', '{os.environ['BTX_AKID']}', '{os.environ['BTX_SECRET']}')",
+         user="up_user")
+    psql(f"""SELECT btexport.create_automation('up-user', 'up', 's3://test-bucket/upgrade/user/', "interval" => 'hourly',
+             endpoint => '{EP}', credential => 'up-user-key')""", user="up_user")
+    ru = run_as("up-user", "up_user")
+    check("1.0: a non-superuser's run succeeds", ru["status"] == "succeeded" and ru["rows"] > 0, json.dumps(ru))
+    first = psql("SELECT min(id) FROM btexport.automations").strip()
+    psql(f"""SELECT btexport.create_automation('{first}', 'up', 's3://test-bucket/upgrade/named-like-an-id/',
+             endpoint => '{EP}', credential => 'moto')""")
     r = run("up-spans")
     ok = check("1.0: a run succeeds", r["status"] == "succeeded" and r["rows"] > 0, json.dumps(r))
     r2 = run("up-parquet")
@@ -100,6 +126,41 @@ def after():
           f"extra {sorted(set(got) - want)[:5]}")
     r = run("up-parquet")
     check("after the upgrade: a Parquet run succeeds", r["status"] == "succeeded" and r["rows"] > 0, json.dumps(r))
+
+    # project access (docs/operations.md "Upgrading from 1.0"): 1.0 projects are the extension
+    # owner's; automation owners hold export, btexport_user ingest
+    check("after the upgrade: 1.0 projects belong to the extension's owner",
+          psql("SELECT count(*) FROM btexport.projects p JOIN pg_extension e ON e.extname = 'btexport'"
+               " WHERE p.owner::oid <> e.extowner").strip() == "0")
+    grants = psql("SELECT string_agg(g.grantee || ':' || g.privilege, ',' ORDER BY g.grantee || ':' || g.privilege)"
+                  " FROM btexport.project_grants g"
+                  " JOIN btexport.projects p ON p.id = g.project_id WHERE p.name = 'up'").strip()
+    check("after the upgrade: up_user may export 'up', every btexport user may ingest into it",
+          grants == "btexport_user:ingest,up_user:export", grants)
+    psql("SELECT count(*) FROM btexport.log('up', '[{\"id\": \"user-2\", \"input\": \"after the upgrade\"}]')",
+         user="up_user")
+    check("after the upgrade: the non-superuser's ingest (log) still works",
+          psql("SELECT count(*) FROM btexport.logs WHERE id = 'user-2'").strip() == "1")
+    ru = run_as("up-user", "up_user")
+    check("after the upgrade: the non-superuser's scheduled automation still runs and exports",
+          ru["status"] == "succeeded" and ru["rows"] > 0, json.dumps(ru))
+    check("after the upgrade: its credential is (up_user, up-user-key)",
+          psql("SELECT credential_owner || '/' || credential FROM btexport.automations WHERE name = 'up-user'").strip()
+          == "up_user/up-user-key")
+    check("after the upgrade: the automation's owner reads the project it exports",
+          int(psql("SELECT count(*) FROM btexport.logs", user="up_user")) > 0)
+    psql("CREATE ROLE up_reader LOGIN IN ROLE btexport_user")
+    check("after the upgrade: reading spans needs a grant (another btexport user sees none yet)",
+          psql("SELECT count(*) FROM btexport.logs", user="up_reader").strip() == "0")
+    for block in doc_sql("operations.md", "Upgrading from 1.0"):
+        psql(block)
+    check("the documented statement restores 1.0's reads for every btexport user",
+          int(psql("SELECT count(*) FROM btexport.logs", user="up_reader")) > 0)
+    first = psql("SELECT min(id) FROM btexport.automations").strip()
+    rid = psql_json(f"SELECT row_to_json(r) FROM btexport.run({first}::bigint) r")[-1]
+    check(f"after the upgrade: run({first}::bigint) runs automation {first}, not the one named '{first}'",
+          rid["automation_id"] == int(first), json.dumps(rid)[:300])
+    psql("ALTER SYSTEM RESET btexport.allowed_endpoints; SELECT pg_reload_conf()")
     finish()
 
 

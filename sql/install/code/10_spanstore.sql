@@ -14,43 +14,30 @@ $$;
 CREATE OR REPLACE TRIGGER logs_stamp_xact_id BEFORE INSERT OR UPDATE ON btexport.logs
 	FOR EACH ROW EXECUTE FUNCTION btexport._stamp_xact_id();
 
--- create (or find) a project by name
+-- create a project owned by the caller, or return the id of the one with that name when
+-- the caller may use it (docs/security.md "Projects": project names are unique in the database)
 CREATE OR REPLACE FUNCTION btexport.create_project(name text, org_id uuid DEFAULT NULL)
-RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	pid uuid;
+	p btexport.projects;
 BEGIN
-	IF name IS NULL OR name = '' THEN
-		RAISE EXCEPTION 'project name must not be empty'
-			USING ERRCODE = '22023', HINT = 'Pass a non-empty project name.';
+	SELECT * INTO p FROM btexport.projects x WHERE x.name = create_project.name;
+	IF p.id IS NULL THEN
+		PERFORM btexport._check_project_name(name);
+		INSERT INTO btexport.projects AS x (name, org_id, owner)
+		VALUES (create_project.name, create_project.org_id, btexport._invoker())
+			ON CONFLICT ON CONSTRAINT projects_name_key DO NOTHING RETURNING * INTO p;
+		IF p.id IS NULL THEN		-- created concurrently
+			SELECT * INTO p FROM btexport.projects x WHERE x.name = create_project.name;
+		END IF;
 	END IF;
-	SELECT p.id INTO pid FROM btexport.projects p WHERE p.name = create_project.name;
-	IF pid IS NULL THEN
-		INSERT INTO btexport.projects (name, org_id) VALUES (create_project.name, create_project.org_id)
-		RETURNING id INTO pid;
+	IF NOT btexport._may_project(btexport._invoker(), p.id, 'any') THEN
+		RAISE EXCEPTION 'project "%" already exists', btexport._excerpt(name)
+			USING ERRCODE = '42710',
+				  DETAIL = 'Project names are unique in the database; the project belongs to another role.',
+				  HINT = 'Choose another name, or ask the project''s owner for access (btexport.grant_project).';
 	END IF;
-	RETURN pid;
+	RETURN p.id;
 END
 $$;
 COMMENT ON FUNCTION btexport.create_project(text, uuid) IS 'create a project (or return the id of the existing one with that name)';
-
--- resolve a project given by id or name; raises 42704 with a hint when unknown
-CREATE OR REPLACE FUNCTION btexport._resolve_project(project text)
-RETURNS uuid LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	pid uuid;
-BEGIN
-	IF project IS NULL OR project = '' THEN
-		RAISE EXCEPTION 'project must be given'
-			USING ERRCODE = '22004', HINT = 'Pass the project''s name or id, e.g. project => ''my-app''.';
-	END IF;
-	SELECT p.id INTO pid FROM btexport.projects p
-	 WHERE p.name = project OR p.id::text = pg_catalog.lower(project);
-	IF pid IS NULL THEN
-		RAISE EXCEPTION 'project "%" does not exist', project
-			USING ERRCODE = '42704',
-				  HINT = 'Create it with btexport.create_project(name), or check btexport.projects for the name or id.';
-	END IF;
-	RETURN pid;
-END
-$$;

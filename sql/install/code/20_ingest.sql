@@ -55,41 +55,51 @@ RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg
 	 WHERE v IS NOT NULL
 $$;
 
--- find the project by id, or by name creating it when missing
+-- find the project by id, or by name creating it (owned by the caller) when missing; the
+-- caller must hold ingest on it (docs/security.md "Projects").  A UUID is only ever an id.
 CREATE OR REPLACE FUNCTION btexport._ingest_project(project text)
-RETURNS uuid LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	pid uuid;
+	p btexport.projects;
 BEGIN
 	IF project IS NULL OR project = '' THEN
 		RAISE EXCEPTION 'project must be given'
 			USING ERRCODE = '22004', HINT = 'Pass the project''s name or id, e.g. project => ''my-app''.';
 	END IF;
-	SELECT p.id INTO pid FROM btexport.projects p WHERE p.name = project;
-	IF pid IS NOT NULL THEN
-		RETURN pid;
-	END IF;
-	IF project ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+	IF btexport._is_uuid(project) THEN
 		-- an id: it must exist (raises 42704 with a hint when it does not)
-		RETURN btexport._resolve_project(project);
+		p := btexport._project_for_caller(project);
+	ELSE
+		SELECT * INTO p FROM btexport.projects x WHERE x.name = project;
+		IF p.id IS NULL THEN
+			-- a name: register it, as the SDK does implicitly (safe against a concurrent insert)
+			PERFORM btexport._check_project_name(project);
+			INSERT INTO btexport.projects AS x (name, owner) VALUES (project, btexport._invoker())
+				ON CONFLICT ON CONSTRAINT projects_name_key DO NOTHING RETURNING * INTO p;
+			IF p.id IS NULL THEN
+				SELECT * INTO p FROM btexport.projects x WHERE x.name = project;
+			END IF;
+		END IF;
 	END IF;
-	-- a name: register it, as the SDK does implicitly (safe against a concurrent insert)
-	INSERT INTO btexport.projects AS p (name) VALUES (project)
-		ON CONFLICT (name) DO NOTHING RETURNING p.id INTO pid;
-	IF pid IS NULL THEN
-		SELECT p.id INTO pid FROM btexport.projects p WHERE p.name = project;
+	IF NOT btexport._may_project(btexport._invoker(), p.id, 'ingest') THEN
+		RAISE EXCEPTION 'permission denied to write to project "%"', btexport._excerpt(project)
+			USING ERRCODE = '42501',
+				  DETAIL = format('Role %s holds no ingest privilege on the project.', btexport._invoker()),
+				  HINT = 'Its owner can grant it: SELECT btexport.grant_project(''<project>'', ''<role>'', ''ingest'').';
 	END IF;
-	RETURN pid;
+	RETURN p.id;
 END
 $$;
 
 -- The engine.  events: a jsonb array of events; idxs: the event index to report
 -- for each array element (NULL = its 0-based position); pre: events already
 -- rejected by the caller (log_text's parse failures).
+-- SECURITY DEFINER: the caller's ingest privilege is checked by _ingest_project; a merge
+-- reads the stored row even when the caller may not read the project.
 CREATE OR REPLACE FUNCTION btexport._ingest_apply(project text, events jsonb, idxs integer[],
 									   pre btexport.log_result[], on_error text)
 RETURNS SETOF btexport.log_result
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	pid			uuid;
 	porg		uuid;

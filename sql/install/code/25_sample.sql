@@ -38,10 +38,7 @@ BEGIN
 	IF traces IS NULL OR traces < 0 THEN
 		RAISE EXCEPTION 'traces must be zero or more' USING ERRCODE = '22023', HINT = 'Pass e.g. traces => 100.';
 	END IF;
-	SELECT p.id INTO pid FROM btexport.projects p WHERE p.name = project OR p.id::text = lower(project);
-	IF pid IS NULL THEN
-		pid := btexport.create_project(project);
-	END IF;
+	pid := btexport._ingest_project(project);	-- created when missing; needs ingest on it
 	WITH t AS (
 		SELECT g AS t,
 			   1 + (btexport._prng(seed, g, 0, 'nllm') * 3)::int AS nllm,

@@ -7,7 +7,10 @@ CREATE OR REPLACE FUNCTION btexport._invoker() RETURNS regrole
 	LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'btexport_invoker';
 CREATE OR REPLACE FUNCTION btexport._invoker_is_superuser() RETURNS boolean
 	LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'btexport_invoker_is_superuser';
+CREATE OR REPLACE FUNCTION btexport._check_secret_logging() RETURNS void
+	LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'btexport_check_secret_logging';
 REVOKE ALL ON FUNCTION btexport._invoker() FROM PUBLIC;
+REVOKE ALL ON FUNCTION btexport._check_secret_logging() FROM PUBLIC;
 REVOKE ALL ON FUNCTION btexport._invoker_is_superuser() FROM PUBLIC;
 
 -- credentials as users may see them: no secret, key id masked

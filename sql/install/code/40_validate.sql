@@ -3,6 +3,12 @@
 -- with a hint; none changes anything.
 -- ---------------------------------------------------------------------------
 
+-- the cores' validation rules (src/api/validate.c): one rule for saving and for running
+CREATE OR REPLACE FUNCTION btexport._check_s3_prefix(prefix text) RETURNS void
+LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'btexport_check_s3_prefix';
+CREATE OR REPLACE FUNCTION btexport._check_external_id(external_id text) RETURNS void
+LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'btexport_check_external_id';
+
 -- s3://bucket/prefix/ -> (bucket, prefix with trailing slash or '')
 CREATE OR REPLACE FUNCTION btexport._parse_s3_path(s3_path text, OUT bucket text, OUT prefix text)
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -15,7 +21,7 @@ BEGIN
 	END IF;
 	m := regexp_match(s3_path, '^s3://([^/]*)(/(.*))?$');
 	IF m IS NULL THEN
-		RAISE EXCEPTION 'invalid S3 path "%"', s3_path
+		RAISE EXCEPTION 'invalid S3 path "%"', btexport._excerpt(s3_path)
 			USING ERRCODE = '22023', DETAIL = 'An S3 path starts with s3:// followed by the bucket name.',
 				  HINT = 'Use the form s3://bucket-name/prefix/.';
 	END IF;
@@ -23,17 +29,13 @@ BEGIN
 	prefix := coalesce(m[3], '');
 	IF bucket !~ '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' OR bucket ~ '\.\.|\.-|-\.'
 	   OR bucket ~ '^\d+\.\d+\.\d+\.\d+$' OR bucket ~ '^xn--' OR bucket ~ '-s3alias$' THEN
-		RAISE EXCEPTION 'invalid S3 bucket name "%" in "%"', bucket, s3_path
+		RAISE EXCEPTION 'invalid S3 bucket name "%" in "%"', btexport._excerpt(bucket), btexport._excerpt(s3_path)
 			USING ERRCODE = '22023',
 				  DETAIL = 'Bucket names are 3 to 63 characters of lower-case letters, digits, dots and hyphens, and begin and end with a letter or digit.',
 				  HINT = 'Use the form s3://bucket-name/prefix/.';
 	END IF;
-	IF prefix ~ '//' OR prefix ~ '^/' OR prefix ~ '[\x00-\x1f\x7f\\{}^%`\[\]"<>~#|]' OR octet_length(prefix) > 900 THEN
-		RAISE EXCEPTION 'invalid S3 prefix "%"', prefix
-			USING ERRCODE = '22023',
-				  DETAIL = 'The prefix must not contain empty path segments, control characters or characters S3 keys should avoid (\ { } ^ % ` [ ] " < > ~ # |), and must stay under 900 bytes.',
-				  HINT = 'Use a prefix of letters, digits and / - _ . such as exports/prod/.';
-	END IF;
+	-- the rule runs prefixes are held to as well (src/core/s3: btx_s3_check_key_prefix)
+	PERFORM btexport._check_s3_prefix(prefix);
 	IF prefix <> '' AND right(prefix, 1) <> '/' THEN
 		prefix := prefix || '/';
 	END IF;
@@ -43,8 +45,9 @@ $$;
 CREATE OR REPLACE FUNCTION btexport._check_role(role_arn text, external_id text)
 RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF role_arn IS NOT NULL AND role_arn !~ '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$' THEN
-		RAISE EXCEPTION 'invalid role ARN "%"', role_arn
+	-- ASCII only (as IAM): \w would also match letters of other scripts
+	IF role_arn IS NOT NULL AND role_arn !~ '^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$' THEN
+		RAISE EXCEPTION 'invalid role ARN "%"', btexport._excerpt(role_arn)
 			USING ERRCODE = '22023',
 				  DETAIL = 'A role ARN has the form arn:aws:iam::<12-digit account id>:role/<path/name>.',
 				  HINT = 'Copy the ARN from the IAM console, e.g. arn:aws:iam::123456789012:role/BraintrustExportRole.';
@@ -54,12 +57,8 @@ BEGIN
 			RAISE EXCEPTION 'external_id requires role_arn'
 				USING ERRCODE = '22023', HINT = 'Pass role_arn too, or leave external_id out.';
 		END IF;
-		IF external_id !~ '^[\w+=,.@:/-]+$' OR length(external_id) NOT BETWEEN 2 AND 1224 THEN
-			RAISE EXCEPTION 'invalid external id "%"', external_id
-				USING ERRCODE = '22023',
-					  DETAIL = 'An external id is 2 to 1224 characters of letters, digits and + = , . @ : / - _.',
-					  HINT = 'Use the value of sts:ExternalId in the role''s trust policy.';
-		END IF;
+		-- the rule the AssumeRole request applies (src/core/s3: btx_sts_check_external_id)
+		PERFORM btexport._check_external_id(external_id);
 	END IF;
 END
 $$;
@@ -71,7 +70,7 @@ BEGIN
 		RETURN 'us-east-1';
 	END IF;
 	IF region !~ '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$' THEN
-		RAISE EXCEPTION 'invalid AWS region "%"', region
+		RAISE EXCEPTION 'invalid AWS region "%"', btexport._excerpt(region)
 			USING ERRCODE = '22023', HINT = 'Use the bucket''s region code, such as us-east-1 or eu-west-2.';
 	END IF;
 	RETURN region;
@@ -88,20 +87,20 @@ BEGIN
 	END IF;
 	endpoint := rtrim(endpoint, '/');
 	IF endpoint !~ '^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$' THEN
-		RAISE EXCEPTION 'invalid endpoint "%"', endpoint
+		RAISE EXCEPTION 'invalid endpoint "%"', btexport._excerpt(endpoint)
 			USING ERRCODE = '22023',
 				  DETAIL = 'An endpoint is a scheme, a host and an optional port, without a path.',
 				  HINT = 'Use the form https://s3.example.com or http://127.0.0.1:9000.';
 	END IF;
 	IF endpoint ~ '^http://' AND NOT coalesce(current_setting('btexport.allow_http', true), 'off')::boolean THEN
-		RAISE EXCEPTION 'plain http endpoint "%" is not allowed', endpoint
+		RAISE EXCEPTION 'plain http endpoint "%" is not allowed', btexport._excerpt(endpoint)
 			USING ERRCODE = '22023', DETAIL = 'btexport sends credentials and data only over HTTPS.',
 				  HINT = 'Use an https:// endpoint.  For local testing a superuser can set btexport.allow_http = on.';
 	END IF;
 	IF NOT btexport._invoker_is_superuser() THEN
 		allowed := regexp_split_to_array(coalesce(current_setting('btexport.allowed_endpoints', true), ''), '\s*,\s*');
 		IF NOT (endpoint = ANY (SELECT rtrim(a, '/') FROM unnest(allowed) a WHERE a <> '')) THEN
-			RAISE EXCEPTION 'endpoint "%" is not in btexport.allowed_endpoints', endpoint
+			RAISE EXCEPTION 'endpoint "%" is not in btexport.allowed_endpoints', btexport._excerpt(endpoint)
 				USING ERRCODE = '42501',
 					  HINT = 'Ask a superuser to add it to btexport.allowed_endpoints, or leave endpoint out to use AWS.';
 		END IF;
@@ -122,7 +121,7 @@ BEGIN
 		WHEN 'btql' THEN 'btql' WHEN 'btql_query' THEN 'btql' WHEN 'sql' THEN 'btql'
 		ELSE NULL END;
 	IF t IS NULL THEN
-		RAISE EXCEPTION 'unknown export type "%"', export_type
+		RAISE EXCEPTION 'unknown export type "%"', btexport._excerpt(export_type)
 			USING ERRCODE = '22023', HINT = 'Use logs_traces, logs_spans or btql (with query => ''...'').';
 	END IF;
 	IF t = 'btql' AND (query IS NULL OR btrim(query) = '') THEN
@@ -145,7 +144,7 @@ BEGIN
 	f := CASE f WHEN 'jsonl' THEN 'jsonl' WHEN 'json_lines' THEN 'jsonl' WHEN 'json lines' THEN 'jsonl'
 				WHEN 'ndjson' THEN 'jsonl' WHEN 'parquet' THEN 'parquet' ELSE NULL END;
 	IF f IS NULL THEN
-		RAISE EXCEPTION 'unknown format "%"', format
+		RAISE EXCEPTION 'unknown format "%"', btexport._excerpt(format)
 			USING ERRCODE = '22023', HINT = 'Use jsonl (JSON Lines) or parquet.';
 	END IF;
 	RETURN f;
@@ -209,7 +208,7 @@ BEGIN
 			RETURN '* * * * *';
 		END IF;
 	END IF;
-	RAISE EXCEPTION 'invalid interval "%"', intv
+	RAISE EXCEPTION 'invalid interval "%"', btexport._excerpt(intv)
 		USING ERRCODE = '22023',
 			  DETAIL = 'The interval must be hourly, daily, weekly, a five-field cron expression, or a period between 1 minute and 30 days (pg_cron starts jobs at whole minutes).',
 			  HINT = 'Use e.g. ''hourly'', ''*/10 * * * *'', ''15 minutes'' or ''36 hours''.';
@@ -252,14 +251,17 @@ RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	other text;
 BEGIN
-	SELECT a.name INTO other FROM btexport.automations a
+	-- another role's automation is not named: its name is not the caller's to see
+	SELECT CASE WHEN pg_catalog.pg_has_role(btexport._invoker(), a.owner::oid, 'USAGE') THEN format('automation "%s"', a.name)
+				ELSE 'an automation of another role' END INTO other
+	  FROM btexport.automations a
 	 WHERE a.bucket = _check_overlap.bucket
 	   AND a.endpoint IS NOT DISTINCT FROM _check_overlap.endpoint
 	   AND (starts_with(a.prefix, _check_overlap.prefix) OR starts_with(_check_overlap.prefix, a.prefix))
 	   AND a.id IS DISTINCT FROM exclude_id
 	 LIMIT 1;
 	IF other IS NOT NULL THEN
-		RAISE EXCEPTION 's3 path s3://%/% overlaps the path of automation "%"', bucket, prefix, other
+		RAISE EXCEPTION 's3 path s3://%/% overlaps the path of %', bucket, prefix, other
 			USING ERRCODE = '42710',
 				  DETAIL = 'Two automations writing under one prefix would mix their files and their loaders'' inputs.',
 				  HINT = 'Give each automation its own prefix that is neither inside nor above another automation''s, such as s3://' || bucket || '/exports/<automation-name>/.';

@@ -13,11 +13,11 @@ BEGIN
 	END IF;
 	IF c = 'gz' THEN c := 'gzip'; ELSIF c IN ('zst', 'zstandard') THEN c := 'zstd'; ELSIF c = 'uncompressed' THEN c := 'none'; END IF;
 	IF format = 'jsonl' AND c NOT IN ('none', 'gzip', 'zstd') THEN
-		RAISE EXCEPTION 'unknown compression "%" for JSON Lines', compression
+		RAISE EXCEPTION 'unknown compression "%" for JSON Lines', btexport._excerpt(compression)
 			USING ERRCODE = '22023', HINT = 'Use none, gzip (.jsonl.gz) or zstd (.jsonl.zst).';
 	END IF;
 	IF format = 'parquet' AND c NOT IN ('none', 'gzip', 'zstd', 'snappy') THEN
-		RAISE EXCEPTION 'unknown compression "%" for Parquet', compression
+		RAISE EXCEPTION 'unknown compression "%" for Parquet', btexport._excerpt(compression)
 			USING ERRCODE = '22023', HINT = 'Use snappy (the default), zstd, gzip or none.';
 	END IF;
 	RETURN c;
@@ -36,7 +36,7 @@ BEGIN
 	ELSIF lower(v) IN ('aws:kms', 'kms', 'sse-kms') THEN
 		v := 'aws:kms';
 	ELSE
-		RAISE EXCEPTION 'unknown server-side encryption "%"', sse
+		RAISE EXCEPTION 'unknown server-side encryption "%"', btexport._excerpt(sse)
 			USING ERRCODE = '22023', HINT = 'Use AES256 (SSE-S3) or aws:kms (SSE-KMS, optionally with kms_key_id).';
 	END IF;
 	IF kms_key_id IS NOT NULL AND v IS DISTINCT FROM 'aws:kms' THEN
@@ -44,7 +44,7 @@ BEGIN
 			USING ERRCODE = '22023', HINT = 'Pass sse => ''aws:kms'' with the key, or leave kms_key_id out.';
 	END IF;
 	IF kms_key_id IS NOT NULL AND kms_key_id !~ '^[A-Za-z0-9:/_-]+$' THEN
-		RAISE EXCEPTION 'invalid KMS key id "%"', kms_key_id
+		RAISE EXCEPTION 'invalid KMS key id "%"', btexport._excerpt(kms_key_id)
 			USING ERRCODE = '22023', HINT = 'Use the key id, key ARN, or alias (alias/name) of the KMS key.';
 	END IF;
 	RETURN v;
@@ -63,7 +63,7 @@ BEGIN
 	BEGIN
 		b := pg_size_bytes(size);
 	EXCEPTION WHEN others THEN
-		RAISE EXCEPTION 'invalid % "%"', what, size
+		RAISE EXCEPTION 'invalid % "%"', btexport._excerpt(what), btexport._excerpt(size)
 			USING ERRCODE = '22023', HINT = 'Use a size such as ''16MB'' or ''128MB''.';
 	END;
 	IF b < lo OR b > hi THEN
@@ -118,7 +118,7 @@ BEGIN
 		RETURN 'date';
 	END IF;
 	IF l NOT IN ('date', 'hive') THEN
-		RAISE EXCEPTION 'unknown layout "%"', layout
+		RAISE EXCEPTION 'unknown layout "%"', btexport._excerpt(layout)
 			USING ERRCODE = '22023',
 				  DETAIL = 'Layout date writes keys under <prefix>YYYY/MM/DD/, layout hive under <prefix>date=YYYY-MM-DD/hour=HH/.',
 				  HINT = 'Use layout => ''date'' (the default) or layout => ''hive'' (Hive-style partitions for Athena, Spark and Snowflake external tables).';

@@ -9,6 +9,9 @@
 -- arguments on as one jsonb object to btexport._build_automation, which
 -- validates each setting and returns the automations row.
 --
+-- update_automation has a text form (the automation's name) and a bigint form
+-- (its id), like every function that takes an automation (50_api.sql).
+--
 -- Adding a setting: a column of btexport.automations (sql/install/schema and
 -- sql/upgrade), a row here, its check in _build_automation, its line in the
 -- column table of src/adapters/automation.c, and its docs.  sql/settings.sql
@@ -53,7 +56,9 @@ $$;
 REVOKE ALL ON FUNCTION btexport._settings() FROM PUBLIC;
 
 -- Validate a full configuration (settings as a jsonb object, keyed as in _settings()) and return
--- it as an automations row (id NULL).  Used by create_automation, update_automation and test().
+-- it as an automations row (id NULL), owned by the caller, or by the role whose oid is under the
+-- key 'owner' (update_automation: the automation's own owner; never a user's input).  Used by
+-- create_automation, update_automation and test().
 CREATE OR REPLACE FUNCTION btexport._build_automation(s jsonb)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -61,7 +66,9 @@ DECLARE
 	p record;
 	cred btexport.credentials;
 	conn btexport.connections;
+	pname text;
 	name text := s->>'name';
+	project text := s->>'project';
 	credential text := s->>'credential';
 	start_from timestamptz := (s->>'start_from')::timestamptz;
 BEGIN
@@ -75,18 +82,19 @@ BEGIN
 				  HINT = 'Choose a shorter name.';
 	END IF;
 	IF coalesce(s->>'event_type', 'btql_export') <> 'btql_export' THEN
-		RAISE EXCEPTION 'unknown event type "%"', s->>'event_type'
+		RAISE EXCEPTION 'unknown event type "%"', btexport._excerpt(s->>'event_type')
 			USING ERRCODE = '22023', HINT = 'S3 export automations use event type btql_export.';
 	END IF;
 	a.name := name;
 	a.description := s->>'description';
-	a.owner := btexport._invoker();
+	a.owner := coalesce((s->>'owner')::oid::regrole, btexport._invoker());
 	IF s->>'connection' IS NOT NULL THEN
 		-- the source is a Braintrust connection of the owner's; the project is Braintrust's
+		-- (names are per owner: the connection is (connection_owner, connection))
 		conn := btexport._connection_for(a.owner::oid, s->>'connection');
 		a.connection := conn.name;
 		a.connection_owner := conn.owner;
-		a.remote_project := btexport._check_remote_project(s->>'project');
+		a.remote_project := btexport._check_remote_project(project);
 		a.requests_per_minute := btexport._check_requests_per_minute((s->>'requests_per_minute')::integer);
 		IF start_from IS NOT NULL THEN
 			RAISE EXCEPTION 'start_from is not supported for an automation whose source is a Braintrust connection'
@@ -99,7 +107,18 @@ BEGIN
 			RAISE EXCEPTION 'requests_per_minute is only used with a Braintrust connection'
 				USING ERRCODE = '22023', HINT = 'Leave it out, or pass connection => ''<name>''.';
 		END IF;
-		a.project_id := btexport._resolve_project(s->>'project');
+		IF s ? 'owner' AND btexport._is_uuid(project) THEN
+			a.project_id := project::uuid;		-- update_automation: the automation's own project
+		ELSE
+			a.project_id := btexport._resolve_project(project);
+		END IF;
+		-- an automation exports only a project its owner may export (docs/security.md "Projects")
+		IF NOT btexport._may_project(a.owner::oid, a.project_id, 'export') THEN
+			SELECT x.name INTO pname FROM btexport.projects x WHERE x.id = a.project_id;
+			RAISE EXCEPTION 'role % may not export project "%"', a.owner, btexport._excerpt(pname)
+				USING ERRCODE = '42501', DETAIL = 'An automation exports only projects its owner holds the export privilege on.',
+					  HINT = format('The project''s owner can grant it: SELECT btexport.grant_project(%L, %L, ''export'').', pname, a.owner);
+		END IF;
 	END IF;
 	a.event_type := 'btql_export';
 	a.export_type := btexport._check_export_type(s->>'export_type', s->>'query');
@@ -130,13 +149,10 @@ BEGIN
 	a.max_failures := btexport._check_positive('max_failures', (s->>'max_failures')::integer, 5);
 	a.layout := btexport._check_layout(s->>'layout');
 	IF credential IS NOT NULL THEN
-		SELECT * INTO cred FROM btexport.credentials c WHERE c.name = credential;
-		IF NOT FOUND OR NOT pg_has_role(a.owner::oid, cred.owner::oid, 'USAGE') THEN
-			RAISE EXCEPTION 'credential "%" does not exist', credential
-				USING ERRCODE = '42704',
-					  HINT = 'Create it with btexport.create_credential(name, access_key_id, secret_access_key), or see btexport.credentials_info.';
-		END IF;
-		a.credential := credential;
+		-- names are per owner: the credential is (credential_owner, credential)
+		cred := btexport._credential_for(a.owner::oid, credential);
+		a.credential := cred.name;
+		a.credential_owner := cred.owner;
 	END IF;
 	IF a.export_type = 'btql' AND a.connection IS NOT NULL THEN
 		PERFORM btexport._check_remote_query(a.query, a.remote_project);
@@ -152,14 +168,17 @@ END
 $$;
 REVOKE ALL ON FUNCTION btexport._build_automation(jsonb) FROM PUBLIC;
 
--- the settings of a saved automation (_build_automation's input): its columns, by setting name
+-- the settings of a saved automation (_build_automation's input): its columns, by setting name;
+-- the credential by its owner too ('<owner>/<name>'), so that it stays the same one
 CREATE OR REPLACE FUNCTION btexport._settings_of(a btexport.automations)
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT pg_catalog.jsonb_object_agg(s.setting, CASE s.setting
 			WHEN 'project' THEN pg_catalog.to_jsonb(COALESCE(a.project_id::text, a.remote_project))
-			-- the connection with its owner: the same one whoever updates
+			-- the connection and the credential with their owners: the same ones whoever updates
 			WHEN 'connection' THEN pg_catalog.to_jsonb(a.connection_owner::text OPERATOR(pg_catalog.||) '/'
 													   OPERATOR(pg_catalog.||) a.connection)
+			WHEN 'credential' THEN pg_catalog.to_jsonb(a.credential_owner::text OPERATOR(pg_catalog.||) '/'
+													   OPERATOR(pg_catalog.||) a.credential)
 			ELSE pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->) s.setting END)
 	  FROM btexport._settings() s
 $$;
@@ -183,9 +202,11 @@ REVOKE ALL ON FUNCTION btexport._updatable_columns() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION btexport._create_automation(s jsonb)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	a btexport.automations := btexport._build_automation(s);
+	a btexport.automations;
 	cols text;
 BEGIN
+	PERFORM btexport._check_automation_name(s->>'name');
+	a := btexport._build_automation(s);
 	IF EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
 			USING ERRCODE = '42710', HINT = 'Choose another name, or change the existing one with btexport.update_automation.';
@@ -194,7 +215,10 @@ BEGIN
 	-- every column the row sets (the identity and the columns left NULL take their defaults)
 	SELECT string_agg(quote_ident(k), ', ') INTO cols
 	  FROM jsonb_object_keys(jsonb_strip_nulls(to_jsonb(a))) k WHERE k <> 'id';
-	EXECUTE format('INSERT INTO btexport.automations (%1$s) SELECT %1$s FROM (SELECT ($1).*) n RETURNING *', cols)
+	-- the row's fields come from one evaluation of $1 (OFFSET 0 keeps it in its subquery): ($1).*
+	-- would take each field from the parameter afresh, a copy of the whole row per column
+	EXECUTE format('INSERT INTO btexport.automations (%1$s) SELECT %1$s FROM (SELECT (x.r).* FROM (SELECT $1 AS r OFFSET 0) x) n'
+				   ' RETURNING *', cols)
 		INTO a USING a;
 	a.cron_jobid := btexport._sync_schedule(a);
 	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
@@ -203,12 +227,12 @@ END
 $$;
 REVOKE ALL ON FUNCTION btexport._create_automation(jsonb) FROM PUBLIC;
 
--- update_automation's work: the saved settings with the given ones (changes: no NULLs) applied.
--- The S3 path is immutable; changing the format resets the compression to the new format's default.
-CREATE OR REPLACE FUNCTION btexport._update_automation(automation text, changes jsonb)
+-- update_automation's work on automation `cur` (the caller's, by name or id): the saved settings
+-- with the given ones (changes: no NULLs) applied, for the automation's owner.  The S3 path is
+-- immutable; changing the format resets the compression to the new format's default.
+CREATE OR REPLACE FUNCTION btexport._update_automation(cur btexport.automations, changes jsonb)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	cur btexport.automations := btexport._automation_for_caller(automation);
 	a btexport.automations;
 	new_type text := coalesce(changes->>'export_type', cur.export_type);
 	new_query text;
@@ -224,12 +248,15 @@ BEGIN
 					  HINT = 'Create a new automation for the new path (and pause or drop this one).';
 		END IF;
 	END IF;
+	IF changes ? 'name' AND changes->>'name' <> cur.name THEN
+		PERFORM btexport._check_automation_name(changes->>'name');
+	END IF;
 	new_query := CASE WHEN lower(new_type) IN ('btql', 'btql_query', 'sql') THEN coalesce(changes->>'query', cur.query) END;
 	IF changes ? 'query' AND new_query IS NULL THEN
 		new_query := changes->>'query';		-- let the check report a query on a non-btql export
 	END IF;
 	a := btexport._build_automation(btexport._settings_of(cur) || (changes - 's3_path')
-		|| jsonb_build_object('export_type', new_type, 'query', new_query,
+		|| jsonb_build_object('owner', cur.owner::oid, 'export_type', new_type, 'query', new_query,
 			'compression', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
 								THEN changes->'compression' ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END));
 	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
@@ -240,14 +267,16 @@ BEGIN
 		PERFORM btexport._check_overlap(a.bucket, a.prefix, a.endpoint, cur.id);
 	END IF;
 	SELECT string_agg(quote_ident(c), ', ') INTO cols FROM unnest(btexport._updatable_columns()) c;
-	EXECUTE format('UPDATE btexport.automations x SET (%1$s) = (SELECT %1$s FROM (SELECT ($1).*) n) WHERE x.id = $2 RETURNING *',
+	-- (one evaluation of $1, as in _create_automation)
+	EXECUTE format('UPDATE btexport.automations x SET (%1$s) = (SELECT %1$s FROM (SELECT (y.r).* FROM'
+				   ' (SELECT $1 AS r OFFSET 0) y) n) WHERE x.id = $2 RETURNING *',
 				   cols) INTO a USING a, cur.id;
 	a.cron_jobid := btexport._sync_schedule(a);
 	UPDATE btexport.automations x SET cron_jobid = a.cron_jobid WHERE x.id = a.id;
 	RETURN a;
 END
 $$;
-REVOKE ALL ON FUNCTION btexport._update_automation(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION btexport._update_automation(btexport.automations, jsonb) FROM PUBLIC;
 
 -- test(...)'s work: validate and test without saving
 CREATE OR REPLACE FUNCTION btexport._test_settings(s jsonb)
@@ -278,6 +307,7 @@ DECLARE
 	update_args text;
 	update_json text;
 	update_types text;
+	form text;				-- "automation text" | "automation_id bigint"
 BEGIN
 	SELECT string_agg(format('%I %s%s', setting, type, ' DEFAULT ' || create_default), ', ' ORDER BY n),
 		   string_agg(format('%L, %I', setting, setting), ', ' ORDER BY n),
@@ -301,15 +331,19 @@ $b$$f$, create_args, create_json);
 				   'create an S3 export automation (validated; scheduled through pg_cron when interval is given)');
 	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.create_automation(%s) TO btexport_user', create_types);
 
-	-- change settings; NULL leaves a setting as it is
-	EXECUTE format($f$
-CREATE OR REPLACE FUNCTION btexport.update_automation(automation text, %s)
+	-- change settings; NULL leaves a setting as it is.  The automation by name (text) or by id (bigint).
+	FOREACH form IN ARRAY ARRAY['automation text', 'automation_id bigint'] LOOP
+		EXECUTE format($f$
+CREATE OR REPLACE FUNCTION btexport.update_automation(%s, %s)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $b$
 BEGIN
-	RETURN btexport._update_automation(automation, jsonb_strip_nulls(jsonb_build_object(%s)));
+	RETURN btexport._update_automation(btexport._automation_for_caller(%I),
+									   jsonb_strip_nulls(jsonb_build_object(%s)));
 END
-$b$$f$, update_args, update_json);
-	EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.update_automation(text, %s) TO btexport_user', update_types);
+$b$$f$, form, update_args, split_part(form, ' ', 1), update_json);
+		EXECUTE format('GRANT EXECUTE ON FUNCTION btexport.update_automation(%s, %s) TO btexport_user',
+					   split_part(form, ' ', 2), update_types);
+	END LOOP;
 
 	-- test a configuration before saving it (the create_automation arguments)
 	EXECUTE format($f$

@@ -9,9 +9,6 @@
 -- not part of a dump.
 -- ---------------------------------------------------------------------------
 
--- TEMP until the sec branch lands (its log redaction check)
-CREATE OR REPLACE FUNCTION btexport._check_secret_logging_TODO() RETURNS void LANGUAGE sql AS $$ SELECT $$;
-
 CREATE OR REPLACE FUNCTION btexport._secret_seal(value text) RETURNS text
 	LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'btexport_secret_seal';
 REVOKE ALL ON FUNCTION btexport._secret_seal(text) FROM PUBLIC;
@@ -74,9 +71,11 @@ DECLARE
 	app text;
 	api text;
 BEGIN
-	PERFORM btexport._check_secret_logging_TODO();
+	-- the key must not reach the server log (docs/security.md "Secrets"): refused unless
+	-- btexport is preloaded, whose log hook redacts this call's statement and parameters
+	PERFORM btexport._check_secret_logging();
 	IF name IS NULL OR name !~ '^[A-Za-z0-9_.@:+=-]{1,128}$' THEN
-		RAISE EXCEPTION 'invalid connection name "%"', left(coalesce(name, ''), 200)
+		RAISE EXCEPTION 'invalid connection name "%"', btexport._excerpt(name)
 			USING ERRCODE = '22023', HINT = 'Use 1 to 128 letters, digits and _ . @ : + = -.';
 	END IF;
 	PERFORM btexport._check_api_key(name, api_key);
@@ -96,47 +95,12 @@ $$;
 COMMENT ON FUNCTION btexport.create_connection(text, text, text, text, text) IS 'register a Braintrust API connection (the key can never be read back)';
 
 -- The connection `connection` names for `role` (an automation's owner, or the caller): the
--- role's own, else the one of that name of a role it is a member of; '<owner>/<name>' picks
--- one of several.  Another role's connection is never found.
+-- rules of credential names (btexport._owned_name, 50_api.sql).
 CREATE OR REPLACE FUNCTION btexport._connection_for(role oid, connection text)
-RETURNS btexport.connections LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	c btexport.connections;
-	cname text := connection;
-	cowner regrole;
-	n integer;
-BEGIN
-	IF connection ~ '/' THEN
-		cname := substring(connection FROM '/([^/]*)$');
-		BEGIN
-			cowner := to_regrole(substring(connection FROM '^(.*)/[^/]*$'));
-		EXCEPTION WHEN others THEN
-			cowner := NULL;
-		END;
-		SELECT * INTO c FROM btexport.connections x
-		 WHERE x.owner = cowner AND x.name = cname AND pg_has_role(_connection_for.role, x.owner::oid, 'USAGE');
-	ELSE
-		SELECT * INTO c FROM btexport.connections x WHERE x.owner = _connection_for.role AND x.name = cname;
-		IF NOT FOUND THEN
-			SELECT count(*) INTO n FROM btexport.connections x
-			 WHERE x.name = cname AND pg_has_role(_connection_for.role, x.owner::oid, 'USAGE');
-			IF n > 1 THEN
-				RAISE EXCEPTION 'connection name "%" is ambiguous', left(connection, 200)
-					USING ERRCODE = '42725',
-						  DETAIL = format('%s roles whose connections you may use have a connection of that name.', n),
-						  HINT = 'Name it with its owner, as ''<owner>/<name>'' (see btexport.connections_info).';
-			END IF;
-			SELECT * INTO c FROM btexport.connections x
-			 WHERE x.name = cname AND pg_has_role(_connection_for.role, x.owner::oid, 'USAGE');
-		END IF;
-	END IF;
-	IF c.name IS NULL THEN
-		RAISE EXCEPTION 'Braintrust connection "%" does not exist', left(coalesce(connection, ''), 200)
-			USING ERRCODE = '42704',
-				  HINT = 'Create it with btexport.create_connection(name, api_key), or see btexport.connections_info.';
-	END IF;
-	RETURN c;
-END
+RETURNS btexport.connections LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT c.* FROM btexport._owned_name(role, 'connections', connection, 'connection',
+			'btexport.create_connection(name, api_key)', 'btexport.connections_info') o
+	  JOIN btexport.connections c ON c.owner OPERATOR(pg_catalog.=) o.owner AND c.name OPERATOR(pg_catalog.=) o.name
 $$;
 REVOKE ALL ON FUNCTION btexport._connection_for(oid, text) FROM PUBLIC;
 
@@ -152,7 +116,7 @@ DECLARE
 	old_key uuid;
 BEGIN
 	IF api_key IS NOT NULL THEN
-		PERFORM btexport._check_secret_logging_TODO();
+		PERFORM btexport._check_secret_logging();		-- as in create_connection
 	END IF;
 	c := btexport._connection_for(btexport._invoker(), connection);
 	old_key := c.api_key;

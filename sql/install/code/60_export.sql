@@ -5,6 +5,12 @@
 -- automation's owner.
 -- ---------------------------------------------------------------------------
 
+-- a JSON number as a double (1e-400 is 0; NULL for one no double holds, like 1e400, and for
+-- non-numbers): how exports and compiled BTQL read scores and metrics, so that a value stored
+-- before ingest checked the range (1.0, plain INSERT) cannot fail every run (src/api/ingest.c)
+CREATE OR REPLACE FUNCTION btexport._json_float8(jsonb) RETURNS float8
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'btexport_json_float8';
+
 -- a number stored under key k of a JSON object, or NULL
 CREATE OR REPLACE FUNCTION btexport._num(j jsonb, k text) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -94,7 +100,7 @@ LANGUAGE sql STABLE AS $$
 			 ORDER BY s.created, s.id LIMIT 1) r ON true
 	  LEFT JOIN LATERAL (
 			SELECT pg_catalog.jsonb_object_agg(e.key, e.avg) AS scores
-			  FROM (SELECT kv.key, pg_catalog.avg((kv.value)::text::float8) AS avg
+			  FROM (SELECT kv.key, pg_catalog.avg(btexport._json_float8(kv.value)) AS avg
 					  FROM btexport.logs s, pg_catalog.jsonb_each(
 							CASE WHEN pg_catalog.jsonb_typeof(s.scores) OPERATOR(pg_catalog.=) 'object' THEN s.scores END) kv
 					 WHERE s.project_id OPERATOR(pg_catalog.=) p_project AND s.root_span_id OPERATOR(pg_catalog.=) c.root_span_id

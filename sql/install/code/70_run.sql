@@ -10,7 +10,7 @@ CREATE OR REPLACE FUNCTION btexport._check_trigger(trigger text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF trigger IS NULL OR trigger NOT IN ('manual', 'schedule') THEN
-		RAISE EXCEPTION 'unknown trigger "%"', trigger
+		RAISE EXCEPTION 'unknown trigger "%"', btexport._excerpt(trigger)
 			USING ERRCODE = '22023', HINT = 'Use trigger => ''manual'' (the default) or ''schedule''.';
 	END IF;
 	RETURN trigger;
@@ -34,7 +34,7 @@ COMMENT ON FUNCTION btexport.run(text, text, boolean) IS 'export the new rows of
 CREATE OR REPLACE FUNCTION btexport.run(automation_id bigint, trigger text DEFAULT 'manual', wait boolean DEFAULT NULL)
 RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	a btexport.automations := btexport._automation_for_caller(automation_id::text);
+	a btexport.automations := btexport._automation_for_caller(automation_id);
 BEGIN
 	IF trigger = 'schedule' AND (a.status = 'paused' OR btexport._period_due_at(a.id, a.period) > now()) THEN
 		RETURN NULL;
@@ -57,7 +57,11 @@ BEGIN
 	IF r.status NOT IN ('queued', 'running') THEN
 		RETURN false;
 	END IF;
-	RETURN pg_cancel_backend(r.pid) FROM pg_stat_activity s WHERE s.pid = r.pid AND s.backend_type = 'btexport run';
+	-- only the run's own worker: a crashed run's pid may belong to another process by now
+	-- (the worker names itself "btexport run <id>" before the run row commits)
+	RETURN COALESCE((SELECT pg_cancel_backend(r.pid) FROM pg_stat_activity s
+					  WHERE s.pid = r.pid AND s.backend_type = 'btexport run'
+						AND s.application_name = 'btexport run ' || r.id), false);
 END
 $$;
 
@@ -74,11 +78,24 @@ REVOKE ALL ON FUNCTION btexport._test(btexport.automations) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION btexport.test(automation text)
 RETURNS TABLE (step text, ok boolean, detail text, hint text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
-	RETURN QUERY SELECT * FROM btexport._test(btexport._automation_for_caller(automation));
+	PERFORM btexport._check_runnable(a);
+	RETURN QUERY SELECT * FROM btexport._test(a);
+END
+$$;
+CREATE OR REPLACE FUNCTION btexport.test(automation_id bigint)
+RETURNS TABLE (step text, ok boolean, detail text, hint text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	a btexport.automations := btexport._automation_for_caller(automation_id);
+BEGIN
+	PERFORM btexport._check_runnable(a);
+	RETURN QUERY SELECT * FROM btexport._test(a);
 END
 $$;
 COMMENT ON FUNCTION btexport.test(text) IS 'test a saved automation without exporting: query, credentials, put/head/delete of a test object';
 
 -- test(<the create_automation arguments>): generated with create_automation (51_settings.sql)
-GRANT EXECUTE ON FUNCTION btexport.test(text) TO btexport_user;
+GRANT EXECUTE ON FUNCTION btexport.test(text), btexport.test(bigint) TO btexport_user;

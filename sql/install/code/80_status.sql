@@ -41,7 +41,10 @@ RETURNS bigint LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 							 WHERE s.automation_id = _consecutive_failures.automation_id AND s.status = 'succeeded'), 0)
 $$;
 
-CREATE OR REPLACE VIEW btexport.status WITH (security_barrier) AS
+-- security_invoker: the row-level security of the span store applies to the role querying
+-- the view, so lag_rows counts only rows it may see (for the automation's owner: exactly the
+-- rows its runs will export)
+CREATE OR REPLACE VIEW btexport.status WITH (security_barrier, security_invoker) AS
 	SELECT a.id, a.name, a.owner, COALESCE(p.name, a.remote_project) AS project, a.export_type, a.format, a.s3_path, a.status,
 		   a.paused_reason, a."interval", a.schedule,
 		   CASE WHEN a.status <> 'active' THEN NULL
@@ -100,6 +103,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	  FROM btexport.runs r
 	  JOIN btexport.automations a ON a.id = r.automation_id
 	  JOIN pg_stat_activity s ON s.pid = r.pid AND s.backend_type = 'btexport run'
+							  AND s.application_name = 'btexport run ' || r.id
 	  LEFT JOIN btexport._live_progress() p ON p.pid = r.pid AND p.run_id = r.id
 	 WHERE r.status = 'running' AND pg_has_role(btexport._invoker(), r.owner::oid, 'USAGE')
 $$;

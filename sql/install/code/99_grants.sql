@@ -7,6 +7,7 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA btexport FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
 	btexport._num(jsonb, text),
+	btexport._json_float8(jsonb),
 	btexport._span_metrics(jsonb),
 	btexport._export_spans(uuid, xid8, xid8),
 	btexport._export_traces(uuid, xid8, xid8),
@@ -16,7 +17,11 @@ GRANT EXECUTE ON FUNCTION
 	btexport._pid(integer, bigint, integer, text),
 	btexport._next_run(text, timestamptz),
 	btexport._period_due_at(bigint, interval),
-	btexport._consecutive_failures(bigint)
+	btexport._consecutive_failures(bigint),
+	-- the row-level security policies of the span store call these as the querying role
+	btexport._visible_projects(text),
+	btexport._project_name_problem(text),
+	btexport._is_uuid(text)
 TO PUBLIC;
 
 -- internal entry points the SECURITY DEFINER API calls as the extension owner stay revoked;
@@ -24,7 +29,9 @@ TO PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	btexport._check_query(text, uuid),
 	btexport._resolve_project(text),
-	btexport._progress()
+	btexport._progress(),
+	-- superusers only: it says so (42501 with a hint) to anyone else
+	btexport.reassign_owned(regrole, regrole)
 TO btexport_user;
 
 -- ingestion runs as the writing role (not SECURITY DEFINER): btexport_user needs its helpers too

@@ -5,9 +5,11 @@ CREATE TABLE btexport.projects (
 	id			uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
 	name		text NOT NULL UNIQUE CHECK (name OPERATOR(pg_catalog.<>) ''),
 	org_id		uuid,
-	created		timestamptz NOT NULL DEFAULT pg_catalog.now()
+	created		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	owner		regrole NOT NULL DEFAULT (CURRENT_USER::text)::regrole
 );
 COMMENT ON TABLE btexport.projects IS 'projects whose logs btexport stores and exports';
+COMMENT ON COLUMN btexport.projects.owner IS 'the role that owns the project: all privileges on its spans, grants them to others';
 
 CREATE TABLE btexport.logs (
 	project_id		uuid NOT NULL REFERENCES btexport.projects (id) ON DELETE CASCADE,
@@ -49,3 +51,21 @@ CREATE INDEX logs_project_trace_idx ON btexport.logs (project_id, root_span_id);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON btexport.logs TO btexport_user;
 GRANT SELECT, INSERT, UPDATE ON btexport.projects TO btexport_user;
+
+-- Project access (docs/security.md): a project's owner has every privilege on its spans;
+-- btexport.grant_project() gives other roles read, ingest or export.  Row-level security on
+-- logs, projects and project_grants enforces it for every statement of an ordinary role
+-- (policies: sql/install/code/15_access.sql).
+CREATE TABLE btexport.project_grants (
+	project_id		uuid NOT NULL REFERENCES btexport.projects (id) ON DELETE CASCADE,
+	grantee			regrole NOT NULL,
+	privilege		text NOT NULL CHECK (privilege IN ('read', 'ingest', 'export')),
+	granted_by		regrole NOT NULL,
+	granted			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (project_id, grantee, privilege)
+);
+COMMENT ON TABLE btexport.project_grants IS 'privileges on projects granted to roles (change through btexport.grant_project / revoke_project)';
+GRANT SELECT ON btexport.project_grants TO btexport_user;
+ALTER TABLE btexport.logs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE btexport.projects ENABLE ROW LEVEL SECURITY;
+ALTER TABLE btexport.project_grants ENABLE ROW LEVEL SECURITY;

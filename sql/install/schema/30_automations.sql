@@ -2,12 +2,14 @@
 -- session token are in btexport.secrets (schema/40_remote.sql), which only btexport's C code
 -- reads, when it signs a request for the credential's owner.
 CREATE TABLE btexport.credentials (
-	name				text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.@:+=-]{1,128}$'),
+	name				text NOT NULL CHECK (name ~ '^[A-Za-z0-9_.@:+=-]{1,128}$'),
 	owner				regrole NOT NULL,
 	access_key_id		text NOT NULL,
 	secret				uuid NOT NULL,		-- btexport.secrets.id: the secret access key
 	token_secret		uuid,				-- btexport.secrets.id: the session token, if any
-	created				timestamptz NOT NULL DEFAULT pg_catalog.now()
+	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- names are per owner: another role's credential of the same name is invisible
+	CONSTRAINT credentials_pkey PRIMARY KEY (owner, name)
 );
 REVOKE ALL ON btexport.credentials FROM PUBLIC;
 COMMENT ON TABLE btexport.credentials IS 'named static AWS credentials; secrets are never readable through SQL';
@@ -28,7 +30,7 @@ CREATE TABLE btexport.automations (
 	external_id			text,
 	region				text NOT NULL,
 	endpoint			text,
-	credential			text REFERENCES btexport.credentials (name),
+	credential			text,
 	format				text NOT NULL CHECK (format IN ('jsonl', 'parquet')),
 	"interval"			text,
 	schedule			text,
@@ -51,7 +53,11 @@ CREATE TABLE btexport.automations (
 	layout				text NOT NULL DEFAULT 'date' CHECK (layout IN ('date', 'hive')),
 	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated				timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	CHECK ((export_type = 'btql') = (query IS NOT NULL))
+	credential_owner	regrole,		-- the credential is (credential_owner, credential)
+	CHECK ((export_type = 'btql') = (query IS NOT NULL)),
+	CONSTRAINT automations_credential_owner_check CHECK ((credential IS NULL) = (credential_owner IS NULL)),
+	CONSTRAINT automations_credential_fkey FOREIGN KEY (credential_owner, credential)
+		REFERENCES btexport.credentials (owner, name)
 );
 COMMENT ON TABLE btexport.automations IS 'S3 export automations (configuration; change through the btexport functions)';
 COMMENT ON COLUMN btexport.automations.cursor IS 'export watermark: every span version with _xact_id below it has been exported';
@@ -119,6 +125,7 @@ SELECT pg_catalog.pg_extension_config_dump('btexport.credentials', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.automations', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.run_files', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.project_grants', '');
 
 -- Users see only their own automations and runs (superusers see all).
 ALTER TABLE btexport.automations ENABLE ROW LEVEL SECURITY;

@@ -657,7 +657,7 @@ coerce(comp *k, val v, vtype t, btx_btql_node *at)
 			if (v.t == T_INT)
 				return F("(%s)::pg_catalog.float8", x);
 			if (v.t == T_JSON)
-				return F("(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'number' THEN (%s)::pg_catalog.float8 END)", x, x);
+				return F("btexport._json_float8(%s)", x);
 			if (v.t == T_TEXT)
 				return F("(CASE WHEN (%s) OPERATOR(pg_catalog.~) " RX_NUM " THEN (%s)::pg_catalog.float8 END)", x, x);
 			if (v.t == T_BOOL)
@@ -910,7 +910,7 @@ json_path(comp *k, const char *base, btx_btql_node *n, int from, int numeric_lea
 	if (r == NULL)
 		return bad();
 	if (numeric_leaf)
-		return mkval(F("(CASE WHEN pg_catalog.jsonb_typeof(%s) OPERATOR(pg_catalog.=) 'number' THEN (%s)::pg_catalog.float8 END)", r, r), T_NUM);
+		return mkval(F("btexport._json_float8(%s)", r), T_NUM);
 	if (n->nsegs - from > 0 || 1)
 		return json_val(k, r);
 	return mkval(r, T_JSON);
@@ -936,8 +936,7 @@ path_from(comp *k, btx_btql_node *n, const char *base, vtype t, const char *root
 		{
 			char	   *key = param(k, "total_cost", "text");
 
-			return mkval(F("(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) %s) OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) %s)::pg_catalog.float8 END)",
-						   base, key, base, key), T_NUM);
+			return mkval(F("btexport._json_float8(%s OPERATOR(pg_catalog.->) %s)", base, key), T_NUM);
 		}
 		return json_path(k, base, n, 1, numeric);
 	}
@@ -1560,9 +1559,9 @@ fn_estimated_cost(comp *k, btx_btql_node *n, scope *s)
 	if (arity(k, n, 0, 0, "estimated_cost()") != 0)
 		return bad();
 	if (s->summary)
-		return mkval(F("(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'total_cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'total_cost')::pg_catalog.float8 END)", m, m), T_NUM);
-	return mkval(F("coalesce(CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'estimated_cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'estimated_cost')::pg_catalog.float8 END, CASE WHEN pg_catalog.jsonb_typeof(%s OPERATOR(pg_catalog.->) 'cost') OPERATOR(pg_catalog.=) 'number' THEN (%s OPERATOR(pg_catalog.->) 'cost')::pg_catalog.float8 END)",
-				   m, m, m, m), T_NUM);
+		return mkval(F("btexport._json_float8(%s OPERATOR(pg_catalog.->) 'total_cost')", m), T_NUM);
+	return mkval(F("coalesce(btexport._json_float8(%s OPERATOR(pg_catalog.->) 'estimated_cost'), btexport._json_float8(%s OPERATOR(pg_catalog.->) 'cost'))",
+				   m, m), T_NUM);
 }
 
 static const struct
@@ -2358,7 +2357,7 @@ summary_relation(comp *k, const char *where)
 			 "r.log_id, %s AS expected, %s AS error, r.span_attributes "
 			 "FROM (SELECT l.project_id AS pid, l.root_span_id AS id, l.project_id::pg_catalog.text AS project_id, "
 			 "pg_catalog.min(l.created) AS min_created, "
-			 "(SELECT pg_catalog.jsonb_object_agg(sc.k, sc.a) FROM (SELECT e.key AS k, pg_catalog.avg((e.value)::pg_catalog.float8) AS a "
+			 "(SELECT pg_catalog.jsonb_object_agg(sc.k, sc.a) FROM (SELECT e.key AS k, pg_catalog.avg(btexport._json_float8(e.value)) AS a "
 			 "FROM pg_catalog.unnest(pg_catalog.array_agg(l.scores)) AS u(j), pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(u.j) OPERATOR(pg_catalog.=) 'object' THEN u.j END) AS e "
 			 "WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.=) 'number' GROUP BY e.key) sc) AS scores, "
 			 "pg_catalog.jsonb_build_object('prompt_tokens', coalesce(pg_catalog.sum(%s), 0), 'completion_tokens', coalesce(pg_catalog.sum(%s), 0), "

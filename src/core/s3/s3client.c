@@ -206,6 +206,60 @@ parse_endpoint(const char *ep, int allow_http, btx_buf *scheme, btx_buf *authori
 	return r;
 }
 
+/*
+ * The one rule for a key prefix an automation writes under (btexport._parse_s3_path
+ * applies it when an automation is saved, and again before every run).  Besides
+ * the characters S3 advises against, "." and ".." segments are refused: curl
+ * removes them from the request path (RFC 3986 dot-segment removal), so the
+ * object would land elsewhere than the key the request was signed for.
+ */
+int
+btx_s3_check_key_prefix(const char *prefix, btx_error *err)
+{
+	static const char avoid[] = "\\{}^%`[]\"<>~#|";
+	size_t		len = strlen(prefix);
+	const char *seg = prefix;
+	const char *p;
+	int			bad = len > 900 || prefix[0] == '/';
+
+	for (p = prefix; !bad && *p; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c < 0x20 || c == 0x7f || strchr(avoid, c) != NULL)
+			bad = 1;
+		else if (c == '/' && p[1] == '/')
+			bad = 1;
+	}
+	if (bad)
+	{
+		btx_error_set(err, 1, "22023", "invalid S3 prefix");
+		btx_error_detail(err, "The prefix must not contain empty path segments, control characters or characters S3 keys should avoid (\\ { } ^ %% ` [ ] \" < > ~ # |), and must stay under 900 bytes.");
+		btx_error_hint(err, "Use a prefix of letters, digits and / - _ . such as exports/prod/.");
+		return -1;
+	}
+	for (p = prefix;; p++)
+	{
+		if (*p == '/' || *p == '\0')
+		{
+			size_t		n = (size_t) (p - seg);
+
+			if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			{
+				btx_error_set(err, 1, "22023", "invalid S3 prefix");
+				btx_error_detail(err, "The prefix has a \"%s\" path segment; HTTP clients remove \".\" and \"..\" segments from a request's path, so objects would not land under the prefix and S3 would reject the request's signature.",
+								 n == 1 ? "." : "..");
+				btx_error_hint(err, "Remove the \".\" and \"..\" segments, e.g. exports/prod/ instead of exports/./prod/ or exports/x/../prod/.");
+				return -1;
+			}
+			if (*p == '\0')
+				break;
+			seg = p + 1;
+		}
+	}
+	return 0;
+}
+
 int
 btx_s3_build_url(const btx_s3_config *cfg, const char *bucket, const char *key,
 				 btx_buf *url, btx_buf *host, btx_buf *path, btx_error *err)

@@ -241,6 +241,9 @@ extern int	btx_s3_call_perform(btx_s3_client *c, const btx_s3_call *call,
 
 /* building blocks, exposed for unit tests */
 extern btx_s3_class btx_s3_classify(long status, const char *code, btx_http_net net);
+/* 0 when prefix is a key prefix btexport writes under (no dot segments, no characters S3
+ * advises against, under 900 bytes), else -1 with err (SQLSTATE 22023) */
+extern int	btx_s3_check_key_prefix(const char *prefix, btx_error *err);
 extern int	btx_s3_build_url(const btx_s3_config *cfg, const char *bucket, const char *key,
 							 btx_buf *url, btx_buf *host, btx_buf *path, btx_error *err);
 /* fill err (message/detail/hint) for a failed call from resp */

@@ -9,20 +9,45 @@
  */
 #include "core/s3/sts.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/s3/sigv4.h"
 
+/* ASCII letters, digits, '_' and the extra characters only (whatever the locale) */
 static int
 chars_ok(const char *s, const char *extra)
 {
 	for (; *s; s++)
-		if (!isalnum((unsigned char) *s) && *s != '_' && strchr(extra, *s) == NULL)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+			  strchr(extra, c) != NULL))
 			return 0;
+	}
 	return 1;
+}
+
+/*
+ * The one rule for an ExternalId (STS: 2 to 1224 of [\w+=,.@:/-], ASCII):
+ * btexport._check_role applies it when an automation is saved, and the
+ * AssumeRole request below before it is sent.
+ */
+int
+btx_sts_check_external_id(const char *external_id, btx_error *err)
+{
+	size_t		l = strlen(external_id);
+
+	if (l < 2 || l > 1224 || !chars_ok(external_id, "+=,.@:/-"))
+	{
+		btx_error_set(err, 1, "22023", "invalid external id");
+		btx_error_detail(err, "An external id is 2 to 1224 characters of ASCII letters, digits and + = , . @ : / - _.");
+		btx_error_hint(err, "Use the value of sts:ExternalId in the role's trust policy.");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -55,13 +80,8 @@ btx_sts_build_body(const btx_sts_params *p, int web_identity, btx_buf *body, btx
 		btx_error_detail(err, "A session name has 2 to 64 characters among letters, digits and _+=,.@-.");
 		return -1;
 	}
-	if (!web_identity && p->external_id && p->external_id[0] &&
-		((l = strlen(p->external_id)) < 2 || l > 1224 || !chars_ok(p->external_id, "+=,.@:/-")))
-	{
-		btx_error_set(err, 1, "22023", "invalid external id");
-		btx_error_detail(err, "An external id has 2 to 1224 characters among letters, digits and _+=,.@:/-.");
+	if (!web_identity && p->external_id && p->external_id[0] && btx_sts_check_external_id(p->external_id, err) != 0)
 		return -1;
-	}
 	if (p->duration_seconds != 0 && (p->duration_seconds < 900 || p->duration_seconds > 43200))
 	{
 		btx_error_set(err, 1, "22023", "invalid role session duration %d", p->duration_seconds);

@@ -29,6 +29,9 @@ extern int	btx_sts_assume_role(btx_s3_client *c, const btx_sts_params *p,
 extern int	btx_sts_assume_role_with_web_identity(btx_s3_client *c, const btx_sts_params *p,
 												  btx_s3_credentials *out, btx_error *err);
 
+/* 0 when external_id follows STS's rule (2 .. 1224 ASCII [\w+=,.@:/-]), else -1 with err */
+extern int	btx_sts_check_external_id(const char *external_id, btx_error *err);
+
 /* the form body either call sends (exposed for tests); 0 or -1 with err */
 extern int	btx_sts_build_body(const btx_sts_params *p, int web_identity, btx_buf *body,
 							   btx_error *err);

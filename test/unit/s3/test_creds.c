@@ -156,6 +156,9 @@ test_sts(void)
 		q.external_id = "x";
 		T_CHECK(btx_sts_build_body(&q, 0, &b, &err) != 0, "external id");
 		q = p;
+		q.external_id = "bt:\xc3\xb6rg:1";		/* non-ASCII: the one rule refuses it */
+		T_CHECK(btx_sts_build_body(&q, 0, &b, &err) != 0 && strcmp(err.sqlstate, "22023") == 0, "external id");
+		q = p;
 		q.role_arn = "arn:short";
 		T_CHECK(btx_sts_build_body(&q, 0, &b, &err) != 0, "arn");
 		q = p;
@@ -163,6 +166,46 @@ test_sts(void)
 		T_CHECK(btx_sts_build_body(&q, 1, &b, &err) != 0, "token");
 	}
 	btx_buf_free(&b);
+	T_END();
+
+	T_BEGIN("external id rule: 2 to 1224 ASCII characters of [\\w+=,.@:/-]");
+	{
+		static const char *good[] = {"ab", "btx-ext-123", "bt:org:proj:1", "a+b=c,d.e@f:g/h-i_j"};
+		static const char *bad[] = {"a", "a b", "bt:\xc3\xb6rg", "\xef\xbd\x81\xef\xbd\x82", "ok\r\nX-Evil: 1", "a;b", "a\tb"};
+		char		longid[1226];
+		int			i;
+
+		for (i = 0; i < 4; i++)
+			T_CHECK(btx_sts_check_external_id(good[i], &err) == 0, "%s", good[i]);
+		for (i = 0; i < 7; i++)
+			T_CHECK(btx_sts_check_external_id(bad[i], &err) != 0 && strcmp(err.sqlstate, "22023") == 0, "%s", bad[i]);
+		memset(longid, 'e', 1224);
+		longid[1224] = '\0';
+		T_CHECK(btx_sts_check_external_id(longid, &err) == 0, "1224 characters");
+		longid[1224] = 'e';
+		longid[1225] = '\0';
+		T_CHECK(btx_sts_check_external_id(longid, &err) != 0, "1225 characters");
+	}
+	T_END();
+
+	T_BEGIN("key prefix rule: no dot segments, no characters S3 advises against, under 900 bytes");
+	{
+		static const char *good[] = {"", "exports/", "a/b/c/", "a..b/.c/d./", "x", "caf\xc3\xa9/"};
+		static const char *bad[] = {"/a/", "a//b/", "./a/", "a/./b/", "a/../b/", "a/..", "..", ".", "a\\b/",
+			"a{b}/", "a#b/", "a%2e/", "a\x01/", "a\x7f/", "a\r\nX: 1/"};
+		char		longp[902];
+		int			i;
+
+		for (i = 0; i < 6; i++)
+			T_CHECK(btx_s3_check_key_prefix(good[i], &err) == 0, "[%s] %s", good[i], err.message);
+		for (i = 0; i < 15; i++)
+			T_CHECK(btx_s3_check_key_prefix(bad[i], &err) != 0 && strcmp(err.sqlstate, "22023") == 0, "[%s]", bad[i]);
+		memset(longp, 'p', 901);
+		longp[901] = '\0';
+		T_CHECK(btx_s3_check_key_prefix(longp, &err) != 0, "901 bytes");
+		longp[900] = '\0';
+		T_CHECK(btx_s3_check_key_prefix(longp, &err) == 0, "900 bytes");
+	}
 	T_END();
 
 	T_BEGIN("assume-role cache: reuse, refresh 5 minutes early, per external id");

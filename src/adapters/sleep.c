@@ -1,5 +1,5 @@
 /*
- * latch.c — see latch.h.  The cores (S3, Braintrust) wait through a sleep
+ * sleep.c — see sleep.h.  The cores (S3, Braintrust) wait through a sleep
  * callback for their budgets, Retry-After and backoff: a wait that a latch
  * set for another reason cut short would send a request early (before the
  * request budget or a server's Retry-After allows it).
@@ -11,7 +11,7 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
-#include "adapters/latch.h"
+#include "adapters/sleep.h"
 
 int
 BtxSleepMs(void *arg, long ms)

@@ -1,8 +1,8 @@
 /*
- * latch.h — waiting in a backend for the plain-C cores' retry loops (latch.c).
+ * sleep.h — waiting in a backend for the plain-C cores' retry loops (sleep.c).
  */
-#ifndef BTX_LATCH_H
-#define BTX_LATCH_H
+#ifndef BTX_SLEEP_H
+#define BTX_SLEEP_H
 
 #include "adapters/btexport.h"
 
