@@ -5,7 +5,8 @@
 #   (e.g. BTX_ONLY='pg_regress|integration test_export').
 # Suites: C unit tests of the cores (ASan/UBSan), bounded fuzzing of every parser,
 # pg_regress (SQL API and validation), integration tests against PostgreSQL 15 + pg_cron +
-# moto (S3/STS/IAM with signature checks) + s3rver, Parquet readers (DuckDB, arrow-rs, hyparquet).
+# moto (S3/STS/IAM with signature checks) + s3rver + the Braintrust API test double, Parquet
+# readers (DuckDB, arrow-rs, hyparquet).
 # Component suites test/<name>/run.sh include the include-graph lint of src/ (test/lint).
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,7 +43,8 @@ tally() {	# name logfile exitcode
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
 	TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f))
 	if [ "$f" != 0 ]; then
-		SUITE_FAIL+=("$name"); echo "=== $name: FAILED ($p passed, $f failed)"; grep -E '^not ok|FAIL|ERROR|error' "$log" | head -40
+		SUITE_FAIL+=("$name"); echo "=== $name: FAILED ($p passed, $f failed)"; grep -E '^not ok|FAIL|ERROR|error' "$log" | head -40 ||
+			tail -15 "$log"	# (no recognisable failure line: show how the suite ended)
 	else
 		echo "=== $name: $p passed"
 	fi
@@ -71,9 +73,11 @@ done
 # 3. a cluster (pg_cron + btexport preloaded) and moto for the SQL-level suites
 source test/harness/pg.sh
 source test/harness/moto.sh
+source test/harness/braintrust.sh
 pg_start "$WORK/pg" >"$WORK/pg-start.log" 2>&1 || { cat "$WORK/pg-start.log"; echo "0 passed, 1 failed"; exit 1; }
 moto_start "$WORK/moto" >"$WORK/moto-start.log" 2>&1 || { cat "$WORK/moto-start.log"; pg_stop; echo "0 passed, 1 failed"; exit 1; }
-cleanup() { moto_stop; pg_stop; }
+btdouble_start "$WORK/btdouble" || { moto_stop; pg_stop; echo "0 passed, 1 failed"; exit 1; }
+cleanup() { btdouble_stop; moto_stop; pg_stop; }
 trap cleanup EXIT
 
 regress() {
