@@ -20,6 +20,8 @@ permissions policy.  Per file it adds only what the page assumes exists: the pro
 with sample spans, the credential prod-writer (except on the pages that create them), the role
 analytics_team (aws-setup.md's GRANT), the roles old_role and new_owner (operations.md's reassign_owned),
 the automation testing.md tests.
+docs/braintrust-source.md runs against the Braintrust API test double (its project 'Support Bot';
+'sk-...' and Braintrust's URLs become the double's key and URL).
 Then it checks that the documented policy passes btexport.test() and exports, with a static key and
 through the role, and that the README walkthrough's run exports what it says.
 """
@@ -29,7 +31,7 @@ import os
 import re
 import subprocess
 
-from lib import aws, check, finish, psql, psql_json, list_keys
+from lib import aws, braintrust_double, check, finish, psql, psql_json, list_keys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EP = os.environ["MOTO_ENDPOINT"]
@@ -109,7 +111,23 @@ check("moto evaluates the documented policy: PutObject under the prefix allowed,
       and "AccessDenied" in no_put.stderr, ok_put.stderr + no_get.stderr + no_put.stderr)
 
 
+# docs/braintrust-source.md reads a Braintrust project through the API: its examples run against the
+# Braintrust API test double (test/harness/braintrust.sh's, or a private one), which serves the project
+# 'Support Bot' with the id the examples name.  Its key placeholder 'sk-...' becomes a key of the double
+# and Braintrust's URLs the double's (test_remote.py runs the same examples in its own set-up).
+BT = braintrust_double()
+BT_PROJECT = "0c9f4d2e-6a51-4b8e-93d7-5e2f1a7b8c04"
+BT.ctl("/control/project", {"name": "Support Bot", "org": "acme", "id": BT_PROJECT})
+BT.ctl("/control/generate", {"project_id": BT_PROJECT, "traces": 5, "spans": 3, "seed": 9})
+
+
+def substitute_braintrust(sql):
+    sql = sql.replace("'sk-...'", "'sk-acme'").replace("'https://api-eu.braintrust.dev'", f"'{BT.url}'")
+    return re.sub(r"(create_connection\('braintrust', 'sk-acme')\)", lambda m: m.group(1) + f", app_url => '{BT.url}')", sql)
+
+
 def substitute(sql):
+    sql = substitute_braintrust(sql)
     sql = sql.replace("'AKIA...'", f"'{AKID}'").replace("'<secret access key>'", f"'{SECRET}'")
     sql = re.sub(r"(create_credential\('[^']*', '[^']*', )'\.\.\.'", lambda m: m.group(1) + f"'{SECRET}'", sql)
     return re.sub(r"('s3://your-bucket-name/[^']*')(?=\s*[,)])", lambda m: m.group(1) + f", endpoint => '{EP}'", sql)
@@ -125,6 +143,10 @@ FILES = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.pa
 SELF_SETUP = {"README.md"}                      # the page creates the extension, project and credential
 NO_CREDENTIAL = {"docs/aws-setup.md"}           # the page creates prod-writer itself
 ran = skipped = elsewhere = 0
+# the roles the pages assume (created below when missing) are dropped at the end, so that later suites in
+# the same cluster (test_security creates old_role and new_owner with LOGIN) find none of them
+DOC_ROLES = ("analytics_team", "old_role", "new_owner")
+created_roles = [r for r in DOC_ROLES if psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{r}'").strip() == "0"]
 check("every page of docs/ is read, security.md and architecture.md included",
       {"docs/security.md", "docs/architecture.md"} <= set(FILES), repr(FILES))
 # SQL in a block of another language would be skipped silently: every SQL-ish block is ```sql
@@ -201,6 +223,12 @@ for f in FILES:
         st = psql_json("SELECT row_to_json(s) FROM btexport.status s")[0]
         check("README: the walkthrough's run exports all 200 traces and leaves lag_rows at 0",
               r["status"] == "succeeded" and r["rows"] == 200 and st["lag_rows"] == 0, json.dumps([r, st])[:600])
+    if f == "docs/braintrust-source.md":
+        r = psql_json("SELECT row_to_json(r) FROM btexport.runs r JOIN btexport.automations a ON a.id = r.automation_id"
+                      " WHERE a.name = 'Support Bot logs to S3' ORDER BY r.id DESC LIMIT 1")
+        check("braintrust-source: the five-minute example's run exports the Braintrust project's spans (the double's)",
+              r and r[0]["status"] == "succeeded" and r[0]["rows"] == 15 and r[0]["api_requests"] > 0
+              and list_keys("your-bucket-name", "braintrust-exports/support-bot/"), json.dumps(r)[:600])
     if f == "docs/aws-setup.md":
         steps = psql_json("SELECT row_to_json(t) FROM btexport.test('Daily Data Export to S3') t")
         cred = [s for s in steps if s["step"] == "credentials"]
@@ -213,4 +241,8 @@ for f in FILES:
 check(f"every SQL example ran or is accounted for ({ran} run, {elsewhere} recipes for test_loaders.py, {skipped} skipped)",
       ran >= 30)
 run_sql("DROP EXTENSION IF EXISTS btexport CASCADE;")
+for r in created_roles:
+    rc, out, err = run_sql(f"DROP OWNED BY {r}; DROP ROLE IF EXISTS {r};")
+    check(f"the role {r} the pages assumed is dropped again", rc == 0, err[-300:])
+BT.stop()
 finish()
