@@ -34,7 +34,7 @@ WITH cols AS (SELECT attname::text AS col FROM pg_attribute
 SELECT col AS column_without_setting FROM cols
  WHERE col NOT IN (SELECT CASE setting WHEN 'project' THEN 'project_id' ELSE setting END FROM btexport._settings())
    AND col NOT IN ('id', 'owner', 'bucket', 'prefix', 'schedule', 'period', 'status', 'paused_reason', 'cron_jobid',
-				   'cursor', 'created', 'updated', 'credential_owner');
+				   'cursor', 'created', 'updated', 'credential_owner', 'cursor_cluster');
 
 -- 3. the runner's column table (src/adapters/automation.c) names every column, with its type
 SELECT column_name, type FROM btexport._automation_columns()

@@ -83,3 +83,41 @@ COMMENT ON COLUMN btexport.runs.progress_object IS 'the object the run was writi
 -- as one jsonb object (with the owner to build for: update_automation keeps the automation's owner)
 DROP FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text,
 	text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
+
+-- ---------------------------------------------------------------------------
+-- Operations (docs/operations.md): the cursor's cluster, the trace of skipped triggers, and the
+-- identity sequences in pg_dump (sql/install/schema/30_automations.sql, 40_operations.sql).
+-- The cursors of 1.0 automations count this cluster's transaction ids.
+-- ---------------------------------------------------------------------------
+ALTER TABLE btexport.automations ADD COLUMN cursor_cluster text;
+COMMENT ON COLUMN btexport.automations.cursor_cluster IS 'the cluster (system identifier) and database (oid) whose transaction ids the cursor counts; runs refuse elsewhere until btexport.rebase_cursor';
+UPDATE btexport.automations
+   SET cursor_cluster = (SELECT c.system_identifier::text FROM pg_catalog.pg_control_system() c)
+						OPERATOR(pg_catalog.||) '/'
+						OPERATOR(pg_catalog.||) (SELECT d.oid::text FROM pg_catalog.pg_database d
+												  WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+
+CREATE TABLE btexport.trigger_skips (
+	id					bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	automation_id		bigint NOT NULL REFERENCES btexport.automations (id) ON DELETE CASCADE,
+	owner				regrole NOT NULL,
+	trigger				text NOT NULL CHECK (trigger IN ('manual', 'schedule', 'backlog')),
+	reason				text NOT NULL CHECK (reason IN ('paused', 'not_due', 'already_queued', 'no_worker_slot',
+														'worker_failed', 'cursor_foreign')),
+	detail				text,
+	first_at			timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	last_at				timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	count				bigint NOT NULL DEFAULT 1,
+	request_token		text
+);
+CREATE INDEX trigger_skips_automation_idx ON btexport.trigger_skips (automation_id, id DESC);
+COMMENT ON TABLE btexport.trigger_skips IS 'triggers (scheduled or manual) that produced no run, with the reason (docs/troubleshooting.md "Why didn''t my export run?")';
+ALTER TABLE btexport.trigger_skips ENABLE ROW LEVEL SECURITY;
+CREATE POLICY trigger_skips_owner ON btexport.trigger_skips FOR SELECT
+	USING (pg_catalog.pg_has_role(CURRENT_USER, owner::oid, 'USAGE'));
+GRANT SELECT ON btexport.trigger_skips TO btexport_user;
+
+SELECT pg_catalog.pg_extension_config_dump('btexport.trigger_skips', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.automations_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.runs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.trigger_skips_id_seq', '');

@@ -91,6 +91,7 @@ static const AutomationColumn columns[] = {
 	SQL_ONLY("created", TIMESTAMPTZOID),
 	SQL_ONLY("updated", TIMESTAMPTZOID),
 	FIELD("credential_owner", REGROLEOID, F_OID, credential_owner),	/* names are per owner */
+	SQL_ONLY("cursor_cluster", TEXTOID),	/* btexport._check_cursor (T2's _check_runnable) */
 };
 
 /* one column's Datum into its field: binary values as they are, uuid and xid8 through their output functions */

@@ -209,6 +209,19 @@ no_credentials(btx_error *e, BtxTarget *t, const char *detail, const char *hint)
 }
 
 /*
+ * Did STS answer the failed AssumeRole?  A network failure (class 08, as
+ * s3client.c classifies a transfer that got no response), a refused plain-http
+ * or TLS exchange (22023) or a cancel (57014) says nothing about the
+ * credentials, and is reported as itself.
+ */
+static bool
+sts_answered(const btx_error *err)
+{
+	return strncmp(err->sqlstate, "08", 2) != 0 && strcmp(err->sqlstate, "22023") != 0 &&
+		strcmp(err->sqlstate, "57014") != 0;
+}
+
+/*
  * Resolve the source credentials of t: a named credential, or the server's
  * environment for roles allowed to use it.  Returns false with *e set.
  */
@@ -322,9 +335,17 @@ connect_target(BtxTarget *t, btx_error *e)
 		h->sts.session_name = strdup(t->session_name ? t->session_name : "btexport");
 		memset(&role, 0, sizeof(role));
 		if (btx_creds_assume_role_cached(role_cache, h->source, &h->sts, time(NULL), 0, &role, NULL, &err) != 0)
+		{
+			/* STS not reached (network, TLS, a cancel): that is the error, not the credentials */
+			if (!sts_answered(&err))
+			{
+				*e = err;
+				return false;
+			}
 			return no_credentials(e, t, core_text(&err, ". "),
 								  err.hint[0] ? err.hint :
 								  "Check the role's trust policy: it must allow sts:AssumeRole for these credentials with this ExternalId.");
+		}
 		h->client = btx_s3_client_new(&cfg, &role, &err);
 		btx_s3_credentials_clear(&role);
 		t->cred_source = psprintf("role %s assumed with %s", t->role_arn, t->cred_source);

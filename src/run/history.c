@@ -106,14 +106,45 @@ first_value(void)
 }
 
 bool
-BtxHistoryMayRun(int64 automation_id, bool allow_paused)
+BtxHistoryMayRun(int64 automation_id, bool allow_paused, const char **skip)
 {
 	char	   *status;
 
+	*skip = NULL;
 	run_sql("SELECT status FROM btexport.automations WHERE id = $1", 1, (Oid[]) {INT8OID},
 		 (Datum[]) {Int64GetDatum(automation_id)}, NULL, SPI_OK_SELECT, "read the automation");
 	status = first_value();
-	return status != NULL && (allow_paused || strcmp(status, AUTOMATION_PAUSED) != 0);
+	if (status == NULL)
+		return false;
+	if (!allow_paused && strcmp(status, AUTOMATION_PAUSED) == 0)
+	{
+		*skip = BTX_SKIP_PAUSED;
+		return false;
+	}
+	return true;
+}
+
+void
+BtxHistorySkip(int64 automation_id, const char *trigger, const char *token, const char *reason, const char *detail)
+{
+	run_sql("SELECT btexport._record_skip($1, $2, $3, $4, $5)", 5,
+		 (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
+		 (Datum[]) {Int64GetDatum(automation_id), T(trigger), T(reason), detail ? T(detail) : (Datum) 0,
+		 token ? T(token) : (Datum) 0},
+		 (const char[]) {' ', ' ', ' ', detail ? ' ' : 'n', token ? ' ' : 'n'},
+		 SPI_OK_SELECT, "record the skipped trigger");
+}
+
+bool
+BtxHistorySkipByToken(const char *token)
+{
+	int			rc;
+
+	PushActiveSnapshot(GetLatestSnapshot());
+	rc = SPI_execute_with_args("SELECT 1 FROM btexport.trigger_skips WHERE request_token = $1", 1, (Oid[]) {TEXTOID},
+							   (Datum[]) {T(token)}, NULL, true, 1);
+	PopActiveSnapshot();
+	return rc == SPI_OK_SELECT && SPI_processed == 1;
 }
 
 bool

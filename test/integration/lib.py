@@ -217,3 +217,50 @@ class Wire:
             self._msg(b"X", b"")
         finally:
             self.s.close()
+
+
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness")
+
+
+class Cluster:
+    """Another throwaway cluster beside the suite's (test/harness/pg.sh, this tree's private install
+    in PG_BIN, run as the postgres OS user): for tests of restores, replicas and promotion.
+    `data` given: a data directory made elsewhere (pg_basebackup) is configured and started instead
+    of a new initdb."""
+
+    def __init__(self, tag, extra_conf="", data=None):
+        self.dir = tempfile.mkdtemp(prefix=f"btx-{tag}.")
+        os.chmod(self.dir, 0o755)
+        self.host = os.path.join(self.dir, "sock")
+        env = dict(os.environ, PG_EXTRA_CONF=extra_conf)
+        if data is None:
+            script = f'source "{HARNESS}/pg.sh"; pg_start "{self.dir}" && echo "$PGPORT"'
+        else:
+            script = f'source "{HARNESS}/pg.sh"; pg_start_existing "{self.dir}" "{data}" && echo "$PGPORT"'
+        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise RuntimeError(f"starting cluster {tag}: {p.stdout}{p.stderr}"
+                               f"{self.log()}")
+        self.port = p.stdout.strip().splitlines()[-1]
+        self.args = ["-h", self.host, "-p", self.port]
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "server.log")) as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def psql(self, sql, db="postgres", user=None, check_error=True):
+        return psql(sql, db=db, user=user, check_error=check_error, args=self.args)
+
+    def pg_ctl(self, *args):
+        """pg_ctl as the cluster's OS user (stop -m immediate, promote, ...)."""
+        cmd = " ".join([f"{os.environ.get('PG_BIN', '/usr/lib/postgresql/15/bin')}/pg_ctl", "-D",
+                        f"{self.dir}/data", "-l", f"{self.dir}/server.log", "-w", *args])
+        if os.getuid() == 0:
+            return subprocess.run(["su", "postgres", "-s", "/bin/bash", "-c", cmd], capture_output=True, text=True)
+        return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+
+    def stop(self, mode="fast"):
+        self.pg_ctl("stop", "-m", mode)

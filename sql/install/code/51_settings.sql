@@ -135,6 +135,7 @@ BEGIN
 	END IF;
 	a.status := 'active';
 	a.cursor := btexport._cursor_since(a.project_id, start_from);
+	a.cursor_cluster := btexport._cluster_id();		-- the cursor counts this database's xids
 	a.created := now();
 	a.updated := now();
 	RETURN a;
@@ -163,7 +164,7 @@ RETURNS text[] LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	 WHERE a.attrelid OPERATOR(pg_catalog.=) 'btexport.automations'::pg_catalog.regclass
 	   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
 	   AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['id', 'owner', 'project_id', 'event_type', 's3_path', 'bucket',
-			'prefix', 'status', 'paused_reason', 'cron_jobid', 'cursor', 'start_from', 'created']::pg_catalog.name[])
+			'prefix', 'status', 'paused_reason', 'cron_jobid', 'cursor', 'cursor_cluster', 'start_from', 'created']::pg_catalog.name[])
 $$;
 REVOKE ALL ON FUNCTION btexport._updatable_columns() FROM PUBLIC;
 
