@@ -8,6 +8,7 @@ BTX_AKID BTX_SECRET BTX_ROLE_ARN BTX_EXTERNAL_ID.
 """
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -262,5 +263,25 @@ class Cluster:
             return subprocess.run(["su", "postgres", "-s", "/bin/bash", "-c", cmd], capture_output=True, text=True)
         return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
 
-    def stop(self, mode="fast"):
+    def stop(self, mode="fast", remove=True):
         self.pg_ctl("stop", "-m", mode)
+        if remove:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def hold(args, statements):
+    """A psql session (args: connection options and -d) that ran `statements` (ending in an open
+    transaction, say) and stays open: returns the process; write "COMMIT;\n\\q\n" to end it.
+    Raises when the session ends before the statements are done (an error)."""
+    p = subprocess.Popen(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", *args], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p.stdin.write(statements + "\nSELECT 'held';\n")
+    p.stdin.flush()
+    out = ""
+    while True:
+        line = p.stdout.readline()
+        if line.strip() == "held":
+            return p
+        if not line:
+            raise RuntimeError(f"the holding session ended: {out}")
+        out += line

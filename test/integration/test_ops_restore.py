@@ -9,6 +9,7 @@ and of the copy exactly once.  export_from => <timestamp> re-exports the restore
 automation, another prefix).  Every SQL step of the doc section is executed here."""
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -131,4 +132,5 @@ try:
     check("a bad export_from is refused with a hint", rc != 0 and "export_from must be 'now' or a timestamp" in err, err)
 finally:
     dst.stop()
+    shutil.rmtree(os.path.dirname(dump), ignore_errors=True)
 finish()

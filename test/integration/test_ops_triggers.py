@@ -15,9 +15,8 @@ Runs in the database "postgres" (pg_cron's cron.database_name)."""
 import json
 import os
 import socket
-import subprocess
 
-from lib import check, doc_sql, finish, psql, psql_json, setup_credential, wait_for
+from lib import check, doc_sql, finish, hold, psql, psql_json, setup_credential, wait_for
 
 DB = "postgres"
 os.environ["BTX_DB"] = DB
@@ -78,13 +77,8 @@ check("the next trigger within the period starts no run and leaves a 'not_due' s
 
 # ---- already running, one trigger waiting: the next scheduled trigger is dropped ----------------
 busy = create("ops-busy")
-holder = subprocess.Popen(["psql", "-X", "-q", "-At", "-d", DB], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
 # the run's worker blocks on run_files (it reads the table in T2) while it holds the automation
-holder.stdin.write("BEGIN;\nLOCK TABLE btexport.run_files IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked';\n")
-holder.stdin.flush()
-while "locked" not in holder.stdout.readline():
-    pass
+holder = hold(["-d", DB], "BEGIN;\nLOCK TABLE btexport.run_files IN ACCESS EXCLUSIVE MODE;")
 try:
     running = psql_json("SELECT row_to_json(r) FROM btexport.run('ops-busy', wait => false) r", user=O)[-1]
     wait_for(lambda: psql(f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 25201 "
