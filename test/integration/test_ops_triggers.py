@@ -16,7 +16,7 @@ import json
 import os
 import socket
 
-from lib import check, doc_sql, finish, hold, psql, psql_json, setup_credential, wait_for
+from lib import Cluster, check, doc_sql, finish, hold, psql, psql_json, setup_credential, wait_for
 
 DB = "postgres"
 os.environ["BTX_DB"] = DB
@@ -106,6 +106,47 @@ check("(the owner has no view of pg_cron's run records of its jobs)", rc != 0 or
 for sql in doc_sql("troubleshooting.md", "Why didn't my export run?"):
     psql(sql, user=O)
 check("the troubleshooting section's SQL runs as the owner", True)
+
+# ---- no worker slot, a worker that fails before recording a run (a small cluster of its own) ------
+small = Cluster("slots", "max_worker_processes = 6")
+try:
+    SD = "btx_slots"
+    small.psql(f"CREATE DATABASE {SD}")
+    small.psql("CREATE EXTENSION btexport", db=SD)
+    small.psql(f"SELECT btexport.create_credential('moto', '{AKID}', '{SECRET}')", db=SD)
+    small.psql("SELECT btexport.generate_sample_data('slots', traces => 2, seed => 61)", db=SD)
+    ids = [small.psql(f"SELECT id FROM btexport.create_automation('slot-{i}', 'slots', 's3://test-bucket/ops-{N}/slot-{i}/',"
+                      f" endpoint => '{EP}', credential => 'moto')", db=SD).strip() for i in range(8)]
+    # a worker the database refuses (datallowconn off, as ALTER DATABASE ... ALLOW_CONNECTIONS false
+    # does from another database; this session stays) stops before its run row
+    out = small.psql("UPDATE pg_database SET datallowconn = false WHERE datname = current_database();\n"
+                     f"SELECT (btexport.run({ids[0]}::bigint, trigger => 'schedule')).id IS NULL;\n"
+                     f"SELECT reason FROM btexport.trigger_skips WHERE automation_id = {ids[0]};\n"
+                     "UPDATE pg_database SET datallowconn = true WHERE datname = current_database();", db=SD).split()
+    check("a worker that stops before recording a run leaves a 'worker_failed' skip", out == ["t", "worker_failed"], str(out))
+    # every worker slot taken: runs blocked on run_files (locked), one per automation
+    h = hold([*small.args, "-d", SD], "BEGIN;\nLOCK TABLE btexport.run_files IN ACCESS EXCLUSIVE MODE;")
+    try:
+        started = 0
+        for aid in ids[1:]:
+            rc, out, err = small.psql(f"SELECT (btexport.run({aid}::bigint, trigger => 'schedule')).id", db=SD,
+                                      check_error=False)
+            if out.strip() == "":
+                break
+            started += 1
+        slot = small.psql(f"SELECT reason FROM btexport.trigger_skips WHERE automation_id = {aid}", db=SD).strip()
+        check("with every max_worker_processes slot taken, a scheduled trigger starts no run: 'no_worker_slot' "
+              "(and a WARNING)", started >= 1 and slot == "no_worker_slot" and "could not start a background worker" in err,
+              f"{started} started; {slot}; {err}")
+        rc, _, err = small.psql(f"SELECT btexport.run({aid}::bigint)", db=SD, check_error=False)
+        check("...a manual run gets the error (53000) and its hint", rc != 0 and "could not start a background worker" in err
+              and "max_worker_processes" in err, err)
+    finally:
+        h.stdin.write("COMMIT;\n\\q\n")
+        h.stdin.flush()
+        h.wait(timeout=30)
+finally:
+    small.stop()
 
 # ---- AssumeRole over a broken network ------------------------------------------------------------
 s = socket.socket()
