@@ -189,7 +189,8 @@ BtxHistoryFailInterrupted(BtxRun *run)
 		 NULL, SPI_OK_UPDATE, "clean up interrupted runs");
 }
 
-/* run history retention (btexport.run_retention); failed runs stay until their objects are gone */
+/* run history retention (btexport.run_retention); failed runs stay until their objects are gone;
+ * skipped triggers last seen before it go too */
 void
 BtxHistoryApplyRetention(BtxRun *run, int days)
 {
@@ -199,6 +200,10 @@ BtxHistoryApplyRetention(BtxRun *run, int days)
 		 4, (Oid[]) {INT8OID, INT8OID, INT4OID, TEXTOID},
 		 (Datum[]) {Int64GetDatum(run->automation_id), Int64GetDatum(run->id), Int32GetDatum(days),
 		 STATUS(BTX_RUN_SUCCEEDED)}, NULL, SPI_OK_DELETE, "apply run history retention");
+	run_sql("DELETE FROM btexport.trigger_skips WHERE automation_id = $1"
+		 " AND last_at < pg_catalog.now() - pg_catalog.make_interval(days => $2)",
+		 2, (Oid[]) {INT8OID, INT4OID}, (Datum[]) {Int64GetDatum(run->automation_id), Int32GetDatum(days)},
+		 NULL, SPI_OK_DELETE, "apply skipped-trigger retention");
 }
 
 /* the run is running: its window [from, to) and its base key */

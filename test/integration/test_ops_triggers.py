@@ -15,8 +15,9 @@ Runs in the database "postgres" (pg_cron's cron.database_name)."""
 import json
 import os
 import socket
+import subprocess
 
-from lib import Cluster, check, doc_sql, finish, hold, psql, psql_json, setup_credential, wait_for
+from lib import Cluster, aws, check, doc_sql, finish, hold, psql, psql_json, setup_credential, wait_for
 
 DB = "postgres"
 os.environ["BTX_DB"] = DB
@@ -35,13 +36,32 @@ psql(f"ALTER SYSTEM SET btexport.allowed_endpoints = '{EP}'; SELECT pg_reload_co
 wait_for(lambda: EP in psql("SHOW btexport.allowed_endpoints", user="ops_owner"), 10, "the setting")
 
 O = "ops_owner"
+
+
+def iam(*args):
+    """an IAM call on moto (which checks IAM permissions the test user lacks): authentication is
+    off for that one request"""
+    curl = ["curl", "-s", "-X", "POST", "-H", "Content-Type: text/plain", f"{EP}/moto-api/reset-auth", "--data-binary"]
+    subprocess.run(curl + ["1"], check=True, capture_output=True)
+    try:
+        return aws("iam", *args)
+    finally:
+        subprocess.run(curl + ["0"], check=True, capture_output=True)
+
+
+# the owner's own IAM user and access key (rotated below)
+IAM_USER = f"ops-owner-{N}"
+iam("create-user", "--user-name", IAM_USER)
+iam("put-user-policy", "--user-name", IAM_USER, "--policy-name", "s3", "--policy-document",
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}')
+KEY_A = json.loads(iam("create-access-key", "--user-name", IAM_USER))["AccessKey"]
 psql("SELECT count(*) FROM btexport.log('ops-proj', '[{\"id\": \"o1\", \"input\": \"x\"}, {\"id\": \"o2\"}]')", user=O)
-psql(f"SELECT btexport.create_credential('ops-key', '{AKID}', '{SECRET}')", user=O)
+psql(f"SELECT btexport.create_credential('s3-key', '{KEY_A['AccessKeyId']}', '{KEY_A['SecretAccessKey']}')", user=O)
 
 
 def create(name, extra=""):
     return psql(f"SELECT id FROM btexport.create_automation('{name}', 'ops-proj', 's3://test-bucket/ops-{N}/{name}/',"
-                f" endpoint => '{EP}', credential => 'ops-key'{extra})", user=O).strip()
+                f" endpoint => '{EP}', credential => 's3-key'{extra})", user=O).strip()
 
 
 def schedule_trigger(aid):
@@ -103,9 +123,36 @@ check("the owner (not a superuser) reads its skips; another btexport user sees n
       f"{mine} / {theirs}")
 rc, out, err = psql("SELECT count(*) FROM cron.job_run_details", user=O, check_error=False)
 check("(the owner has no view of pg_cron's run records of its jobs)", rc != 0 or out.strip() == "0", out + err)
-for sql in doc_sql("troubleshooting.md", "Why didn't my export run?"):
-    psql(sql, user=O)
-check("the troubleshooting section's SQL runs as the owner", True)
+for sql in doc_sql("troubleshooting.md", "Why didn't my export run?") + doc_sql("operations.md", "Monitoring"):
+    out = psql(sql, user=O)
+check("the SQL of troubleshooting's 'Why didn't my export run?' and operations' 'Monitoring' runs as the owner",
+      "ops-paused" in out or "ops-period" in out or "ops-busy" in out, out)
+
+# ---- key rotation with active schedules (docs/operations.md "Rotating a key") -------------------
+KEY_B = json.loads(iam("create-access-key", "--user-name", IAM_USER))["AccessKey"]
+psql("SELECT btexport.resume('ops-paused')", user=O)
+jobs_before = psql("SELECT count(*) FROM cron.job WHERE jobname LIKE 'btexport:%'").strip()
+for sql in doc_sql("operations.md", "Rotating a key"):
+    psql(sql.replace("<new access key id>", KEY_B["AccessKeyId"]).replace("<new secret access key>", KEY_B["SecretAccessKey"]),
+         user=O)
+iam("delete-access-key", "--user-name", IAM_USER, "--access-key-id", KEY_A["AccessKeyId"])
+creds = psql("SELECT string_agg(a.credential, ',' ORDER BY a.id) FROM btexport.automations a", user=O).strip()
+check("after the documented rotation every automation of the owner uses the new credential, the old one is gone",
+      set(creds.split(",")) == {"s3-key-2"} and psql("SELECT count(*) FROM btexport.credentials_info WHERE name = 's3-key'",
+                                                     user=O).strip() == "0", creds)
+check("...and the schedules are still there", psql("SELECT count(*) FROM cron.job WHERE jobname LIKE 'btexport:%'").strip()
+      == jobs_before and int(jobs_before) >= 2, jobs_before)
+psql("SELECT count(*) FROM btexport.log('ops-proj', '[{\"id\": \"o3\", \"input\": \"after rotation\"}]')", user=O)
+for name in ("ops-busy", "ops-paused", "ops-period"):
+    r = psql_json(f"SELECT row_to_json(r) FROM btexport.run('{name}') r", user=O)[-1]
+    check(f"the next run of {name} uses the new key", r["status"] == "succeeded" and r["rows"] >= 1, json.dumps(r)[:300])
+psql(f"SELECT btexport.create_credential('stale', '{KEY_A['AccessKeyId']}', '{KEY_A['SecretAccessKey']}')")
+psql(f"SELECT btexport.create_automation('ops-stale', 'ops-proj', 's3://test-bucket/ops-{N}/stale/', endpoint => '{EP}',"
+     " credential => 'stale')")
+r = psql_json("SELECT row_to_json(r) FROM btexport.run('ops-stale') r")[-1]
+check("(the old key no longer works: the rotation is what made those runs succeed)", r["status"] == "failed",
+      json.dumps(r)[:300])
+psql("SELECT btexport.drop_automation('ops-stale'); SELECT btexport.drop_credential('stale')")
 
 # ---- no worker slot, a worker that fails before recording a run (a small cluster of its own) ------
 small = Cluster("slots", "max_worker_processes = 6")
