@@ -86,7 +86,7 @@ DROP FUNCTION btexport._build_automation(text, text, text, text, text, text, tex
 
 -- ---------------------------------------------------------------------------
 -- Operations (docs/operations.md): the cursor's cluster, the trace of skipped triggers, and the
--- identity sequences in pg_dump (sql/install/schema/30_automations.sql, 40_operations.sql).
+-- identity sequences in pg_dump (sql/install/schema/45_operations.sql).
 -- The cursors of 1.0 automations count this cluster's transaction ids.
 -- ---------------------------------------------------------------------------
 ALTER TABLE btexport.automations ADD COLUMN cursor_cluster text;

@@ -81,7 +81,7 @@ BEGIN
 	ELSE
 		BEGIN
 			since := export_from::timestamptz;
-		EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_parameter_value THEN
+		EXCEPTION WHEN data_exception OR feature_not_supported THEN	-- any text that is no timestamp
 			RAISE EXCEPTION 'export_from must be ''now'' or a timestamp, not "%"', btexport._excerpt(export_from)
 				USING ERRCODE = '22007', HINT = 'Pass export_from => ''now'' or e.g. export_from => ''2026-01-01 00:00+00''.';
 		END;

@@ -53,7 +53,6 @@ CREATE TABLE btexport.automations (
 	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	credential_owner	regrole,		-- the credential is (credential_owner, credential)
-	cursor_cluster		text,			-- '<system identifier>/<database oid>' the cursor's xids belong to
 	CHECK ((export_type = 'btql') = (query IS NOT NULL)),
 	CONSTRAINT automations_credential_owner_check CHECK ((credential IS NULL) = (credential_owner IS NULL)),
 	CONSTRAINT automations_credential_fkey FOREIGN KEY (credential_owner, credential)
@@ -61,7 +60,6 @@ CREATE TABLE btexport.automations (
 );
 COMMENT ON TABLE btexport.automations IS 'S3 export automations (configuration; change through the btexport functions)';
 COMMENT ON COLUMN btexport.automations.cursor IS 'export watermark: every span version with _xact_id below it has been exported';
-COMMENT ON COLUMN btexport.automations.cursor_cluster IS 'the cluster (system identifier) and database (oid) whose transaction ids the cursor counts; runs refuse elsewhere until btexport.rebase_cursor';
 
 CREATE TABLE btexport.runs (
 	id					bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,8 +1,13 @@
 -- ---------------------------------------------------------------------------
--- Operations (docs/operations.md): the trace of triggers that did not produce a run, and
--- what pg_dump must keep beyond the tables (their identity sequences).
--- sql/upgrade/1.0--1.1.sql creates the same objects, in the same order.
+-- Operations (docs/operations.md): the cluster an automation's cursor belongs to, the trace of
+-- triggers that did not produce a run, and what pg_dump must keep beyond the tables (their
+-- identity sequences).  sql/upgrade/1.0--1.1.sql makes the same changes, in the same order
+-- (ALTER TABLE appends there as here, so a fresh install and an upgrade have the same columns).
 -- ---------------------------------------------------------------------------
+
+-- '<system identifier>/<database oid>' whose transaction ids the cursor counts (btexport._cluster_id())
+ALTER TABLE btexport.automations ADD COLUMN cursor_cluster text;
+COMMENT ON COLUMN btexport.automations.cursor_cluster IS 'the cluster (system identifier) and database (oid) whose transaction ids the cursor counts; runs refuse elsewhere until btexport.rebase_cursor';
 
 -- Every trigger leaves a trace: a scheduled or manual trigger that produced no run (paused,
 -- not due, queued behind a waiting run, no worker slot, the worker stopped before recording a
