@@ -95,6 +95,10 @@ try:
     check("no run was recorded on the copy",
           dst.psql(f"SELECT count(*) FROM btexport.runs WHERE id > {max_run}", db=D).strip() == "0")
 
+    held = dst.psql("SELECT name FROM btexport.status WHERE cursor_problem LIKE '%restored or copied%' ORDER BY name", db=D).split()
+    check("btexport.status.cursor_problem names the held automations (not the one created after the restore)",
+          held == ["nightly-export", "replay"], str(held))
+
     # ---- confirm: the doc's re-base, then new spans on the copy ---------------------------------
     steps = doc_sql("operations.md", "Backup and restore")
     check("the doc section has its SQL steps", steps and "rebase_cursor" in steps[-1], str(steps))

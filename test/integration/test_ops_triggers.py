@@ -121,6 +121,8 @@ mine = psql("SELECT count(*) FROM btexport.trigger_skips", user=O).strip()
 theirs = psql("SELECT count(*) FROM btexport.trigger_skips", user="ops_other").strip()
 check("the owner (not a superuser) reads its skips; another btexport user sees none", int(mine) >= 3 and theirs == "0",
       f"{mine} / {theirs}")
+cp = psql("SELECT count(*) FILTER (WHERE cursor_problem IS NULL) || '/' || count(*) FROM btexport.status", user=O).strip()
+check("the owner reads btexport.status.cursor_problem: NULL for automations of this database", cp == "3/3", cp)
 rc, out, err = psql("SELECT count(*) FROM cron.job_run_details", user=O, check_error=False)
 check("(the owner has no view of pg_cron's run records of its jobs)", rc != 0 or out.strip() == "0", out + err)
 for sql in doc_sql("troubleshooting.md", "Why didn't my export run?") + doc_sql("operations.md", "Monitoring"):

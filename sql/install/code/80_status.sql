@@ -60,7 +60,10 @@ CREATE OR REPLACE VIEW btexport.status WITH (security_barrier, security_invoker)
 		   btexport._consecutive_failures(a.id) AS consecutive_failures,
 		   a.cursor,
 		   lag.rows AS lag_rows,
-		   lag.seconds AS lag_seconds
+		   lag.seconds AS lag_seconds,
+		   -- a restored or copied database: why its runs refuse until btexport.rebase_cursor (lag_rows
+		   -- counts from a cursor that means nothing here)
+		   btexport._cursor_problem(a) AS cursor_problem
 	  FROM btexport.automations a
 	  LEFT JOIN btexport.projects p ON p.id = a.project_id
 	  LEFT JOIN LATERAL (SELECT r.* FROM btexport.runs r WHERE r.automation_id = a.id
