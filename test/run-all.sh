@@ -42,7 +42,8 @@ tally() {	# name logfile exitcode
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
 	TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f))
 	if [ "$f" != 0 ]; then
-		SUITE_FAIL+=("$name"); echo "=== $name: FAILED ($p passed, $f failed)"; grep -E '^not ok|FAIL|ERROR|error' "$log" | head -40
+		SUITE_FAIL+=("$name"); echo "=== $name: FAILED ($p passed, $f failed)"; grep -E '^not ok|FAIL|ERROR|error' "$log" | head -40 ||
+			tail -15 "$log"	# (no recognisable failure line: show how the suite ended)
 	else
 		echo "=== $name: $p passed"
 	fi

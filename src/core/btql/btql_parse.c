@@ -93,6 +93,16 @@ is_kw(btx_btql_token *t, const char *kw)
 	return t->kind == TK_IDENT && strcasecmp(t->text, kw) == 0;
 }
 
+/* consume the keyword kw if it comes next: 1 if it did */
+static int
+accept_kw(parser *p, const char *kw)
+{
+	if (!is_kw(peek(p), kw))
+		return 0;
+	advance(p);
+	return 1;
+}
+
 /* the synthetic end token of the current body: at the end of its last token */
 static void
 set_eof(parser *p)
@@ -138,6 +148,23 @@ not_supported(parser *p, int off, const char *hint, const char *what)
 {
 	btx_btql_error_at(p->c, off, "0A000", NULL, hint, "%s is not supported", what);
 	return NULL;
+}
+
+/*
+ * SQL's two-word clauses (GROUP BY, ORDER BY): 1 if kw BY was consumed, 0 if the clause is absent,
+ * -1 (error set) for kw without BY
+ */
+static int
+accept_kw_by(parser *p, const char *kw, const char *expected)
+{
+	if (!accept_kw(p, kw))
+		return 0;
+	if (!accept_kw(p, "by"))
+	{
+		syntax_error(p, peek(p), expected, NULL);
+		return -1;
+	}
+	return 1;
 }
 
 /*
@@ -328,6 +355,35 @@ add_seg(parser *p, btx_btql_vec *segs, btx_btql_token *at, char *name, int64_t i
 }
 
 /*
+ * [-]<integer> with |value| <= 10^9 (array indexes, interval counts): the integer's token, its
+ * value with the sign in *v; NULL (error set) for anything else
+ */
+static btx_btql_token *
+p_bounded_int(parser *p, const char *expected, const char *syntax_hint, const char *range_msg,
+			  const char *range_hint, int64_t *v)
+{
+	int			neg = 0;
+	btx_btql_token *t;
+
+	if (is_op(peek(p), "-"))
+	{
+		neg = 1;
+		advance(p);
+	}
+	t = peek(p);
+	if (t->kind != TK_INT)
+		return syntax_error(p, t, expected, syntax_hint);
+	if (parse_int64(t->text, v) != 0 || *v > 1000000000)
+	{
+		btx_btql_error_at(p->c, t->off, "22023", NULL, range_hint, "%s", range_msg);
+		return NULL;
+	}
+	if (neg)
+		*v = -*v;
+	return advance(p);
+}
+
+/*
  * A path whose first segment is the token first (a name or a quoted name):
  * .name, ."name", [i], [-i] follow.  Reads iteratively, whatever the length.
  */
@@ -357,30 +413,16 @@ p_path(parser *p, btx_btql_node *n, btx_btql_token *first)
 		}
 		else if (is_op(t, "["))
 		{
-			int			negi = 0;
 			int64_t		v;
 			btx_btql_token *s;
 
 			advance(p);
-			if (is_op(peek(p), "-"))
-			{
-				negi = 1;
-				advance(p);
-			}
-			s = peek(p);
-			if (s->kind != TK_INT)
-				return syntax_error(p, s, "an integer array index",
-									"Index arrays with integer literals, as in tags[0] or tags[-1].");
-			if (parse_int64(s->text, &v) != 0 || v > 1000000000)
-			{
-				btx_btql_error_at(p->c, s->off, "22023", NULL, "Use an index between -1000000000 and 1000000000.",
-								  "array index out of range");
+			s = p_bounded_int(p, "an integer array index",
+							  "Index arrays with integer literals, as in tags[0] or tags[-1].",
+							  "array index out of range", "Use an index between -1000000000 and 1000000000.", &v);
+			if (s == NULL || expect_op(p, "]", "\"]\"") != 0)
 				return NULL;
-			}
-			advance(p);
-			if (expect_op(p, "]", "\"]\"") != 0)
-				return NULL;
-			if (add_seg(p, &segs, s, NULL, negi ? -v : v, 0) != 0)
+			if (add_seg(p, &segs, s, NULL, v, 0) != 0)
 				return NULL;
 		}
 		else
@@ -402,8 +444,7 @@ p_interval(parser *p, btx_btql_token *kw)
 {
 	btx_btql_node *n = new_node(p, E_INTERVAL, kw);
 	btx_btql_token *t;
-	int			neg = 0,
-				i;
+	int			i;
 	int64_t		v;
 
 	if (n == NULL)
@@ -412,22 +453,10 @@ p_interval(parser *p, btx_btql_token *kw)
 	if (t->kind == TK_STRING)
 		return not_supported(p, t->off, "Write the interval as interval <number> <unit>, as in interval 3 day.",
 							 "a quoted interval");
-	if (is_op(t, "-"))
-	{
-		neg = 1;
-		advance(p);
-		t = peek(p);
-	}
-	if (t->kind != TK_INT)
-		return syntax_error(p, t, "an integer after interval",
-							"Write the interval as interval <number> <unit>, as in interval 7 day.");
-	if (parse_int64(t->text, &v) != 0 || v > 1000000000)
-	{
-		btx_btql_error_at(p->c, t->off, "22023", NULL, "Use an interval count below one billion.",
-						  "interval value out of range");
+	if (p_bounded_int(p, "an integer after interval",
+					  "Write the interval as interval <number> <unit>, as in interval 7 day.",
+					  "interval value out of range", "Use an interval count below one billion.", &v) == NULL)
 		return NULL;
-	}
-	advance(p);
 	t = peek(p);
 	if (t->kind != TK_IDENT)
 		return syntax_error(p, t, "an interval unit (year, month, day, hour, minute, second, millisecond or microsecond)",
@@ -456,7 +485,7 @@ p_interval(parser *p, btx_btql_token *kw)
 		return NULL;
 	}
 	advance(p);
-	n->ival = neg ? -v : v;
+	n->ival = v;
 	n->str = (char *) interval_units[i];
 	finish(p, n);
 	return n;
@@ -715,38 +744,50 @@ binop(parser *p, btx_btql_node *l, const char *op, btx_btql_node *r)
 	return p->c->err->code ? NULL : n;
 }
 
+/*
+ * one left-associative binary level: operands from next, operators the TK_OP spellings ops
+ * (NULL-terminated) or the keyword kw
+ */
 static btx_btql_node *
-p_mul(parser *p)
+p_left(parser *p, btx_btql_node *(*next) (parser *), const char *const *ops, const char *kw)
 {
-	btx_btql_node *l = p_unary(p);
+	btx_btql_node *l = next(p);
 
-	while (l && (is_op(peek(p), "*") || is_op(peek(p), "/") || is_op(peek(p), "%")))
+	while (l)
 	{
-		btx_btql_token *t = advance(p);
-		btx_btql_node *r = p_unary(p);
+		btx_btql_token *t = peek(p);
+		const char *op = NULL;
+		btx_btql_node *r;
 
-		if (r == NULL)
+		if (kw && is_kw(t, kw))
+			op = kw;
+		for (int i = 0; ops && ops[i] && op == NULL; i++)
+			if (is_op(t, ops[i]))
+				op = t->op;
+		if (op == NULL)
+			break;
+		advance(p);
+		if ((r = next(p)) == NULL)
 			return NULL;
-		l = binop(p, l, t->op, r);
+		l = binop(p, l, op, r);
 	}
 	return l;
 }
 
 static btx_btql_node *
+p_mul(parser *p)
+{
+	static const char *const ops[] = {"*", "/", "%", NULL};
+
+	return p_left(p, p_unary, ops, NULL);
+}
+
+static btx_btql_node *
 p_add(parser *p)
 {
-	btx_btql_node *l = p_mul(p);
+	static const char *const ops[] = {"+", "-", NULL};
 
-	while (l && (is_op(peek(p), "+") || is_op(peek(p), "-")))
-	{
-		btx_btql_token *t = advance(p);
-		btx_btql_node *r = p_mul(p);
-
-		if (r == NULL)
-			return NULL;
-		l = binop(p, l, t->op, r);
-	}
-	return l;
+	return p_left(p, p_mul, ops, NULL);
 }
 
 /* a unary postfix node (IS NULL ...) around e */
@@ -924,35 +965,13 @@ p_not(parser *p)
 static btx_btql_node *
 p_and(parser *p)
 {
-	btx_btql_node *l = p_not(p);
-
-	while (l && is_kw(peek(p), "and"))
-	{
-		btx_btql_node *r;
-
-		advance(p);
-		if ((r = p_not(p)) == NULL)
-			return NULL;
-		l = binop(p, l, "and", r);
-	}
-	return l;
+	return p_left(p, p_not, NULL, "and");
 }
 
 static btx_btql_node *
 p_or(parser *p)
 {
-	btx_btql_node *l = p_and(p);
-
-	while (l && is_kw(peek(p), "or"))
-	{
-		btx_btql_node *r;
-
-		advance(p);
-		if ((r = p_and(p)) == NULL)
-			return NULL;
-		l = binop(p, l, "or", r);
-	}
-	return l;
+	return p_left(p, p_and, NULL, "or");
 }
 
 /* a whole expression: cond ? a : b (right-associative) over OR */
@@ -1416,6 +1435,7 @@ static btx_btql_ast *
 parse_sql(parser *p, btx_btql_ast *q)
 {
 	btx_btql_token *t;
+	int			by;
 
 	t = advance(p);
 	if (is_kw(t, "with"))
@@ -1455,58 +1475,31 @@ parse_sql(parser *p, btx_btql_ast *q)
 		if (p_unpivot_sql(p, q, t) != 0)
 			return NULL;
 	}
-	if (is_kw(peek(p), "pivot"))
+	/* PIVOT may stand before WHERE or after GROUP BY */
+	if (is_kw(peek(p), "pivot") && p_pivot_sql(p, q, advance(p)) != 0)
+		return NULL;
+	if (accept_kw(p, "where") && (q->filter = p_expr(p)) == NULL)
+		return NULL;
+	if ((by = accept_kw_by(p, "group", "BY after GROUP")) < 0)
+		return NULL;
+	if (by)
 	{
-		t = advance(p);
-		if (p_pivot_sql(p, q, t) != 0)
-			return NULL;
-	}
-	if (is_kw(peek(p), "where"))
-	{
-		advance(p);
-		if ((q->filter = p_expr(p)) == NULL)
-			return NULL;
-	}
-	if (is_kw(peek(p), "group"))
-	{
-		advance(p);
-		if (!is_kw(peek(p), "by"))
-			return syntax_error(p, peek(p), "BY after GROUP", NULL);
-		advance(p);
 		q->has_dims = 1;
 		if (p_items(p, &q->dims, &q->ndims, 0, 1, 0, "GROUP BY") != 0)
 			return NULL;
 	}
-	if (is_kw(peek(p), "pivot"))
+	if (is_kw(peek(p), "pivot") && p_pivot_sql(p, q, advance(p)) != 0)
+		return NULL;
+	if (accept_kw(p, "having") && (q->having = p_expr(p)) == NULL)
+		return NULL;
+	if ((by = accept_kw_by(p, "order", "BY after ORDER")) < 0)
+		return NULL;
+	if (by && p_items(p, &q->sort, &q->nsort, 0, 1, 1, "ORDER BY") != 0)
+		return NULL;
+	if (accept_kw(p, "limit") && p_limit_value(p, q) != 0)
+		return NULL;
+	if (accept_kw(p, "offset"))
 	{
-		t = advance(p);
-		if (p_pivot_sql(p, q, t) != 0)
-			return NULL;
-	}
-	if (is_kw(peek(p), "having"))
-	{
-		advance(p);
-		if ((q->having = p_expr(p)) == NULL)
-			return NULL;
-	}
-	if (is_kw(peek(p), "order"))
-	{
-		advance(p);
-		if (!is_kw(peek(p), "by"))
-			return syntax_error(p, peek(p), "BY after ORDER", NULL);
-		advance(p);
-		if (p_items(p, &q->sort, &q->nsort, 0, 1, 1, "ORDER BY") != 0)
-			return NULL;
-	}
-	if (is_kw(peek(p), "limit"))
-	{
-		advance(p);
-		if (p_limit_value(p, q) != 0)
-			return NULL;
-	}
-	if (is_kw(peek(p), "offset"))
-	{
-		advance(p);
 		t = peek(p);
 		if (t->kind == TK_INT)
 			return not_supported(p, t->off, "Pass the cursor token of the previous response, as in OFFSET '<cursor>'.",

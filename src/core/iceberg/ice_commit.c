@@ -353,53 +353,39 @@ manifests_free(btx_ice_manifest *m, int n)
 	free(m);
 }
 
-/* snapshot summary counters */
+/* snapshot summary counters: what a commit adds and what it removes, counted the same way */
+typedef struct side
+{
+	int64_t		data_files,
+				records,
+				size,
+				delete_files,
+				eq_files,
+				eq_deletes;
+} side;
+
 typedef struct counters
 {
-	int64_t		added_data_files,
-				added_records,
-				added_size,
-				added_delete_files,
-				added_eq_files,
-				added_eq_deletes,
-				deleted_data_files,
-				deleted_records,
-				removed_size,
-				removed_delete_files,
-				removed_eq_files,
-				removed_eq_deletes;
+	side		added,
+				removed;
 } counters;
 
 static void
 count_file(counters *k, const btx_ice_data_file *f, int added)
 {
-	if (added)
-	{
-		k->added_size += f->file_size;
-		if (f->content == BTX_ICE_DATA)
-		{
-			k->added_data_files++;
-			k->added_records += f->record_count;
-		}
-		else
-		{
-			k->added_delete_files++;
-			k->added_eq_files += f->content == BTX_ICE_EQUALITY_DELETES;
-			k->added_eq_deletes += f->content == BTX_ICE_EQUALITY_DELETES ? f->record_count : 0;
-		}
-		return;
-	}
-	k->removed_size += f->file_size;
+	side	   *d = added ? &k->added : &k->removed;
+
+	d->size += f->file_size;
 	if (f->content == BTX_ICE_DATA)
 	{
-		k->deleted_data_files++;
-		k->deleted_records += f->record_count;
+		d->data_files++;
+		d->records += f->record_count;
 	}
 	else
 	{
-		k->removed_delete_files++;
-		k->removed_eq_files += f->content == BTX_ICE_EQUALITY_DELETES;
-		k->removed_eq_deletes += f->content == BTX_ICE_EQUALITY_DELETES ? f->record_count : 0;
+		d->delete_files++;
+		d->eq_files += f->content == BTX_ICE_EQUALITY_DELETES;
+		d->eq_deletes += f->content == BTX_ICE_EQUALITY_DELETES ? f->record_count : 0;
 	}
 }
 
@@ -420,9 +406,9 @@ put_totals(json_t *s, const btx_ice_table *base, const counters *k)
 {
 	static const char *keys[] = {"total-records", "total-files-size", "total-data-files",
 	"total-delete-files", "total-position-deletes", "total-equality-deletes"};
-	int64_t		delta[6] = {k->added_records - k->deleted_records, k->added_size - k->removed_size,
-		k->added_data_files - k->deleted_data_files, k->added_delete_files - k->removed_delete_files,
-	0, k->added_eq_deletes - k->removed_eq_deletes};
+	int64_t		delta[6] = {k->added.records - k->removed.records, k->added.size - k->removed.size,
+		k->added.data_files - k->removed.data_files, k->added.delete_files - k->removed.delete_files,
+	0, k->added.eq_deletes - k->removed.eq_deletes};
 	int64_t		total[6];
 	char		num[24];
 	int			i;
@@ -455,23 +441,23 @@ summary_json(btx_ice_commit *c, const btx_ice_table *base, const counters *k, in
 
 	if (c->op == BTX_ICE_OP_REPLACE)
 		op = "replace";
-	else if (k->added_delete_files > 0)
-		op = k->added_data_files > 0 ? "overwrite" : "delete";
+	else if (k->added.delete_files > 0)
+		op = k->added.data_files > 0 ? "overwrite" : "delete";
 	else
 		op = "append";
 	json_object_set_new(s, "operation", json_string(op));
-	put_count(s, "added-data-files", k->added_data_files);
-	put_count(s, "deleted-data-files", k->deleted_data_files);
-	put_count(s, "added-delete-files", k->added_delete_files);
-	put_count(s, "added-equality-delete-files", k->added_eq_files);
-	put_count(s, "removed-delete-files", k->removed_delete_files);
-	put_count(s, "removed-equality-delete-files", k->removed_eq_files);
-	put_count(s, "added-records", k->added_records);
-	put_count(s, "deleted-records", k->deleted_records);
-	put_count(s, "added-files-size", k->added_size);
-	put_count(s, "removed-files-size", k->removed_size);
-	put_count(s, "added-equality-deletes", k->added_eq_deletes);
-	put_count(s, "removed-equality-deletes", k->removed_eq_deletes);
+	put_count(s, "added-data-files", k->added.data_files);
+	put_count(s, "deleted-data-files", k->removed.data_files);
+	put_count(s, "added-delete-files", k->added.delete_files);
+	put_count(s, "added-equality-delete-files", k->added.eq_files);
+	put_count(s, "removed-delete-files", k->removed.delete_files);
+	put_count(s, "removed-equality-delete-files", k->removed.eq_files);
+	put_count(s, "added-records", k->added.records);
+	put_count(s, "deleted-records", k->removed.records);
+	put_count(s, "added-files-size", k->added.size);
+	put_count(s, "removed-files-size", k->removed.size);
+	put_count(s, "added-equality-deletes", k->added.eq_deletes);
+	put_count(s, "removed-equality-deletes", k->removed.eq_deletes);
 	{
 		char		num[16];
 

@@ -100,12 +100,40 @@ avro_fail(btx_error *err, const char *what)
 
 /* ---------- encoding ---------- */
 
-typedef struct enc
+/* a schema and one generic record of it, which encoders and decoders reuse row after row */
+typedef struct avro_rec
 {
 	avro_schema_t schema;
 	avro_value_iface_t *iface;
-	avro_value_t rec;
-	int			has_rec;
+	avro_value_t value;
+	int			has_value;
+} avro_rec;
+
+/* the record of r->schema (already parsed) */
+static int
+avro_rec_new(avro_rec *r, btx_error *err)
+{
+	r->iface = avro_generic_class_from_schema(r->schema);
+	if (r->iface == NULL || avro_generic_value_new(r->iface, &r->value) != 0)
+		return avro_fail(err, "value allocation");
+	r->has_value = 1;
+	return 0;
+}
+
+static void
+avro_rec_free(avro_rec *r)
+{
+	if (r->has_value)
+		avro_value_decref(&r->value);
+	if (r->iface)
+		avro_value_iface_decref(r->iface);
+	if (r->schema)
+		avro_schema_decref(r->schema);
+}
+
+typedef struct enc
+{
+	avro_rec	ar;
 	btx_buf		records;
 	int64_t		n;
 } enc;
@@ -115,24 +143,15 @@ enc_init(enc *e, const char *json, btx_error *err)
 {
 	memset(e, 0, sizeof(*e));
 	btx_buf_init(&e->records);
-	if (avro_schema_from_json_length(json, strlen(json), &e->schema) != 0)
+	if (avro_schema_from_json_length(json, strlen(json), &e->ar.schema) != 0)
 		return avro_fail(err, "schema parse");
-	e->iface = avro_generic_class_from_schema(e->schema);
-	if (e->iface == NULL || avro_generic_value_new(e->iface, &e->rec) != 0)
-		return avro_fail(err, "value allocation");
-	e->has_rec = 1;
-	return 0;
+	return avro_rec_new(&e->ar, err);
 }
 
 static void
 enc_free(enc *e)
 {
-	if (e->has_rec)
-		avro_value_decref(&e->rec);
-	if (e->iface)
-		avro_value_iface_decref(e->iface);
-	if (e->schema)
-		avro_schema_decref(e->schema);
+	avro_rec_free(&e->ar);
 	btx_buf_free(&e->records);
 }
 
@@ -144,14 +163,14 @@ enc_emit(enc *e, btx_error *err)
 	avro_writer_t w;
 	int			rc;
 
-	if (avro_value_sizeof(&e->rec, &size) != 0)
+	if (avro_value_sizeof(&e->ar.value, &size) != 0)
 		return avro_fail(err, "sizeof");
 	if (btx_buf_reserve(&e->records, size) != 0)
 		return ice_oom(err);
 	w = avro_writer_memory(e->records.data + e->records.len, (int64_t) size);
 	if (w == NULL)
 		return ice_oom(err);
-	rc = avro_value_write(w, &e->rec);
+	rc = avro_value_write(w, &e->ar.value);
 	avro_writer_free(w);
 	if (rc != 0)
 		return avro_fail(err, "write");
@@ -372,8 +391,8 @@ btx_ice_manifest_encode(const btx_ice_table *t, int content, const btx_ice_entry
 					 content == 0 ? "data" : "delete", e[i].file.path);
 			goto done;
 		}
-		avro_value_reset(&en.rec);
-		if (fill_entry(t, &en.rec, &e[i]) != 0)
+		avro_value_reset(&en.ar.value);
+		if (fill_entry(t, &en.ar.value, &e[i]) != 0)
 		{
 			avro_fail(err, "manifest entry encoding");
 			goto done;
@@ -455,8 +474,8 @@ btx_ice_manifest_list_encode(int64_t snapshot_id, int64_t parent_id, int64_t seq
 		goto done;
 	for (i = 0; i < n; i++)
 	{
-		avro_value_reset(&en.rec);
-		if (fill_manifest_file(&en.rec, &m[i]) != 0)
+		avro_value_reset(&en.ar.value);
+		if (fill_manifest_file(&en.ar.value, &m[i]) != 0)
 		{
 			avro_fail(err, "manifest list encoding");
 			goto done;
@@ -559,10 +578,7 @@ typedef struct dec
 {
 	ice_ocf		ocf;
 	json_t	   *sjson;			/* writer schema */
-	avro_schema_t schema;
-	avro_value_iface_t *iface;
-	avro_value_t rec;
-	int			has_rec;
+	avro_rec	ar;
 	avro_reader_t reader;
 } dec;
 
@@ -577,12 +593,7 @@ dec_free(dec *d)
 {
 	if (d->reader)
 		avro_reader_free(d->reader);
-	if (d->has_rec)
-		avro_value_decref(&d->rec);
-	if (d->iface)
-		avro_value_iface_decref(d->iface);
-	if (d->schema)
-		avro_schema_decref(d->schema);
+	avro_rec_free(&d->ar);
 	if (d->sjson)
 		json_decref(d->sjson);
 	ice_ocf_free(&d->ocf);
@@ -602,13 +613,11 @@ dec_init(dec *d, const void *data, size_t len, btx_error *err)
 		return corrupt_schema(err);
 	if (ice_ocf_validate(&d->ocf, d->sjson, err) != 0)
 		return -1;
-	if (avro_schema_from_json_length(s, strlen(s), &d->schema) != 0)
+	if (avro_schema_from_json_length(s, strlen(s), &d->ar.schema) != 0)
 		return ice_fail(err, BTX_ICE_E_CORRUPT, "XX001", "invalid Avro schema in a manifest: %.200s",
 						avro_strerror());
-	d->iface = avro_generic_class_from_schema(d->schema);
-	if (d->iface == NULL || avro_generic_value_new(d->iface, &d->rec) != 0)
-		return avro_fail(err, "value allocation");
-	d->has_rec = 1;
+	if (avro_rec_new(&d->ar, err) != 0)
+		return -1;
 	d->reader = avro_reader_memory(d->ocf.records.data ? d->ocf.records.data : "",
 								   (int64_t) d->ocf.records.len);
 	if (d->reader == NULL)
@@ -939,9 +948,9 @@ dec_records(dec *d, size_t elem, read_fn read_one, const void *ctx, void (*free_
 		return ice_oom(err);
 	for (i = 0; i < d->ocf.nrecords; i++)
 	{
-		avro_value_reset(&d->rec);
-		if (avro_value_read(d->reader, &d->rec) != 0 ||
-			read_one(ctx, &d->rec, d->sjson, items + i * elem) != 0)
+		avro_value_reset(&d->ar.value);
+		if (avro_value_read(d->reader, &d->ar.value) != 0 ||
+			read_one(ctx, &d->ar.value, d->sjson, items + i * elem) != 0)
 		{
 			int64_t		j;
 
