@@ -89,6 +89,26 @@ def aws(*args, check_error=True, env_extra=None):
     return p.stdout
 
 
+def moto_iam(*args):
+    """An IAM call on moto, which checks IAM permissions the test user lacks: authentication is off
+    for that one request (moto's reset-auth)."""
+    curl = ["curl", "-s", "-X", "POST", "-H", "Content-Type: text/plain",
+            f"{os.environ['MOTO_ENDPOINT']}/moto-api/reset-auth", "--data-binary"]
+    subprocess.run(curl + ["1"], check=True, capture_output=True)
+    try:
+        return aws("iam", *args)
+    finally:
+        subprocess.run(curl + ["0"], check=True, capture_output=True)
+
+
+def moto_user_key(user):
+    """A new IAM user of moto allowed s3:*, and an access key of it (AccessKeyId, SecretAccessKey)."""
+    moto_iam("create-user", "--user-name", user)
+    moto_iam("put-user-policy", "--user-name", user, "--policy-name", "s3", "--policy-document",
+             '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}')
+    return json.loads(moto_iam("create-access-key", "--user-name", user))["AccessKey"]
+
+
 def list_keys(bucket, prefix=""):
     out = aws("s3api", "list-objects-v2", "--bucket", bucket, "--prefix", prefix, "--output", "json")
     if not out.strip():

@@ -19,10 +19,10 @@ from lib import (Cluster, check, doc_sql, finish, fresh_db, psql, psql_json, lis
 SRC = fresh_db("btx_ops_src")
 EP = os.environ["MOTO_ENDPOINT"]
 N = os.urandom(4).hex()      # prefixes of this execution (moto may hold an earlier one's)
-setup_credential("moto")
+setup_credential("s3-key")
 psql("SELECT btexport.generate_sample_data('app', traces => 20, seed => 41)")
-psql(f"SELECT btexport.create_automation('nightly-export', 'app', 's3://test-bucket/ops/{N}/nightly/', endpoint => '{EP}', credential => 'moto')")
-psql(f"SELECT btexport.create_automation('replay', 'app', 's3://test-bucket/ops/{N}/replay/', endpoint => '{EP}', credential => 'moto')")
+psql(f"SELECT btexport.create_automation('nightly-export', 'app', 's3://test-bucket/ops/{N}/nightly/', endpoint => '{EP}', credential => 's3-key')")
+psql(f"SELECT btexport.create_automation('replay', 'app', 's3://test-bucket/ops/{N}/replay/', endpoint => '{EP}', credential => 's3-key')")
 
 
 def run(name, c=None, db=SRC):
@@ -70,7 +70,7 @@ try:
     # ---- sequences ------------------------------------------------------------------------
     ids = dst.psql("SELECT max(id) FROM btexport.automations", db=D).strip()
     dst.psql(f"SELECT btexport.create_automation('after-restore', 'app', 's3://test-bucket/ops/{N}/after/', endpoint => '{EP}',"
-             " credential => 'moto')", db=D)
+             " credential => 's3-key')", db=D)
     new_id = dst.psql("SELECT id FROM btexport.automations WHERE name = 'after-restore'", db=D).strip()
     check("create_automation after the restore: the identity sequence continued", int(new_id) > int(ids),
           f"{new_id} vs {ids}")
@@ -103,7 +103,8 @@ try:
     steps = doc_sql("operations.md", "Backup and restore")
     check("the doc section has its SQL steps", steps and "rebase_cursor" in steps[-1], str(steps))
     for sql in steps:
-        dst.psql(sql, db=D)
+        dst.psql(sql.replace("<access key id>", os.environ["BTX_AKID"])
+                 .replace("<secret access key>", os.environ["BTX_SECRET"]), db=D)
     c = dst.psql("SELECT cursor_cluster = btexport._cluster_id() FROM btexport.automations WHERE name = 'nightly-export'", db=D)
     check("rebase_cursor records this cluster", c.strip() == "t", c)
     dst.psql("SELECT btexport.generate_sample_data('app', traces => 6, seed => 42, first_trace => 500)", db=D)

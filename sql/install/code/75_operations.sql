@@ -27,7 +27,7 @@ BEGIN
 		RETURN format('The cursor (%s) was recorded by cluster/database %s; this is %s: the database was restored or '
 					  'copied, and its transaction ids do not continue the original''s. Nothing was exported.',
 					  a.cursor, coalesce(a.cursor_cluster, 'unknown'), here);
-	ELSIF a.cursor > pg_snapshot_xmax(pg_current_snapshot()) THEN
+	ELSIF a.connection IS NULL AND a.cursor > pg_snapshot_xmax(pg_current_snapshot()) THEN
 		RETURN format('The cursor (%s) lies beyond every transaction id of this cluster (next: %s). Nothing was exported.',
 					  a.cursor, pg_snapshot_xmax(pg_current_snapshot()));
 	END IF;
@@ -67,6 +67,17 @@ BEGIN
 	IF export_from IS NULL THEN
 		RAISE EXCEPTION 'rebase_cursor needs export_from'
 			USING ERRCODE = '22004', HINT = 'Pass export_from => ''now'' or a timestamp, e.g. export_from => ''2026-01-01 00:00+00''.';
+	END IF;
+	-- a Braintrust source's position is Braintrust's, valid anywhere: the call only confirms the copy
+	IF a.connection IS NOT NULL THEN
+		IF lower(btrim(export_from)) <> 'now' THEN
+			RAISE EXCEPTION 'automation "%" reads a Braintrust connection: its position is Braintrust''s', a.name
+				USING ERRCODE = '22023',
+					  HINT = 'Pass export_from => ''now'' to confirm that this copy continues from the Braintrust position it was restored with.';
+		END IF;
+		UPDATE btexport.automations x SET cursor_cluster = btexport._cluster_id(), updated = now()
+		 WHERE x.id = a.id RETURNING * INTO a;
+		RETURN a;
 	END IF;
 	-- spans restored with triggers disabled keep the original's transaction ids, which mean nothing here
 	IF EXISTS (SELECT 1 FROM btexport.logs l WHERE l.project_id = a.project_id
