@@ -13,14 +13,13 @@
 
 static const char hexdigits[] = "0123456789abcdef";
 
+/* a lower-case hex digit's value, else -1 (the format is lower-case only) */
 static int
 hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	const char *p = c ? strchr(hexdigits, c) : NULL;
+
+	return p ? (int) (p - hexdigits) : -1;
 }
 
 void
