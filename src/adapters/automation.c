@@ -99,6 +99,7 @@ static const AutomationColumn columns[] = {
 	FIELD("remote_project_id", UUIDOID, F_OUT, remote_project_id),
 	FIELD("requests_per_minute", INT4OID, F_INT4, requests_per_minute),
 	FIELD("source_position", TEXTOID, F_TEXT, source_position),
+	SQL_ONLY("cursor_cluster", TEXTOID),	/* btexport._check_cursor (T2's _check_runnable) */
 };
 
 /* one column's Datum into its field: binary values as they are, uuid and xid8 through their output functions */

@@ -203,6 +203,19 @@ no_credentials(btx_error *e, BtxTarget *t, const char *detail, const char *hint)
 }
 
 /*
+ * Did STS answer the failed AssumeRole?  A network failure (class 08, as
+ * s3client.c classifies a transfer that got no response), a refused plain-http
+ * or TLS exchange (22023) or a cancel (57014) says nothing about the
+ * credentials, and is reported as itself.
+ */
+static bool
+sts_answered(const btx_error *err)
+{
+	return strncmp(err->sqlstate, "08", 2) != 0 && strcmp(err->sqlstate, "22023") != 0 &&
+		strcmp(err->sqlstate, "57014") != 0;
+}
+
+/*
  * Resolve the source credentials of t: a named credential, or the server's
  * environment for roles allowed to use it.  Returns false with *e set.
  */
@@ -328,11 +341,17 @@ connect_target(BtxTarget *t, btx_error *e)
 		memset(&role, 0, sizeof(role));
 		if (btx_creds_assume_role_cached(role_cache, h->source, &h->sts, time(NULL), 0, &role, NULL, &err) != 0)
 		{
+			/* STS not reached (network, TLS, a cancel): that is the error, not the credentials */
+			if (!sts_answered(&err))
+			{
+				*e = err;
+				return false;
+			}
+
 			/*
-			 * The credentials are there; STS refused (or could not be
-			 * reached): report STS's own error (38000, or 08006
-			 * unreachable), not "no usable credentials", whose fix would be
-			 * a GRANT; the hint names what the trust policy must allow.
+			 * The credentials are there; STS refused: report STS's own error
+			 * (38000), not "no usable credentials", whose fix would be a
+			 * GRANT; the hint names what the trust policy must allow.
 			 */
 			*e = err;
 			btx_error_hint(e, "Check the role's trust policy: it must allow sts:AssumeRole for %s with sts:ExternalId %s%s%s",

@@ -55,8 +55,9 @@ check("an ordinary role cannot read btexport.credentials", rc != 0 and "permissi
 rc, out, err = psql("SELECT * FROM btexport.secrets", user="creds_alice", check_error=False)
 check("...nor btexport.secrets, where the secret is (the one secret store)", rc != 0 and "permission denied" in err, err)
 stored = psql("SELECT s.value FROM btexport.secrets s JOIN btexport.credentials c ON c.secret = s.id WHERE c.name = 'moto'").strip()
-check("the credential's secret is in btexport.secrets, not in its row",
-      stored == os.environ["BTX_SECRET"] and os.environ["BTX_SECRET"] not in psql("SELECT c::text FROM btexport.credentials c"))
+check("the credential's secret is in btexport.secrets (sealed: encrypted at rest), not in its row",
+      stored.startswith("btx1:") and os.environ["BTX_SECRET"] not in stored
+      and os.environ["BTX_SECRET"] not in psql("SELECT c::text FROM btexport.credentials c"), stored[:40])
 out = psql("SELECT row_to_json(c) FROM btexport.credentials_info c")
 check("credentials_info shows no secret", os.environ["BTX_SECRET"] not in out and os.environ["BTX_AKID"] not in out, out)
 hist = psql("SELECT row_to_json(r) FROM btexport.runs r")

@@ -161,6 +161,7 @@ BEGIN
 	END IF;
 	a.status := 'active';
 	a.cursor := CASE WHEN a.connection IS NULL THEN btexport._cursor_since(a.project_id, start_from) ELSE '0' END;
+	a.cursor_cluster := btexport._cluster_id();		-- the cursor counts this database's xids
 	a.created := now();
 	a.updated := now();
 	RETURN a;
@@ -194,7 +195,7 @@ RETURNS text[] LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
 	   AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['id', 'owner', 'project_id', 'event_type', 's3_path', 'bucket',
 			'prefix', 'status', 'paused_reason', 'cron_jobid', 'cursor', 'start_from', 'created',
-			'connection', 'connection_owner', 'remote_project', 'remote_project_id', 'source_position']::pg_catalog.name[])
+			'connection', 'connection_owner', 'remote_project', 'remote_project_id', 'source_position', 'cursor_cluster']::pg_catalog.name[])
 $$;
 REVOKE ALL ON FUNCTION btexport._updatable_columns() FROM PUBLIC;
 

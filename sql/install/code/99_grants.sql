@@ -33,6 +33,9 @@ GRANT EXECUTE ON FUNCTION
 	btexport._check_query(text, uuid),
 	btexport._resolve_project(text),
 	btexport._progress(),
+	-- btexport.status (security_invoker) shows why a restored automation's runs refuse
+	btexport._cursor_problem(btexport.automations),
+	btexport._cluster_id(),
 	-- superusers only: it says so (42501 with a hint) to anyone else
 	btexport.reassign_owned(regrole, regrole)
 TO btexport_user;
