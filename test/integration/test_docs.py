@@ -157,7 +157,8 @@ for f in FILES:
     bs = [b for b in blocks(f) if b[1] in ("sql", "btql", "psql")]
     if not bs:
         continue
-    pre = ["DROP EXTENSION IF EXISTS btexport CASCADE;"]
+    # the previous page's spans: dropping them needs the confirmation (docs/operations.md "Dropping the extension")
+    pre = ["SET btexport.allow_drop_spans = on;", "DROP EXTENSION IF EXISTS btexport CASCADE;"]
     if f == "README.md":
         pre.append("DROP EXTENSION IF EXISTS pg_cron CASCADE;")
     if f not in SELF_SETUP:
@@ -240,7 +241,7 @@ for f in FILES:
               json.dumps({k: r[k] for k in ("status", "rows", "error_message", "error_detail")})[:800])
 check(f"every SQL example ran or is accounted for ({ran} run, {elsewhere} recipes for test_loaders.py, {skipped} skipped)",
       ran >= 30)
-run_sql("DROP EXTENSION IF EXISTS btexport CASCADE;")
+run_sql("SET btexport.allow_drop_spans = on; DROP EXTENSION IF EXISTS btexport CASCADE;")
 for r in created_roles:
     rc, out, err = run_sql(f"DROP OWNED BY {r}; DROP ROLE IF EXISTS {r};")
     check(f"the role {r} the pages assumed is dropped again", rc == 0, err[-300:])
