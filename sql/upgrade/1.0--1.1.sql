@@ -77,9 +77,37 @@ COMMENT ON COLUMN btexport.runs.progress_rows IS 'rows the run had written when 
 COMMENT ON COLUMN btexport.runs.progress_object IS 'the object the run was writing when it ended';
 
 -- ---------------------------------------------------------------------------
+-- Iceberg tables (docs/iceberg.md): format 'iceberg', its partitioning, and the snapshot a run
+-- committed.
+-- ---------------------------------------------------------------------------
+ALTER TABLE btexport.automations DROP CONSTRAINT automations_format_check;
+ALTER TABLE btexport.automations
+	ADD CONSTRAINT automations_format_check CHECK (format IN ('jsonl', 'parquet', 'iceberg'));
+ALTER TABLE btexport.automations ADD COLUMN partitioning text CHECK (partitioning IN ('day', 'none'));
+ALTER TABLE btexport.automations
+	ADD CONSTRAINT automations_partitioning_format_check CHECK ((format = 'iceberg') = (partitioning IS NOT NULL));
+ALTER TABLE btexport.runs ADD COLUMN snapshot_id bigint;
+COMMENT ON COLUMN btexport.runs.snapshot_id IS 'Iceberg automations: the snapshot the run committed (docs/iceberg.md)';
+COMMENT ON COLUMN btexport.automations.partitioning IS 'Iceberg tables: day (hidden partitioning day(created)) or none; chosen at creation';
+
+-- ---------------------------------------------------------------------------
 -- Functions whose signature changed.
 -- ---------------------------------------------------------------------------
 -- automation settings have one definition (sql/install/code/51_settings.sql): the builder takes them
 -- as one jsonb object (with the owner to build for: update_automation keeps the automation's owner)
 DROP FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text,
 	text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
+-- a new setting (partitioning) changes the generated create_automation, update_automation (both
+-- forms) and test(...) signatures: drop the 1.0 ones (sql/install/code/51_settings.sql makes the new)
+DO $drop$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+			  WHERE p.pronamespace OPERATOR(pg_catalog.=) 'btexport'::regnamespace
+				AND p.proname IN ('create_automation', 'update_automation', 'test')
+				AND p.pronargs OPERATOR(pg_catalog.>) 20 LOOP
+		EXECUTE pg_catalog.format('DROP FUNCTION %s', f);
+	END LOOP;
+END
+$drop$;

@@ -91,6 +91,7 @@ static const AutomationColumn columns[] = {
 	SQL_ONLY("created", TIMESTAMPTZOID),
 	SQL_ONLY("updated", TIMESTAMPTZOID),
 	FIELD("credential_owner", REGROLEOID, F_OID, credential_owner),	/* names are per owner */
+	FIELD("partitioning", TEXTOID, F_TEXT, partitioning),	/* Iceberg tables */
 };
 
 /* one column's Datum into its field: binary values as they are, uuid and xid8 through their output functions */

@@ -33,7 +33,7 @@ typedef struct BtxAutomation
 	char	   *external_id;
 	char	   *credential;
 	Oid			credential_owner;	/* InvalidOid without a credential */
-	char	   *format;			/* jsonl | parquet */
+	char	   *format;			/* jsonl | parquet | iceberg (a table: run/sink_iceberg.c) */
 	int32		batch_size;
 	char	   *cursor;			/* xid8 as text */
 	char	   *compression;	/* none | gzip | zstd | snappy */
@@ -44,6 +44,7 @@ typedef struct BtxAutomation
 	int64		target_file_size;	/* bytes, 0 = session/GUC */
 	char	   *layout;			/* date | hive */
 	bool		hive;			/* layout hive: date=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
+	char	   *partitioning;	/* format iceberg: day | none; else NULL */
 } BtxAutomation;
 
 /* an export query with its bind parameters */

@@ -18,6 +18,7 @@
 #include "utils/timestamp.h"
 
 #include "adapters/error.h"
+#include "adapters/format_parquet.h"
 #include "adapters/format_writer.h"
 #include "core/format/parquet.h"
 
@@ -33,14 +34,20 @@ typedef enum PqKind
 	K_OTHER						/* anything else: its text output, as STRING */
 } PqKind;
 
-typedef struct ParquetWriter
+/* the conversion of one result set's rows (format_parquet.h) */
+struct BtxPqRow
 {
-	BtxFormatWriter base;
 	TupleDesc	tupdesc;
-	btx_pq_writer *pq;
 	PqKind	   *kinds;
 	FmgrInfo   *out;			/* output functions for K_OTHER */
 	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
+};
+
+typedef struct ParquetWriter
+{
+	BtxFormatWriter base;
+	btx_pq_writer *pq;
+	BtxPqRow   *conv;
 } ParquetWriter;
 
 static const char *
@@ -106,12 +113,52 @@ kind_of(Oid t, btx_pq_type *pt)
 	}
 }
 
+/* the Parquet type of each column (types[i]), decided once per result set */
+BtxPqRow *
+BtxPqRowNew(TupleDesc tupdesc, btx_pq_type *types)
+{
+	BtxPqRow   *r = palloc0(sizeof(BtxPqRow));
+	int			n = tupdesc->natts;
+	int			i;
+
+	r->tupdesc = tupdesc;
+	r->kinds = palloc(sizeof(PqKind) * n);
+	r->out = palloc0(sizeof(FmgrInfo) * n);
+	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport parquet row", ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		r->kinds[i] = kind_of(att->atttypid, &types[i]);
+		if (r->kinds[i] == K_OTHER)
+		{
+			Oid			fn;
+			bool		varlena;
+
+			getTypeOutputInfo(att->atttypid, &fn, &varlena);
+			fmgr_info(fn, &r->out[i]);
+		}
+	}
+	return r;
+}
+
+void
+BtxPqRowFree(BtxPqRow *r)
+{
+	/* after an error thrown inside a row the context may still be current: its parent frees it */
+	if (r->rowcxt && CurrentMemoryContext != r->rowcxt)
+		MemoryContextDelete(r->rowcxt);
+	r->rowcxt = NULL;
+	pfree(r);
+}
+
 static BtxFormatWriter *
 parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *obj)
 {
 	ParquetWriter *w = palloc0(sizeof(ParquetWriter));
 	int			n = tupdesc->natts;
 	btx_pq_column *cols = palloc0(sizeof(btx_pq_column) * n);
+	btx_pq_type *types = palloc0(sizeof(btx_pq_type) * n);
 	btx_pq_options opt;
 	btx_pq_kv	kv[2];
 	btx_error	err;
@@ -119,32 +166,13 @@ parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *ob
 
 	w->base.format = &BtxFormatParquet;
 	w->base.obj = obj;
-	w->tupdesc = tupdesc;
-	w->kinds = palloc(sizeof(PqKind) * n);
-	w->out = palloc0(sizeof(FmgrInfo) * n);
-	w->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport parquet row", ALLOCSET_DEFAULT_SIZES);
+	w->conv = BtxPqRowNew(tupdesc, types);
 	for (i = 0; i < n; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-		cols[i].name = colnames ? colnames[i] : NameStr(att->attname);
-		w->kinds[i] = kind_of(att->atttypid, &cols[i].type);
-		if (w->kinds[i] == K_OTHER)
-		{
-			Oid			fn;
-			bool		varlena;
-
-			getTypeOutputInfo(att->atttypid, &fn, &varlena);
-			fmgr_info(fn, &w->out[i]);
-		}
+		cols[i].name = colnames ? colnames[i] : NameStr(TupleDescAttr(tupdesc, i)->attname);
+		cols[i].type = types[i];
 	}
-	btx_pq_options_init(&opt);
-	opt.codec = !a->compression || strcmp(a->compression, "snappy") == 0 ? BTX_PQ_CODEC_SNAPPY :
-		strcmp(a->compression, "zstd") == 0 ? BTX_PQ_CODEC_ZSTD :
-		strcmp(a->compression, "gzip") == 0 ? BTX_PQ_CODEC_GZIP : BTX_PQ_CODEC_NONE;
-	/* a row group is buffered in memory: keep it well under a run's memory budget */
-	opt.row_group_bytes = (size_t) 64 * 1024 * 1024;
-	opt.created_by = "btexport version 1.0.0";
+	BtxPqOptionsFor(a, &opt);
 	kv[0].key = "btexport.automation";
 	kv[0].value = a->name;
 	kv[1].key = "btexport.schema_version";
@@ -157,6 +185,19 @@ parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *ob
 	return &w->base;
 }
 
+/* the writer options of an automation's Parquet files: its codec, a bounded row group */
+void
+BtxPqOptionsFor(BtxAutomation *a, btx_pq_options *opt)
+{
+	btx_pq_options_init(opt);
+	opt->codec = !a->compression || strcmp(a->compression, "snappy") == 0 ? BTX_PQ_CODEC_SNAPPY :
+		strcmp(a->compression, "zstd") == 0 ? BTX_PQ_CODEC_ZSTD :
+		strcmp(a->compression, "gzip") == 0 ? BTX_PQ_CODEC_GZIP : BTX_PQ_CODEC_NONE;
+	/* a row group is buffered in memory: keep it well under a run's memory budget */
+	opt->row_group_bytes = (size_t) 64 * 1024 * 1024;
+	opt->created_by = "btexport version 1.0.0";
+}
+
 /*
  * One value as its Parquet type: text and JSON as their bytes (jsonb as its
  * text form, which no reader rewrites), timestamps as exact Unix
@@ -165,7 +206,7 @@ parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *ob
  * refused; the writer then reports it at the end of the row.
  */
 static int
-pq_value(ParquetWriter *w, int i, Datum d)
+pq_value(BtxPqRow *w, btx_pq_writer *pq, int i, Datum d)
 {
 	switch (w->kinds[i])
 	{
@@ -173,7 +214,7 @@ pq_value(ParquetWriter *w, int i, Datum d)
 			{
 				text	   *t = DatumGetTextPP(d);
 
-				return btx_pq_bytes(w->pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				return btx_pq_bytes(pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 			}
 		case K_JSONB:
 			{
@@ -187,30 +228,30 @@ pq_value(ParquetWriter *w, int i, Datum d)
 				}
 				else
 					s = TextDatumGetCString(d);
-				return btx_pq_bytes(w->pq, i, s, strlen(s));
+				return btx_pq_bytes(pq, i, s, strlen(s));
 			}
 		case K_TS:
 			{
 				TimestampTz ts = DatumGetTimestampTz(d);
 
 				if (TIMESTAMP_NOT_FINITE(ts))
-					return btx_pq_null(w->pq, i);
-				return btx_pq_int64(w->pq, i, ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+					return btx_pq_null(pq, i);
+				return btx_pq_int64(pq, i, ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 			}
 		case K_INT8:
-			return btx_pq_int64(w->pq, i, DatumGetInt64(d));
+			return btx_pq_int64(pq, i, DatumGetInt64(d));
 		case K_INT4:
-			return btx_pq_int64(w->pq, i, DatumGetInt32(d));
+			return btx_pq_int64(pq, i, DatumGetInt32(d));
 		case K_INT2:
-			return btx_pq_int64(w->pq, i, DatumGetInt16(d));
+			return btx_pq_int64(pq, i, DatumGetInt16(d));
 		case K_FLOAT8:
-			return btx_pq_double(w->pq, i, DatumGetFloat8(d));
+			return btx_pq_double(pq, i, DatumGetFloat8(d));
 		case K_FLOAT4:
-			return btx_pq_double(w->pq, i, DatumGetFloat4(d));
+			return btx_pq_double(pq, i, DatumGetFloat4(d));
 		case K_NUMERIC:
-			return btx_pq_double(w->pq, i, DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d)));
+			return btx_pq_double(pq, i, DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d)));
 		case K_BOOL:
-			return btx_pq_bool(w->pq, i, DatumGetBool(d) ? 1 : 0);
+			return btx_pq_bool(pq, i, DatumGetBool(d) ? 1 : 0);
 		case K_TEXTARR:
 			{
 				ArrayType  *arr = DatumGetArrayTypeP(d);
@@ -220,7 +261,7 @@ pq_value(ParquetWriter *w, int i, Datum d)
 							k;
 
 				deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-				if (btx_pq_list_begin(w->pq, i) != 0)
+				if (btx_pq_list_begin(pq, i) != 0)
 					return -1;
 				for (k = 0; k < n; k++)
 				{
@@ -228,32 +269,31 @@ pq_value(ParquetWriter *w, int i, Datum d)
 
 					if (nulls[k])
 					{
-						if (btx_pq_list_item(w->pq, i, NULL, 0) != 0)
+						if (btx_pq_list_item(pq, i, NULL, 0) != 0)
 							return -1;
 						continue;
 					}
 					t = DatumGetTextPP(elems[k]);
-					if (btx_pq_list_item(w->pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != 0)
+					if (btx_pq_list_item(pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != 0)
 						return -1;
 				}
-				return btx_pq_list_end(w->pq, i);
+				return btx_pq_list_end(pq, i);
 			}
 		case K_OTHER:
 			{
 				char	   *s = OutputFunctionCall(&w->out[i], d);
 
-				return btx_pq_bytes(w->pq, i, s, strlen(s));
+				return btx_pq_bytes(pq, i, s, strlen(s));
 			}
 	}
 	return -1;
 }
 
-static void
-parquet_row(BtxFormatWriter *fw, HeapTuple tuple)
+/* one row's values into pq (the caller ends the row: a failed value surfaces there) */
+void
+BtxPqRowPut(BtxPqRow *r, btx_pq_writer *pq, HeapTuple tuple)
 {
-	ParquetWriter *w = (ParquetWriter *) fw;
 	int			i;
-	btx_error	err;
 	MemoryContext old;
 
 	/*
@@ -262,19 +302,28 @@ parquet_row(BtxFormatWriter *fw, HeapTuple tuple)
 	 * context they pile up in the SPI procedure context until the run ends
 	 * (~10 KB a row, gigabytes for a million spans).
 	 */
-	old = MemoryContextSwitchTo(w->rowcxt);
-	for (i = 0; i < w->tupdesc->natts; i++)
+	old = MemoryContextSwitchTo(r->rowcxt);
+	for (i = 0; i < r->tupdesc->natts; i++)
 	{
 		bool		isnull;
-		Datum		d = heap_getattr(tuple, i + 1, w->tupdesc, &isnull);
+		Datum		d = heap_getattr(tuple, i + 1, r->tupdesc, &isnull);
 
 		if (isnull)
-			btx_pq_null(w->pq, i);
+			btx_pq_null(pq, i);
 		else
-			(void) pq_value(w, i, d);	/* a failure surfaces at end_row */
+			(void) pq_value(r, pq, i, d);	/* a failure surfaces at end_row */
 	}
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(w->rowcxt);
+	MemoryContextReset(r->rowcxt);
+}
+
+static void
+parquet_row(BtxFormatWriter *fw, HeapTuple tuple)
+{
+	ParquetWriter *w = (ParquetWriter *) fw;
+	btx_error	err;
+
+	BtxPqRowPut(w->conv, w->pq, tuple);
 	if (btx_pq_end_row(w->pq, &err) != 0)
 		BtxObjectRaise(w->base.obj, &err);
 }
@@ -306,10 +355,9 @@ parquet_free(BtxFormatWriter *fw)
 	if (w->pq)
 		btx_pq_free(w->pq);
 	w->pq = NULL;
-	/* after an error thrown inside a row the context may still be current: its parent frees it */
-	if (w->rowcxt && CurrentMemoryContext != w->rowcxt)
-		MemoryContextDelete(w->rowcxt);
-	w->rowcxt = NULL;
+	if (w->conv)
+		BtxPqRowFree(w->conv);
+	w->conv = NULL;
 	pfree(w);
 }
 

@@ -295,12 +295,14 @@ BtxHistorySucceed(BtxRun *run, const BtxRunResult *result)
 	run_sql("UPDATE btexport.runs SET status = $2, finished_at = pg_catalog.clock_timestamp(),"
 		 " rows = $3, bytes = $4, files = $5, manifest_key = $6,"
 		 " progress_rows = $3, progress_bytes = $4, progress_object = $7,"
-		 " progress_at = pg_catalog.clock_timestamp() WHERE id = $1",
-		 7, (Oid[]) {INT8OID, TEXTOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID},
+		 " progress_at = pg_catalog.clock_timestamp(), snapshot_id = $8 WHERE id = $1",
+		 8, (Oid[]) {INT8OID, TEXTOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, INT8OID},
 		 (Datum[]) {Int64GetDatum(run->id), STATUS(BTX_RUN_SUCCEEDED), Int64GetDatum((int64) result->rows),
 			 Int64GetDatum((int64) result->bytes), Int32GetDatum(list_length(result->files)),
-			 result->manifest_key ? T(result->manifest_key) : (Datum) 0, object ? T(object) : (Datum) 0},
-		 (const char[]) {' ', ' ', ' ', ' ', ' ', result->manifest_key ? ' ' : 'n', object ? ' ' : 'n'},
+			 result->manifest_key ? T(result->manifest_key) : (Datum) 0, object ? T(object) : (Datum) 0,
+		 Int64GetDatum(result->snapshot_id)},
+		 (const char[]) {' ', ' ', ' ', ' ', ' ', result->manifest_key ? ' ' : 'n', object ? ' ' : 'n',
+		 result->snapshot_id ? ' ' : 'n'},
 		 SPI_OK_UPDATE, "record the run's result");
 	run_sql("UPDATE btexport.automations SET cursor = $3::xid8 WHERE id = $1 AND cursor = $2::xid8",
 		 3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
