@@ -62,7 +62,7 @@ btexport_iceberg_compact(PG_FUNCTION_ARGS)
 	lock_automation(&a);
 	PG_TRY();
 	{
-		SPI_connect();
+		SPI_connect();			/* the credentials and the rows are read through SPI */
 		BtxIcebergCompact(&a, a.target_file_size > 0 ? (uint64) a.target_file_size :
 						  (uint64) btx_target_file_size_kb * 1024, &m);
 		SPI_finish();
@@ -97,7 +97,9 @@ btexport_iceberg_expire(PG_FUNCTION_ARGS)
 	lock_automation(&a);
 	PG_TRY();
 	{
+		SPI_connect();			/* the credentials are read through SPI */
 		BtxIcebergExpire(&a, keep, older_than_ms, &m);
+		SPI_finish();
 	}
 	PG_FINALLY();
 	{

@@ -445,8 +445,12 @@ run_file_exists(const char *sql, const char *bucket, const char *key)
 bool
 BtxHistoryKeyPrefixUsed(const char *bucket, const char *prefix)
 {
+	/* an object key under it, or a run with this base key (a table's files are not under it) */
 	return run_file_exists("SELECT 1 FROM btexport.run_files WHERE bucket = $1"
-						   " AND pg_catalog.starts_with(key, $2) LIMIT 1", bucket, prefix);
+						   " AND pg_catalog.starts_with(key, $2)"
+						   " UNION ALL SELECT 1 FROM btexport.runs r JOIN btexport.automations a"
+						   " ON a.id = r.automation_id WHERE a.bucket = $1 AND r.base_key = $2 LIMIT 1",
+						   bucket, prefix);
 }
 
 List *
