@@ -107,6 +107,10 @@ refused("iceberg + layout hive: 22023 with a hint",
 refused("an unknown partitioning: 22023 with a hint",
         f"""SELECT btexport.create_automation('bad4', 'ice', 's3://{BUCKET}/bad4/', format => 'iceberg',
             partitioning => 'week', endpoint => '{EP}', credential => 'moto')""", "22023", "'day'")
+refused("iceberg traces partitioned by day: 0A000 with a hint",
+        f"""SELECT btexport.create_automation('bad5', 'ice', 's3://{BUCKET}/bad5/', format => 'iceberg',
+            export_type => 'logs_traces', partitioning => 'day', endpoint => '{EP}', credential => 'moto')""",
+        "0A000", "logs_traces")
 check("nothing was created by the refused calls", psql("SELECT count(*) FROM btexport.automations").strip() == "0")
 
 a = psql_json(f"""SELECT row_to_json(a) FROM btexport.create_automation('ice-spans', 'ice', 's3://{BUCKET}/spans/',
@@ -208,6 +212,8 @@ judge("ice-faults", "faults", "after runs through faults (unpartitioned)")
 # ---- traces: deletes on the trace id -------------------------------------------------------------
 psql(f"""SELECT btexport.create_automation('ice-traces', 'ice', 's3://{BUCKET}/traces/', format => 'iceberg',
          export_type => 'logs_traces', trace_idle => '0 seconds', endpoint => '{EP}', credential => 'moto')""")
+check("traces: partitioning none by default",
+      psql("SELECT partitioning FROM btexport.automations WHERE name = 'ice-traces'").strip() == "none")
 r = run("ice-traces")
 check("traces run 1 succeeded", r["status"] == "succeeded", json.dumps(r)[:300])
 psql("""SELECT count(*) FROM btexport.log('ice', (SELECT jsonb_agg(jsonb_build_object('id', l.id, '_is_merge', true,
@@ -249,7 +255,16 @@ r = run("ice-spans")
 check("a run after expiry (nothing new) succeeds", r["status"] == "succeeded", json.dumps(r)[:300])
 
 # ---- the docs' SQL examples ----------------------------------------------------------------------
-for sql in doc_sql("iceberg.md", "Creating an Iceberg automation") + doc_sql("iceberg.md", "Maintenance"):
-    rc, out, err = psql(sql.replace("s3://my-bucket/", f"s3://{BUCKET}/docs-").replace("ENDPOINT", EP), check_error=False)
-    check(f"docs/iceberg.md example runs: {sql.strip().splitlines()[0][:70]}", rc == 0, err[:300])
+def doc_example(sql):
+    return (sql.replace("'my-project'", "'ice'").replace("s3://my-bucket/", f"s3://{BUCKET}/docs-")
+            .replace("credential => 'my-credential'", f"credential => 'moto', endpoint => '{EP}'"))
+
+
+for section in ("Creating an Iceberg automation", "Maintenance"):
+    for sql in doc_sql("iceberg.md", section):
+        rc, out, err = psql(doc_example(sql), check_error=False)
+        check(f"docs/iceberg.md \"{section}\" example runs", rc == 0 and "failed" not in out, (out + err)[:300])
+check("the docs' automation exported a table", psql("""SELECT count(*) FROM btexport.runs r JOIN btexport.automations a
+      ON a.id = r.automation_id WHERE a.name = 'spans-table' AND r.status = 'succeeded' AND r.snapshot_id IS NOT NULL""").strip() == "1")
+judge("spans-table", "docs-tables/spans", "the docs' example table")
 finish()

@@ -127,7 +127,8 @@ BEGIN
 END
 $$;
 
--- Iceberg tables (docs/iceberg.md): the partitioning of format 'iceberg' ('day' by default), and
+-- Iceberg tables (docs/iceberg.md): the partitioning of format 'iceberg' ('day' by default for spans,
+-- 'none' for traces), and
 -- the combinations that make no sense refused: partitioning without Iceberg, an Iceberg table of a
 -- BTQL query (its rows need not have the id and created columns a table resolves updates and
 -- partitions on), an Iceberg table with layout hive (Iceberg lays out its own files)
@@ -158,7 +159,13 @@ BEGIN
 				  HINT = 'Leave layout out (or ''date''); choose the table''s partitioning with partitioning => ''day'' or ''none''.';
 	END IF;
 	IF partitioning IS NULL THEN
-		RETURN 'day';
+		RETURN CASE WHEN export_type = 'logs_traces' THEN 'none' ELSE 'day' END;
+	END IF;
+	IF p = 'day' AND export_type = 'logs_traces' THEN
+		RAISE EXCEPTION 'a table of traces cannot be partitioned by day'
+			USING ERRCODE = '0A000',
+				  DETAIL = 'A trace''s created time can move to another day when its root span arrives after its children, and a partition''s deletes reach no other partition: the old row would stay.',
+				  HINT = 'Leave partitioning out for logs_traces (it is ''none''), or export logs_spans.';
 	END IF;
 	IF p NOT IN ('day', 'none') THEN
 		RAISE EXCEPTION 'unknown partitioning "%"', btexport._excerpt(partitioning)
