@@ -10,7 +10,8 @@ does.
 usage: python3 faultproxy.py LISTEN_PORT UPSTREAM_PORT RATE SEED [STALL_SECONDS]
        prints "ready" when listening; counts of injected faults go to stderr at exit.
        FAULT_MATCH=<regex>: only requests whose request line ("PUT /bucket/key HTTP/1.1") matches
-       draw a fault (the others pass); FAULT_KINDS=500,503: only these kinds of fault.
+       draw a fault (the others pass); FAULT_KINDS=500,503: only these kinds of fault;
+       FAULT_REPORT=1: print "stall <request line>" on stdout when a stall begins.
 """
 import os
 import random
@@ -107,6 +108,8 @@ class Handler(socketserver.StreamRequestHandler):
                     self.wfile.flush()
                     continue
                 if action == "stall":
+                    if os.environ.get("FAULT_REPORT"):
+                        print("stall " + start.decode("latin-1").strip(), flush=True)
                     time.sleep(STALL)
                 if up is None:
                     up = socket.create_connection(("127.0.0.1", UPSTREAM))

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import socket
 
-from lib import (check, finish, fresh_db, psql, psql_json, list_keys, setup_credential, aws, doc_sql)
+from lib import (check, finish, fresh_db, psql, psql_json, list_keys, setup_credential, aws, doc_sql, wait_for)
 
 os.environ["PGTZ"] = "UTC"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -157,13 +157,13 @@ refused("partitioning cannot change after the first export: 55000",
         "SELECT btexport.update_automation('ice-spans', partitioning => 'none')", "55000", "new s3_path")
 
 # ---- a failed commit: nothing visible, the next run exactly once ----------------------------------
-def proxy_start(rate, seed, env=None):
+def proxy_start(rate, seed, env=None, stall=0.2):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     p = subprocess.Popen([sys.executable, os.path.join(ROOT, "test", "harness", "faultproxy.py"), str(port),
-                          EP.rsplit(":", 1)[1], str(rate), str(seed), "0.2"], stdout=subprocess.PIPE,
+                          EP.rsplit(":", 1)[1], str(rate), str(seed), str(stall)], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=dict(os.environ, **(env or {})))
     assert p.stdout.readline().strip() == "ready"
     return p, f"http://127.0.0.1:{port}"
@@ -193,6 +193,40 @@ check("the failed run's files (data, deletes, manifests) were written, then remo
       len(tag_keys) >= 3 and not left, f"{len(tag_keys)} written, {len(left)} left: {left[:3]}")
 check("the failed run is marked cleaned", psql(f"SELECT cleaned FROM btexport.runs WHERE id = {failed_id}").strip() == "t")
 judge("ice-spans", "spans", "after a failed commit and the next run")
+
+# ---- a worker killed before its commit: the table unchanged, the next run exactly once -----------
+v, meta = metadata("spans")
+before_kill = judge("ice-spans", "spans", "before a killed run")
+psql("""SELECT count(*) FROM btexport.log('ice', (SELECT jsonb_agg(jsonb_build_object('id', l.id, '_is_merge', true,
+        'output', 'killed-run')) FROM (SELECT id FROM btexport.logs ORDER BY id DESC LIMIT 10) l))""")
+# the PUT of the next metadata version stalls (after the data files were written): the worker is killed there
+proxy, PEP = proxy_start(1.0, 6, {"FAULT_MATCH": r"^PUT \S*/metadata/v[0-9]+\.metadata\.json", "FAULT_KINDS": "stall",
+                                  "FAULT_REPORT": "1"}, stall=120)
+psql(f"SELECT btexport.update_automation('ice-spans', endpoint => '{PEP}')")
+killed = psql_json("SELECT row_to_json(r) FROM btexport.run('ice-spans', wait => false) r")[-1]
+stalled = proxy.stdout.readline()
+pid = wait_for(lambda: psql(f"SELECT pid FROM pg_stat_activity WHERE application_name = 'btexport run {killed['id']}'").strip(),
+               what="the run's worker")
+psql(f"SELECT pg_terminate_backend({pid})")
+wait_for(lambda: psql(f"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = {pid}").strip() == "t", what="the worker's exit")
+proxy.kill()
+proxy.communicate(timeout=10)
+psql(f"SELECT btexport.update_automation('ice-spans', endpoint => '{EP}')")
+check("the worker was killed while its commit (a metadata PUT) was in flight", stalled.startswith("stall PUT"), stalled)
+v2, meta2 = metadata("spans")
+check("the killed run left the table unchanged", v2 == v and meta2["current-snapshot-id"] == meta["current-snapshot-id"])
+tag = psql(f"SELECT base_key FROM btexport.runs WHERE id = {killed['id']}").strip().rsplit("/", 1)[1].replace("_", "-")
+tag_keys = [k for k in list_keys(BUCKET, "spans/") if tag in k.rsplit("/", 1)[1]]
+judge("ice-spans", "spans", "after a killed run (the rows as before)", expected=before_kill)
+r = run("ice-spans")
+check("the next run succeeds; the killed run is failed and cleaned",
+      r["status"] == "succeeded" and r["rows"] >= 10 and
+      psql(f"SELECT status || ' ' || cleaned FROM btexport.runs WHERE id = {killed['id']}").strip() == "failed true",
+      json.dumps(r)[:300])
+left = [k for k in tag_keys if k in set(list_keys(BUCKET, "spans/"))]
+check("the killed run's files were written, then removed by the next run", len(tag_keys) >= 2 and not left,
+      f"{len(tag_keys)} written, {len(left)} left")
+judge("ice-spans", "spans", "after a killed run and the next run")
 
 # ---- runs through a fault-injecting proxy --------------------------------------------------------
 proxy, PEP = proxy_start(0.15, 17)
