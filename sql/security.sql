@@ -24,7 +24,8 @@ SELECT name, owner FROM btexport.create_automation('alice-export', 'shared-app',
        endpoint => 'http://127.0.0.1:9', credential => 'alice-key');
 SELECT name FROM btexport.automations;
 SELECT name, access_key_id FROM btexport.credentials_info;
-SELECT secret_access_key FROM btexport.credentials;
+SELECT * FROM btexport.credentials;
+SELECT * FROM btexport.secrets;
 
 SET ROLE regress_btx_bob;
 -- bob sees nothing of alice's

@@ -5,7 +5,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-bash test/setup.sh
+# the test suite (test/readme) runs this demo after its own setup: BTX_SKIP_SETUP=1 skips it here
+[ "${BTX_SKIP_SETUP:-0}" = 1 ] || bash test/setup.sh
 source test/harness/pg.sh
 source test/harness/moto.sh
 DEMO=$(mktemp -d /tmp/btexport-demo.XXXXXX); chmod 755 "$DEMO"

@@ -5,7 +5,8 @@
 #   (e.g. BTX_ONLY='pg_regress|integration test_export').
 # Suites: C unit tests of the cores (ASan/UBSan), bounded fuzzing of every parser,
 # pg_regress (SQL API and validation), integration tests against PostgreSQL 15 + pg_cron +
-# moto (S3/STS/IAM with signature checks) + s3rver, Parquet readers (DuckDB, arrow-rs, hyparquet).
+# moto (S3/STS/IAM with signature checks) + s3rver + the Braintrust API test double, Parquet
+# readers (DuckDB, arrow-rs, hyparquet).
 # Component suites test/<name>/run.sh include the include-graph lint of src/ (test/lint).
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -72,9 +73,11 @@ done
 # 3. a cluster (pg_cron + btexport preloaded) and moto for the SQL-level suites
 source test/harness/pg.sh
 source test/harness/moto.sh
+source test/harness/braintrust.sh
 pg_start "$WORK/pg" >"$WORK/pg-start.log" 2>&1 || { cat "$WORK/pg-start.log"; echo "0 passed, 1 failed"; exit 1; }
 moto_start "$WORK/moto" >"$WORK/moto-start.log" 2>&1 || { cat "$WORK/moto-start.log"; pg_stop; echo "0 passed, 1 failed"; exit 1; }
-cleanup() { moto_stop; pg_stop; }
+btdouble_start "$WORK/btdouble" || { moto_stop; pg_stop; echo "0 passed, 1 failed"; exit 1; }
+cleanup() { btdouble_stop; moto_stop; pg_stop; }
 trap cleanup EXIT
 
 regress() {

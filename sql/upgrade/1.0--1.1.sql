@@ -97,17 +97,86 @@ COMMENT ON COLUMN btexport.automations.partitioning IS 'Iceberg tables: day (hid
 -- as one jsonb object (with the owner to build for: update_automation keeps the automation's owner)
 DROP FUNCTION btexport._build_automation(text, text, text, text, text, text, text, text, text, text, text, text,
 	text, integer, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
--- a new setting (partitioning) changes the generated create_automation, update_automation (both
--- forms) and test(...) signatures: drop the 1.0 ones (sql/install/code/51_settings.sql makes the new)
-DO $drop$
-DECLARE
-	f regprocedure;
-BEGIN
-	FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
-			  WHERE p.pronamespace OPERATOR(pg_catalog.=) 'btexport'::regnamespace
-				AND p.proname IN ('create_automation', 'update_automation', 'test')
-				AND p.pronargs OPERATOR(pg_catalog.>) 20 LOOP
-		EXECUTE pg_catalog.format('DROP FUNCTION %s', f);
-	END LOOP;
-END
-$drop$;
+
+-- Braintrust as a source (sql/install/schema/40_remote.sql): the one secret store, connections,
+-- the columns of automations and runs a remote source uses
+CREATE TABLE btexport.secrets (
+	id					uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+	value				text NOT NULL,
+	created				timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON btexport.secrets FROM PUBLIC;
+COMMENT ON TABLE btexport.secrets IS 'every stored secret, sealed; readable by no role but the extension owner, never dumped';
+
+CREATE TABLE btexport.connections (
+	name				text NOT NULL CHECK (name ~ '^[A-Za-z0-9_.@:+=-]{1,128}$'),
+	owner				regrole NOT NULL,
+	api_key				uuid NOT NULL,
+	org_name			text,
+	app_url				text NOT NULL,
+	api_url				text,
+	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated				timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT connections_pkey PRIMARY KEY (owner, name)
+);
+REVOKE ALL ON btexport.connections FROM PUBLIC;
+COMMENT ON TABLE btexport.connections IS 'Braintrust API connections; the API key is in btexport.secrets and never readable';
+SELECT pg_catalog.pg_extension_config_dump('btexport.connections', '');
+
+ALTER TABLE btexport.automations
+	ADD COLUMN connection text,
+	ADD COLUMN connection_owner regrole,
+	ADD COLUMN remote_project text,
+	ADD COLUMN remote_project_id uuid,
+	ADD COLUMN requests_per_minute integer CHECK (requests_per_minute BETWEEN 1 AND 6000),
+	ADD COLUMN source_position text,
+	ADD CONSTRAINT automations_connection_fkey FOREIGN KEY (connection_owner, connection)
+		REFERENCES btexport.connections (owner, name),
+	ADD CONSTRAINT automations_source_check CHECK ((connection IS NULL) = (connection_owner IS NULL)
+		AND (connection IS NULL) = (remote_project IS NULL) AND (connection IS NULL) = (project_id IS NOT NULL)),
+	ALTER COLUMN project_id DROP NOT NULL;
+COMMENT ON COLUMN btexport.automations.source_position IS 'a remote source''s position: {"xact_id", "horizon", "pagination_key"} (docs/braintrust-source.md)';
+
+ALTER TABLE btexport.runs
+	ADD COLUMN position_from text,
+	ADD COLUMN position_to text,
+	ADD COLUMN api_requests bigint;
+COMMENT ON COLUMN btexport.runs.api_requests IS 'requests the run sent to the Braintrust API (retries included)';
+
+-- credentials keep their secrets in the one secret store (not part of a dump): each secret moves
+-- to btexport.secrets and its column becomes the secret's id, in place (a dropped column would stay
+-- in the catalog): secret_access_key -> secret, session_token -> token_secret
+DROP VIEW btexport.credentials_info;		-- sql/install/code re-creates it
+CREATE TABLE btexport._credential_secrets_1_0 AS
+	SELECT c.name, pg_catalog.gen_random_uuid() AS secret,
+		   CASE WHEN c.session_token IS NOT NULL THEN pg_catalog.gen_random_uuid() END AS token_secret
+	  FROM btexport.credentials c;
+INSERT INTO btexport.secrets (id, value)
+	SELECT m.secret, c.secret_access_key FROM btexport.credentials c JOIN btexport._credential_secrets_1_0 m USING (name)
+	UNION ALL
+	SELECT m.token_secret, c.session_token FROM btexport.credentials c JOIN btexport._credential_secrets_1_0 m USING (name)
+	 WHERE m.token_secret IS NOT NULL;
+CREATE FUNCTION btexport._credential_secret_1_0(n text, token boolean) RETURNS uuid LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN token THEN m.token_secret ELSE m.secret END FROM btexport._credential_secrets_1_0 m WHERE m.name = n
+$$;
+ALTER TABLE btexport.credentials RENAME COLUMN secret_access_key TO secret;
+ALTER TABLE btexport.credentials RENAME COLUMN session_token TO token_secret;
+ALTER TABLE btexport.credentials
+	ALTER COLUMN secret TYPE uuid USING btexport._credential_secret_1_0(name, false),
+	ALTER COLUMN token_secret TYPE uuid USING btexport._credential_secret_1_0(name, true);
+DROP FUNCTION btexport._credential_secret_1_0(text, boolean);
+DROP TABLE btexport._credential_secrets_1_0;
+
+-- btexport.progress shows a remote run's API requests and position: its functions' results change
+DROP VIEW btexport.progress;
+DROP FUNCTION btexport._progress();
+DROP FUNCTION IF EXISTS btexport._live_progress();
+
+-- create_automation, update_automation and test(...) take the settings connection,
+-- requests_per_minute and partitioning (at the end): the 1.0 signatures go, the code re-creates them
+DROP FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer,
+	text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
+DROP FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer,
+	text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
+DROP FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text,
+	integer, text, text, text, text, boolean, text, text, bigint, interval, integer, text);

@@ -22,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 #include "adapters/automation.h"
@@ -36,7 +37,8 @@ typedef enum FieldKind
 	F_INT4,
 	F_INT8,
 	F_BOOL,
-	F_OID						/* regrole → Oid */
+	F_OID,						/* regrole → Oid */
+	F_INTERVAL_MS				/* interval → int64 milliseconds (a month as 30 days) */
 } FieldKind;
 
 typedef struct AutomationColumn
@@ -84,14 +86,20 @@ static const AutomationColumn columns[] = {
 	FIELD("bucket_owner_full_control", BOOLOID, F_BOOL, bucket_owner_full_control),
 	FIELD("part_size", INT8OID, F_INT8, part_size),
 	FIELD("target_file_size", INT8OID, F_INT8, target_file_size),
-	SQL_ONLY("max_rows_per_run", INT8OID),	/* _window_end */
-	SQL_ONLY("trace_idle", INTERVALOID),	/* _window_end */
+	FIELD("max_rows_per_run", INT8OID, F_INT8, max_rows_per_run),	/* _window_end; the remote source */
+	FIELD("trace_idle", INTERVALOID, F_INTERVAL_MS, trace_idle_ms), /* _window_end; the remote source */
 	SQL_ONLY("start_from", TIMESTAMPTZOID),
 	FIELD("layout", TEXTOID, F_TEXT, layout),
 	SQL_ONLY("created", TIMESTAMPTZOID),
 	SQL_ONLY("updated", TIMESTAMPTZOID),
 	FIELD("credential_owner", REGROLEOID, F_OID, credential_owner),	/* names are per owner */
 	FIELD("partitioning", TEXTOID, F_TEXT, partitioning),	/* Iceberg tables */
+	FIELD("connection", TEXTOID, F_TEXT, connection),
+	FIELD("connection_owner", REGROLEOID, F_OID, connection_owner),
+	FIELD("remote_project", TEXTOID, F_TEXT, remote_project),
+	FIELD("remote_project_id", UUIDOID, F_OUT, remote_project_id),
+	FIELD("requests_per_minute", INT4OID, F_INT4, requests_per_minute),
+	FIELD("source_position", TEXTOID, F_TEXT, source_position),
 };
 
 /* one column's Datum into its field: binary values as they are, uuid and xid8 through their output functions */
@@ -128,6 +136,14 @@ decode(const AutomationColumn *c, Datum d, bool isnull, BtxAutomation *a)
 		case F_OID:
 			*(Oid *) field = isnull ? InvalidOid : DatumGetObjectId(d);
 			break;
+		case F_INTERVAL_MS:
+			{
+				Interval   *iv = isnull ? NULL : DatumGetIntervalP(d);
+
+				*(int64 *) field = iv == NULL ? 0 :
+					iv->time / 1000 + ((int64) iv->day + (int64) iv->month * 30) * 86400000;
+				break;
+			}
 	}
 }
 

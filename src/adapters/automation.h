@@ -42,9 +42,18 @@ typedef struct BtxAutomation
 	bool		bucket_owner_full_control;
 	int64		part_size;		/* bytes, 0 = session/GUC */
 	int64		target_file_size;	/* bytes, 0 = session/GUC */
+	int64		max_rows_per_run;
+	int64		trace_idle_ms;	/* trace_idle in milliseconds (months as 30 days) */
 	char	   *layout;			/* date | hive */
 	bool		hive;			/* layout hive: date=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
 	char	   *partitioning;	/* format iceberg: day | none; else NULL */
+	/* a Braintrust connection as the source (NULL: the local span store) */
+	char	   *connection;
+	Oid			connection_owner;
+	char	   *remote_project;	/* the Braintrust project as given: name or id */
+	char	   *remote_project_id;	/* its id once resolved (uuid as text), or NULL */
+	int32		requests_per_minute;	/* the API request budget */
+	char	   *source_position;	/* the remote source's position (text), NULL = the start */
 } BtxAutomation;
 
 /* an export query with its bind parameters */

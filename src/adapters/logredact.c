@@ -2,7 +2,9 @@
  * logredact.c — keeps the secrets passed to btexport's functions out of the
  * server log (docs/security.md "Secrets").
  *
- * btexport.create_credential() takes an AWS secret access key.  PostgreSQL
+ * btexport.create_credential() and update_credential() take an AWS secret
+ * access key, create_connection() and update_connection() a Braintrust API
+ * key (secret_functions below).  PostgreSQL
  * writes statements to its log in several ways, each of which would carry the
  * secret: log_statement ("statement: ..."), log_min_duration_statement
  * ("duration: ... statement/parse/bind/execute ..."), the parameters of the
@@ -26,7 +28,7 @@
  *
  * The hook changes the message for the client too (PostgreSQL has one copy of
  * it); the client sent the statement, so it loses nothing it did not have.
- * Without preloading, btexport.create_credential refuses to run
+ * Without preloading, each of them refuses to store a secret
  * (btexport._check_secret_logging, src/api/invoker.c): the statement of a call
  * that arrives before the library is loaded would be logged unredacted.
  */
@@ -41,9 +43,12 @@
 #include "adapters/logredact.h"
 
 /* the functions whose arguments include a secret */
-static const char *const secret_functions[] = {"create_credential"};
+static const char *const secret_functions[] = {
+	"create_credential", "update_credential",	/* AWS secret access key, session token */
+	"create_connection", "update_connection",	/* Braintrust API key */
+};
 
-#define REDACTED_STATEMENT "<statement redacted by btexport: it passes a secret to btexport.create_credential>"
+#define REDACTED_STATEMENT "<statement redacted by btexport: it passes a secret to a btexport function>"
 #define REDACTED_DETAIL "<parameters redacted by btexport>"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;

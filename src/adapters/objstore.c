@@ -20,7 +20,9 @@
 #include "utils/memutils.h"
 
 #include "adapters/error.h"
+#include "adapters/sleep.h"
 #include "adapters/objstore.h"
+#include "adapters/secret.h"
 #include "core/s3/creds.h"
 #include "core/s3/s3client.h"
 #include "core/s3/sts.h"
@@ -112,14 +114,6 @@ interrupt_cb(void *arg)
 	return (InterruptPending && !in_cleanup) ? 1 : 0;
 }
 
-static int
-sleep_cb(void *arg, long ms)
-{
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	return InterruptPending ? 1 : 0;
-}
-
 static void
 holder_free(void *arg)
 {
@@ -162,7 +156,7 @@ base_config(BtxTarget *t, btx_s3_config *cfg)
 	cfg->low_speed_limit = 1;
 	cfg->low_speed_time_s = Max(1, btx_http_timeout_ms / 1000);
 	cfg->interrupt = interrupt_cb;
-	cfg->sleep_ms = sleep_cb;
+	cfg->sleep_ms = BtxSleepMs;	/* the whole wait, whatever sets the latch */
 	cfg->sse = t->sse == NULL ? BTX_S3_SSE_NONE :
 		strcmp(t->sse, "AES256") == 0 ? BTX_S3_SSE_AES256 : BTX_S3_SSE_KMS;
 	cfg->sse_kms_key_id = t->kms_key_id;
@@ -219,10 +213,12 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, btx_error *e)
 	{
 		int			rc;
 		char	   *akid,
+				   *secret_id,
+				   *token_id,
 				   *secret,
 				   *token;
 
-		rc = SPI_execute_with_args("SELECT c.access_key_id, c.secret_access_key, c.session_token,"
+		rc = SPI_execute_with_args("SELECT c.access_key_id, c.secret::pg_catalog.text, c.token_secret::pg_catalog.text,"
 								   " pg_catalog.pg_has_role($2, c.owner::oid, 'USAGE')"
 								   " FROM btexport.credentials c"
 								   " WHERE c.name OPERATOR(pg_catalog.=) $1 AND c.owner::oid OPERATOR(pg_catalog.=) $3",
@@ -237,11 +233,20 @@ resolve_credentials(BtxTarget *t, ClientHolder *h, btx_error *e)
 										   t->credential),
 								  "Create it with btexport.create_credential(), or point the automation at another one.");
 		akid = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		secret = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		token = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		secret_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		token_id = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		/* the secrets from the one secret store (adapters/secret.h) */
+		secret = BtxSecretRead(secret_id);
+		token = BtxSecretRead(token_id);
+		if (secret == NULL || (token_id != NULL && token == NULL))
+			return no_credentials(e, t,
+								  psprintf("The secret of credential \"%s\" is missing: secrets are not part of a dump, so a restored database has its credentials without them.",
+										   t->credential),
+								  "Set it again with btexport.update_credential(name, access_key_id, secret_access_key).");
 		if (btx_s3_credentials_set(&h->creds, akid, secret, token, 0) != 0)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-		memset(secret, 0, strlen(secret));
+		BtxSecretForget(secret);
+		BtxSecretForget(token);
 		t->cred_source = psprintf("named credential \"%s\"", t->credential);
 		return true;
 	}

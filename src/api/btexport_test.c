@@ -18,6 +18,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "adapters/braintrust.h"
 #include "adapters/error.h"
 #include "adapters/objstore.h"
 #include "run/source.h"
@@ -93,6 +94,10 @@ typedef struct TestCtx
 	int64		pending;
 	char	   *key;
 	char	   *etag;
+	/* a Braintrust connection as the source */
+	BtxConnection *conn;
+	char		project_id[64];
+	int			rows;
 } TestCtx;
 
 /* rows the next run would export, as the owner (up to ten million and one) */
@@ -103,6 +108,79 @@ step_query(void *arg)
 	BtxSource  *src = BtxSourceFor(c->a);
 
 	c->pending = src->methods->pending(src, 10000001);
+}
+
+/* the connection's client (in the top transaction: it outlives the steps' subtransactions) and its login */
+static void
+step_login(void *arg)
+{
+	TestCtx    *c = arg;
+	btx_error	err;
+	BtxConnectionOptions o;
+
+	/* the automation's budget, the three requests at once; one retry: a test reports, it does not wait */
+	memset(&o, 0, sizeof(o));
+	o.requests_per_minute = c->a->requests_per_minute;
+	o.burst = 3;
+	o.max_attempts = 2;
+	o.retry_base_ms = 200;
+	c->conn = BtxConnectionOpen(c->a->owner, c->a->connection_owner, c->a->connection, &o, TopTransactionContext);
+	btx_error_clear(&err);
+	if (btx_btapi_login(c->conn->client, &err) != 0)
+		BtxConnectionRaise(&err);
+}
+
+static void
+step_project(void *arg)
+{
+	TestCtx    *c = arg;
+
+	BtxBraintrustProject(c->a, c->conn, c->project_id, NULL);
+}
+
+/* the export's one-row query: the project's logs with the automation's select list and filter */
+static void
+step_probe(void *arg)
+{
+	TestCtx    *c = arg;
+
+	c->rows = BtxBraintrustProbe(c->a, c->conn, c->project_id);
+}
+
+/* login (API URL discovery), project lookup, a one-row query: each with Braintrust's answer and a hint */
+static void
+remote_steps(TestOut *out, TestCtx *c)
+{
+	char	   *detail = NULL;
+	char	   *hint = NULL;
+	BtxAutomation *a = c->a;
+
+	if (!try_step(step_login, c, &detail, &hint))
+	{
+		emit(out, "login", false, detail, hint);
+		emit(out, "project", false, "Skipped: no login.", NULL);
+		emit(out, "query", false, "Skipped: no login.", NULL);
+		return;
+	}
+	emit(out, "login", true,
+		 c->conn->api_url ? psprintf("Using the API URL %s (no login).", btx_btapi_api_url(c->conn->client)) :
+		 psprintf("Logged in at %s: organization \"%s\", API URL %s.", c->conn->app_url,
+				  btx_btapi_org_name(c->conn->client), btx_btapi_api_url(c->conn->client)), NULL);
+	if (!try_step(step_project, c, &detail, &hint))
+	{
+		emit(out, "project", false, detail, hint);
+		emit(out, "query", false, "Skipped: no project.", NULL);
+		return;
+	}
+	emit(out, "project", true, strcmp(a->remote_project, c->project_id) == 0 ?
+		 psprintf("Braintrust project %s.", c->project_id) :
+		 psprintf("Braintrust project \"%s\" is %s.", a->remote_project, c->project_id), NULL);
+	if (try_step(step_probe, c, &detail, &hint))
+		emit(out, "query", true,
+			 c->rows > 0 ? "The export's query returned a row." : "The export's query returned no rows.",
+			 c->rows > 0 ? NULL : "Nothing to export yet: check that the project has logs, and the query's filter.");
+	else
+		emit(out, "query", false, detail, hint);
 }
 
 static void
@@ -165,11 +243,16 @@ btexport_test_internal(PG_FUNCTION_ARGS)
 	c.a = &a;
 
 	emit(&out, "configuration", true,
-		 psprintf("Export %s as %s to s3://%s/%s (region %s%s%s).", a.export_type, a.format, a.bucket, a.prefix,
-				  a.region, a.endpoint ? ", endpoint " : "", a.endpoint ? a.endpoint : ""), NULL);
+		 psprintf("Export %s%s%s%s%s as %s to s3://%s/%s (region %s%s%s).", a.export_type,
+				  a.connection ? " of Braintrust project \"" : "", a.connection ? a.remote_project : "",
+				  a.connection ? "\" through connection " : "", a.connection ? a.connection : "",
+				  a.format, a.bucket, a.prefix, a.region, a.endpoint ? ", endpoint " : "", a.endpoint ? a.endpoint : ""),
+		 NULL);
 
 	SPI_connect();
-	if (try_step(step_query, &c, &detail, &hint))
+	if (a.connection)
+		remote_steps(&out, &c);
+	else if (try_step(step_query, &c, &detail, &hint))
 		emit(&out, "query", true,
 			 psprintf(INT64_FORMAT " row%s waiting to be exported.", c.pending, c.pending == 1 ? "" : "s"),
 			 c.pending == 0 ? "Nothing to export yet: check the project and the query's filter." : NULL);

@@ -16,7 +16,8 @@
 PG_FUNCTION_INFO_V1(btexport_live_progress);
 PG_FUNCTION_INFO_V1(btexport_object_key);
 
-/* btexport._live_progress() RETURNS TABLE (pid integer, run_id bigint, rows bigint, bytes bigint, object_seq integer) */
+/* btexport._live_progress() RETURNS TABLE (pid integer, run_id bigint, rows bigint, bytes bigint, object_seq integer,
+ * api_requests bigint) */
 Datum
 btexport_live_progress(PG_FUNCTION_ARGS)
 {
@@ -27,14 +28,15 @@ btexport_live_progress(PG_FUNCTION_ARGS)
 	foreach(lc, BtxHistoryLiveProgress())
 	{
 		BtxLiveProgress *p = lfirst(lc);
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, false, false};
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
 
 		values[0] = Int32GetDatum(p->pid);
 		values[1] = Int64GetDatum(p->run_id);
 		values[2] = Int64GetDatum((int64) p->progress.rows);
 		values[3] = Int64GetDatum((int64) p->progress.bytes);
 		values[4] = Int32GetDatum(p->progress.object_seq);
+		values[5] = Int64GetDatum(p->progress.requests);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -26,6 +26,7 @@ BtxExportPlan(BtxRun *run)
 
 	run->source = BtxSourceFor(a);
 	MemoryContextSwitchTo(old);
+	run->position_kind = run->source->methods->position_kind;
 	run->source->methods->plan(run->source, run);
 	run->started = GetCurrentTimestamp();
 	run->base_key = MemoryContextStrdup(run->cxt, BtxChooseBaseKey(a, run->id, run->started));
@@ -43,8 +44,9 @@ BtxExportRun(BtxRun *run, const BtxRunSettings *settings, BtxRunResult *result)
 		(uint64) settings->target_file_size_kb * 1024;
 
 	memset(result, 0, sizeof(*result));
-	if (strcmp(run->from, run->to) == 0)
+	if (run->to != NULL && strcmp(run->from, run->to) == 0)
 		return;					/* an empty window: nothing to export */
+	progress = run->progress;
 	sink = BtxSinkFor(a, run->base_key, target_size, settings->part_size_kb);
 	PG_TRY();
 	{
@@ -56,9 +58,16 @@ BtxExportRun(BtxRun *run, const BtxRunSettings *settings, BtxRunResult *result)
 			sink->methods->write(sink, &batch);
 			/* progress, for btexport.progress */
 			sink->methods->progress(sink, &progress);
+			if (src->methods->progress)
+				src->methods->progress(src, &progress);
 			BtxHistoryProgress(run, &progress);
 		}
 		src->methods->close(src);
+		/* a source that learns its window while reading says where it ended */
+		if (src->methods->reached)
+			src->methods->reached(src, run);
+		if (src->methods->progress)
+			src->methods->progress(src, &run->progress);
 		sink->methods->finish(sink, run, result);
 	}
 	PG_CATCH();
@@ -69,6 +78,13 @@ BtxExportRun(BtxRun *run, const BtxRunSettings *settings, BtxRunResult *result)
 	}
 	PG_END_TRY();
 	sink->methods->close(sink);
+}
+
+void
+BtxExportFailed(BtxRun *run)
+{
+	if (run->source && run->source->methods->progress)
+		run->source->methods->progress(run->source, &run->progress);
 }
 
 void

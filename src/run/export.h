@@ -28,6 +28,12 @@ extern void BtxExportPlan(BtxRun *run);
  */
 extern void BtxExportRun(BtxRun *run, const BtxRunSettings *settings, BtxRunResult *result);
 
+/*
+ * T3', after the failed transaction's abort: what the source counted so far
+ * (API requests) into run->progress, for the history's record of the failure
+ */
+extern void BtxExportFailed(BtxRun *run);
+
 /* T3, after BtxExportRun: the history's commit of the result, and the source's */
 extern void BtxExportCommit(BtxRun *run, const BtxRunResult *result);
 

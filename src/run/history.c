@@ -170,17 +170,43 @@ BtxHistoryApplyRetention(BtxRun *run, int days)
 		 STATUS(BTX_RUN_SUCCEEDED)}, NULL, SPI_OK_DELETE, "apply run history retention");
 }
 
-/* the run is running: its window [from, to) and its base key */
+/*
+ * The run is running: its base key, and its window — [cursor_from,
+ * cursor_to) for the span store, position_from for a source with a text
+ * position (its end is known when the run commits).
+ */
 void
 BtxHistoryStart(BtxRun *run)
 {
+	bool		cursor = run->position_kind == BTX_POSITION_CURSOR;
+
 	memset(&run->progress, 0, sizeof(run->progress));
-	run_sql("UPDATE btexport.runs SET status = $2, started_at = $3, cursor_from = $4::xid8, cursor_to = $5::xid8,"
-		 " base_key = $6 WHERE id = $1",
-		 6, (Oid[]) {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID},
+	run->progress.requests = cursor ? -1 : 0;
+	run_sql("UPDATE btexport.runs SET status = $2, started_at = $3, base_key = $6,"
+		 " cursor_from = CASE WHEN $7 THEN $4::xid8 END, cursor_to = CASE WHEN $7 THEN $5::xid8 END,"
+		 " position_from = CASE WHEN NOT $7 AND $4 OPERATOR(pg_catalog.<>) '' THEN $4 END,"
+		 " api_requests = CASE WHEN NOT $7 THEN 0 END"
+		 " WHERE id = $1",
+		 7, (Oid[]) {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID},
 		 (Datum[]) {Int64GetDatum(run->id), STATUS(BTX_RUN_RUNNING), TimestampTzGetDatum(run->started),
-		 T(run->from), T(run->to), T(run->base_key)}, NULL, SPI_OK_UPDATE, "start the run");
+			 T(run->from), run->to ? T(run->to) : (Datum) 0, T(run->base_key), BoolGetDatum(cursor)},
+		 (const char[]) {' ', ' ', ' ', ' ', run->to ? ' ' : 'n', ' ', ' '},
+		 SPI_OK_UPDATE, "start the run");
 	notify_run(run->id);
+}
+
+int64
+BtxHistoryMsSincePreviousRun(const BtxRun *run)
+{
+	char	   *ms;
+
+	run_sql("SELECT (pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-)"
+		 " pg_catalog.max(r.finished_at)) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8"
+		 " FROM btexport.runs r WHERE r.automation_id = $1 AND r.id <> $2 AND r.api_requests > 0",
+		 2, (Oid[]) {INT8OID, INT8OID}, (Datum[]) {Int64GetDatum(run->automation_id), Int64GetDatum(run->id)},
+		 NULL, SPI_OK_SELECT, "read the previous run");
+	ms = first_value();
+	return ms ? strtoll(ms, NULL, 10) : -1;
 }
 
 /* ------------------------------------------------------------------------
@@ -191,14 +217,15 @@ BtxHistoryStart(BtxRun *run)
 #define PROGRESS_MAGIC		0x627478	/* "btx": these progress slots are a btexport run's */
 enum
 {
-	PROGRESS_TAG, PROGRESS_RUN, PROGRESS_ROWS, PROGRESS_BYTES, PROGRESS_OBJECT, PROGRESS_NPARAMS
+	PROGRESS_TAG, PROGRESS_RUN, PROGRESS_ROWS, PROGRESS_BYTES, PROGRESS_OBJECT, PROGRESS_REQUESTS,
+	PROGRESS_NPARAMS
 };
 
 void
 BtxHistoryProgress(BtxRun *run, const BtxRunProgress *p)
 {
 	static const int index[PROGRESS_NPARAMS] = {PROGRESS_TAG, PROGRESS_RUN, PROGRESS_ROWS, PROGRESS_BYTES,
-	PROGRESS_OBJECT};
+	PROGRESS_OBJECT, PROGRESS_REQUESTS};
 	int64		values[PROGRESS_NPARAMS];
 
 	run->progress = *p;
@@ -207,6 +234,7 @@ BtxHistoryProgress(BtxRun *run, const BtxRunProgress *p)
 	values[PROGRESS_ROWS] = (int64) p->rows;
 	values[PROGRESS_BYTES] = (int64) p->bytes;
 	values[PROGRESS_OBJECT] = p->object_seq;
+	values[PROGRESS_REQUESTS] = p->requests;
 	pgstat_progress_update_multi_param(PROGRESS_NPARAMS, index, values);
 }
 
@@ -241,6 +269,7 @@ BtxHistoryLiveProgress(void)
 		p->progress.rows = (uint64) b->st_progress_param[PROGRESS_ROWS];
 		p->progress.bytes = (uint64) b->st_progress_param[PROGRESS_BYTES];
 		p->progress.object_seq = (int) b->st_progress_param[PROGRESS_OBJECT];
+		p->progress.requests = b->st_progress_param[PROGRESS_REQUESTS];
 		out = lappend(out, p);
 	}
 	return out;
@@ -290,30 +319,43 @@ void
 BtxHistorySucceed(BtxRun *run, const BtxRunResult *result)
 {
 	char	   *object = progress_object(run);
+	bool		cursor = run->position_kind == BTX_POSITION_CURSOR;
+	int64		requests = run->progress.requests;
 
 	record_files(run, result->files);
 	run_sql("UPDATE btexport.runs SET status = $2, finished_at = pg_catalog.clock_timestamp(),"
 		 " rows = $3, bytes = $4, files = $5, manifest_key = $6,"
 		 " progress_rows = $3, progress_bytes = $4, progress_object = $7,"
-		 " progress_at = pg_catalog.clock_timestamp(), snapshot_id = $8 WHERE id = $1",
-		 8, (Oid[]) {INT8OID, TEXTOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, INT8OID},
+		 " progress_at = pg_catalog.clock_timestamp(),"
+		 " position_to = $8, api_requests = $9, snapshot_id = $10 WHERE id = $1",
+		 10, (Oid[]) {INT8OID, TEXTOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID},
 		 (Datum[]) {Int64GetDatum(run->id), STATUS(BTX_RUN_SUCCEEDED), Int64GetDatum((int64) result->rows),
 			 Int64GetDatum((int64) result->bytes), Int32GetDatum(list_length(result->files)),
 			 result->manifest_key ? T(result->manifest_key) : (Datum) 0, object ? T(object) : (Datum) 0,
-		 Int64GetDatum(result->snapshot_id)},
+		 cursor ? (Datum) 0 : T(run->to), Int64GetDatum(requests), Int64GetDatum(result->snapshot_id)},
 		 (const char[]) {' ', ' ', ' ', ' ', ' ', result->manifest_key ? ' ' : 'n', object ? ' ' : 'n',
-		 result->snapshot_id ? ' ' : 'n'},
+		 cursor ? 'n' : ' ', requests >= 0 ? ' ' : 'n', result->snapshot_id ? ' ' : 'n'},
 		 SPI_OK_UPDATE, "record the run's result");
-	run_sql("UPDATE btexport.automations SET cursor = $3::xid8 WHERE id = $1 AND cursor = $2::xid8",
-		 3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
-		 (Datum[]) {Int64GetDatum(run->automation_id), T(run->from), T(run->to)},
-		 NULL, SPI_OK_UPDATE, "move the cursor");
+	if (cursor)
+		run_sql("UPDATE btexport.automations SET cursor = $3::xid8 WHERE id = $1 AND cursor = $2::xid8",
+			 3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
+			 (Datum[]) {Int64GetDatum(run->automation_id), T(run->from), T(run->to)},
+			 NULL, SPI_OK_UPDATE, "move the cursor");
+	else
+		run_sql("UPDATE btexport.automations SET source_position = $3"
+			 " WHERE id = $1 AND source_position IS NOT DISTINCT FROM $2",
+			 3, (Oid[]) {INT8OID, TEXTOID, TEXTOID},
+			 (Datum[]) {Int64GetDatum(run->automation_id), run->from[0] ? T(run->from) : (Datum) 0, T(run->to)},
+			 (const char[]) {' ', run->from[0] ? ' ' : 'n', ' '}, SPI_OK_UPDATE, "move the source position");
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("the cursor of automation \"%s\" moved during the run", run->automation->name),
-				 errdetail("The cursor was rewound or changed while the run exported from %s.", run->from),
-				 errhint("Nothing of this run is committed; the next run exports from the new cursor.")));
+				 errmsg("the %s of automation \"%s\" moved during the run", cursor ? "cursor" : "source position",
+						run->automation->name),
+				 errdetail("The %s was rewound or changed while the run exported from %s.",
+						   cursor ? "cursor" : "source position", run->from[0] ? run->from : "the start"),
+				 errhint("Nothing of this run is committed; the next run exports from the new %s.",
+						 cursor ? "cursor" : "position")));
 	notify_run(run->id);
 }
 
@@ -363,16 +405,17 @@ BtxHistoryFail(BtxRun *run, ErrorData *edata)
 		 " error_sqlstate = $3, error_message = $4, error_detail = $5, error_hint = $6,"
 		 " progress_rows = CASE WHEN started_at IS NOT NULL THEN $7 END,"
 		 " progress_bytes = CASE WHEN started_at IS NOT NULL THEN $8 END, progress_object = $9,"
-		 " progress_at = CASE WHEN started_at IS NOT NULL THEN pg_catalog.clock_timestamp() END"
+		 " progress_at = CASE WHEN started_at IS NOT NULL THEN pg_catalog.clock_timestamp() END,"
+		 " api_requests = CASE WHEN started_at IS NOT NULL AND $10 >= 0 THEN $10 END"
 		 " WHERE id = $1",
-		 9, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID},
+		 10, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, INT8OID},
 		 (Datum[]) {Int64GetDatum(run->id), STATUS(cancelled ? BTX_RUN_CANCELLED : BTX_RUN_FAILED),
 			 T(unpack_sql_state(edata->sqlerrcode)), T(message),
 			 edata->detail ? T(edata->detail) : (Datum) 0, edata->hint ? T(edata->hint) : (Datum) 0,
 			 Int64GetDatum((int64) run->progress.rows), Int64GetDatum((int64) run->progress.bytes),
-		 object ? T(object) : (Datum) 0},
+		 object ? T(object) : (Datum) 0, Int64GetDatum(run->progress.requests)},
 		 (const char[]) {' ', ' ', ' ', ' ', edata->detail ? ' ' : 'n', edata->hint ? ' ' : 'n', ' ', ' ',
-		 object ? ' ' : 'n'},
+		 object ? ' ' : 'n', ' '},
 		 SPI_OK_UPDATE, "record the run's failure");
 	if (!cancelled && run->automation != NULL)
 		pause_after_failures(run, edata->message ? edata->message : "");

@@ -83,7 +83,19 @@ typedef struct BtxRunProgress
 	uint64		rows;
 	uint64		bytes;
 	int			object_seq;		/* the object being written (1, 2, ...), 0 = none */
+	int64		requests;		/* API requests the source made (a remote source), -1 = none */
 } BtxRunProgress;
+
+/*
+ * Where a source's position is stored: the span store's cursor is an xid8
+ * (automations.cursor, runs.cursor_from/cursor_to); a remote source's is
+ * text of its own (automations.position, runs.position_from/position_to).
+ */
+typedef enum BtxPositionKind
+{
+	BTX_POSITION_CURSOR,
+	BTX_POSITION_TEXT
+} BtxPositionKind;
 
 /* what a successful run commits */
 typedef struct BtxRunResult
@@ -109,8 +121,10 @@ typedef struct BtxRun
 	MemoryContext cxt;
 	BtxAutomation *automation;	/* loaded once, in T2: T3 exports what T2 planned */
 	struct BtxSource *source;	/* the automation's source (run/source.h), made in T2 */
+	BtxPositionKind position_kind;	/* how the source's position is stored */
 	char	   *from;			/* source position the run starts at */
-	char	   *to;				/* ... and the one it commits */
+	char	   *to;				/* ... and the one it commits (NULL until known: a remote
+								 * source learns it while reading, in T3) */
 	bool		more;			/* rows remain beyond `to` */
 	TimestampTz started;
 	char	   *base_key;		/* every object of the run starts with it */
@@ -131,6 +145,8 @@ extern void BtxHistoryStart(BtxRun *run);
 
 /* T3 */
 extern void BtxHistoryProgress(BtxRun *run, const BtxRunProgress *p);
+/* milliseconds since the automation's previous run that made API requests ended, -1 when none */
+extern int64 BtxHistoryMsSincePreviousRun(const BtxRun *run);
 extern void BtxHistorySucceed(BtxRun *run, const BtxRunResult *result);
 
 /* T3': the run failed (cancelled when edata is a cancel); may pause the automation */

@@ -131,14 +131,29 @@ write_manifest(FilesState *fs, BtxAutomation *a, const BtxRun *run)
 					 ", \"automation\": {\"id\": " INT64_FORMAT ", \"name\": ", run->id, a->id);
 	escape_json(&j, a->name);
 	appendStringInfoString(&j, "}, \"project_id\": ");
-	escape_json(&j, a->project_id);
+	escape_json(&j, a->project_id ? a->project_id : a->remote_project_id ? a->remote_project_id : "");
 	appendStringInfoString(&j, ", \"export_type\": ");
 	escape_json(&j, a->export_type);
 	appendStringInfoString(&j, ", \"format\": ");
 	escape_json(&j, a->format);
 	appendStringInfoString(&j, ", \"compression\": ");
 	escape_json(&j, a->compression ? a->compression : "none");
-	appendStringInfo(&j, ", \"cursor\": {\"from\": \"%s\", \"to\": \"%s\"}", run->from, run->to);
+	if (run->position_kind == BTX_POSITION_CURSOR)
+		appendStringInfo(&j, ", \"cursor\": {\"from\": \"%s\", \"to\": \"%s\"}", run->from, run->to);
+	else
+	{
+		/* a remote source: its connection and its position (text of its own) */
+		appendStringInfoString(&j, ", \"source\": {\"connection\": ");
+		escape_json(&j, a->connection);
+		appendStringInfoString(&j, ", \"position_from\": ");
+		if (run->from[0])
+			escape_json(&j, run->from);
+		else
+			appendStringInfoString(&j, "null");	/* the project's beginning */
+		appendStringInfoString(&j, ", \"position_to\": ");
+		escape_json(&j, run->to);
+		appendStringInfoChar(&j, '}');
+	}
 	appendStringInfo(&j, ", \"rows\": " UINT64_FORMAT ", \"bytes\": " UINT64_FORMAT ", \"created\": ",
 					 fs->total_rows, fs->total_bytes);
 	escape_json(&j, timestamptz_to_str(GetCurrentTimestamp()));

@@ -1,7 +1,10 @@
 /*
- * source.c — the source of an automation (see source.h).
+ * source.c — the source of an automation (see source.h), and what every
+ * source's rows are produced under.
  */
 #include "adapters/btexport.h"
+
+#include "utils/guc.h"
 
 #include "run/source.h"
 
@@ -10,8 +13,21 @@ BtxSourceFor(BtxAutomation *a)
 {
 	BtxSource  *src = palloc0(sizeof(BtxSource));
 
-	/* one source so far: the local span store (btexport.logs) */
-	src->methods = &BtxSpanStoreSource;
+	/* a Braintrust connection, else the local span store (btexport.logs) */
+	src->methods = a->connection ? &BtxBraintrustSource : &BtxSpanStoreSource;
 	src->automation = a;
 	return src;
+}
+
+/*
+ * The settings every export query runs under (in the caller's GUC nest
+ * level): timestamps in UTC, names resolved in pg_catalog only.  The same for
+ * every source, so that the same spans give the same values.
+ */
+void
+BtxSourcePinSettings(void)
+{
+	(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }

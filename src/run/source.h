@@ -14,7 +14,8 @@
  * another kind of position (an API's pagination key and watermark) stores it
  * in history.c the same way.
  *
- * The implementations: the local span store (source_spanstore.c).  A new
+ * The implementations: the local span store (source_spanstore.c) and a
+ * Braintrust project read through its API (source_braintrust.c).  A new
  * source implements BtxSourceMethods in one file and is chosen in
  * BtxSourceFor (source.c).  A remote source fetches pages as JSON and
  * builds typed rows from them (BTX_ROWS_TYPED: one column per field of the
@@ -31,6 +32,7 @@
 #include "access/tupdesc.h"
 
 #include "adapters/automation.h"
+#include "adapters/braintrust.h"
 #include "adapters/format_writer.h"
 #include "run/history.h"
 
@@ -48,6 +50,7 @@ typedef struct BtxSource BtxSource;
 typedef struct BtxSourceMethods
 {
 	const char *name;
+	BtxPositionKind position_kind;	/* how run/history.c stores the position */
 
 	/*
 	 * T2, in the run's starting snapshot: set run->from (the committed
@@ -69,6 +72,19 @@ typedef struct BtxSourceMethods
 
 	/* btexport.test: how many rows the next run would export, at most cap */
 	int64		(*pending) (BtxSource *src, int64 cap);
+
+	/*
+	 * Optional, for a source that learns its window while reading (an API):
+	 * after close, set run->to (the position to commit) and run->more.  Its
+	 * plan leaves run->to NULL.
+	 */
+	void		(*reached) (BtxSource *src, BtxRun *run);
+	/*
+	 * Optional: what it counted so far (p->requests: API requests).  Also
+	 * called after the run's transaction aborted, so it reads only state in
+	 * run->cxt.
+	 */
+	void		(*progress) (BtxSource *src, BtxRunProgress *p);
 } BtxSourceMethods;
 
 struct BtxSource
@@ -81,7 +97,21 @@ struct BtxSource
 /* the source of an automation (allocated in the current memory context) */
 extern BtxSource *BtxSourceFor(BtxAutomation *a);
 
+/* the settings an export query runs under (TimeZone, search_path), in the caller's GUC nest level */
+extern void BtxSourcePinSettings(void);
+
+/*
+ * source_braintrust.c, for btexport.test's steps: the automation's
+ * connection (with its request budget; the first request waits
+ * first_wait_ms), its Braintrust project id, and the one-row query of its
+ * export (its select list and filter, limit 1: the rows it returned).
+ */
+extern BtxConnection *BtxBraintrustConnect(BtxAutomation *a, long first_wait_ms, MemoryContext cxt);
+extern void BtxBraintrustProject(BtxAutomation *a, BtxConnection *c, char out[64], int64 *requests);
+extern int	BtxBraintrustProbe(BtxAutomation *a, BtxConnection *c, const char *project_id);
+
 /* the implementations */
 extern const BtxSourceMethods BtxSpanStoreSource;
+extern const BtxSourceMethods BtxBraintrustSource;
 
 #endif

@@ -75,9 +75,7 @@ static void
 become_owner(SpanStoreState *st, BtxAutomation *a)
 {
 	st->nestlevel = NewGUCNestLevel();
-	(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	BtxSourcePinSettings();
 	GetUserIdAndSecContext(&st->save_userid, &st->save_sec);
 	SetUserIdAndSecContext(a->owner, st->save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 }
@@ -184,6 +182,7 @@ spanstore_pending(BtxSource *src, int64 cap)
 
 const BtxSourceMethods BtxSpanStoreSource = {
 	.name = "span store",
+	.position_kind = BTX_POSITION_CURSOR,
 	.plan = spanstore_plan,
 	.open = spanstore_open,
 	.next = spanstore_next,

@@ -245,6 +245,7 @@ fail(BtxRun *run)
 	AbortCurrentTransaction();
 	QueryCancelPending = false;
 	RESUME_INTERRUPTS();
+	BtxExportFailed(run);
 	begin_tx(NULL);
 	BtxHistoryFail(run, edata);
 	commit_tx();

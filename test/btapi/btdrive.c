@@ -25,6 +25,8 @@
 
 #include "core/btapi/btapi.h"
 
+#include <jansson.h>
+
 typedef struct opts
 {
 	btx_btapi_config cfg;

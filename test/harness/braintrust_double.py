@@ -15,7 +15,8 @@ What it implements (see docs/braintrust-source.md for the client side):
   GET  /v1/project?project_name=N[&org_name=O]  -> {"objects": [projects visible to the key]}
   POST /btql                      {"query": <BTQL text>, "fmt": "json", ...}
                                   text in clause syntax, lines or " | ":
-                                    select: * | a, b.c         from: project_logs('<id>') [spans]
+                                    select: * | a, b.c [AS x]  from: project_logs('<id>') [spans]
+                                    (a column is named by its alias, else its path's last segment)
                                     filter: <expr>             sort: _pagination_key|_xact_id [asc|desc]
                                     limit: <n <= 1000>
                                   filter expressions: or / and / not, parentheses, comparisons
@@ -27,8 +28,10 @@ What it implements (see docs/braintrust-source.md for the client side):
                                                           "last_processed_xact_id"}}
                                   gzip when the request accepts it (and gzip is on).
   Row store, applied as Braintrust applies log rows (test/data/sdk-events/README.md): rows
-  keyed by id per project; a row without _is_merge (or false) replaces, _is_merge: true
-  deep-merges objects key by key (other values, arrays and null included, replace);
+  keyed by id per project; a row without _is_merge (or false) replaces (keeping created and the
+  span ids when it has none), _is_merge: true deep-merges objects key by key (other values,
+  arrays and null included, replace; at the top level created stays and tags are a set union); a row
+  written without span_id gets one (and root_span_id = span_id), as Braintrust's server does;
   _audit_source/_audit_metadata are dropped; every write is one transaction with the next
   _xact_id (16 digits, increasing); a new row gets the next _pagination_key ("p" + 12
   digits); an update keeps its key unless update_changes_key (config, or per update);
@@ -42,7 +45,10 @@ What it implements (see docs/braintrust-source.md for the client side):
 Control API (JSON in, JSON out; no authorization):
   GET  /control/health                  {"ok": true}
   POST /control/reset                   {} -> store, faults, config and log back to the start
-  POST /control/config                  {"gzip", "deletes_visible", "update_changes_key"}
+  POST /control/config                  {"gzip", "deletes_visible", "update_changes_key",
+                                         "login_api_url" (the api_url every login returns; null =
+                                         this server, as seen by the client)}
+  POST /control/keys                    {"<api key>": ["acme", ...]}: more keys and their orgs
   POST /control/project                 {"name", "org", "id"?} -> {"id"}
   POST /control/rows                    {"project_id", "rows": [...]} applied in order -> {"xact_ids"}
   POST /control/update                  {"project_id", "id", "patch": {...}, "change_key"?}
@@ -281,13 +287,22 @@ def parse_query(text):
         raise BtqlError("unsupported from: %r" % c["from"][:80])
     q = {"project": m.group(1), "select": None, "filter": None, "sort": None, "limit": None}
     sel = c.get("select", "*")
-    if sel != "*":
+    if sel.strip() != "*":
         q["select"] = []
+        names = set()
         for item in sel.split(","):
             item = item.strip()
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", item):
+            m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?:\s+(?:as|AS)\s+([A-Za-z_][A-Za-z0-9_]*))?",
+                             item)
+            if not m:
                 raise BtqlError("unsupported select item %r" % item)
-            q["select"].append(item.split("."))
+            path = m.group(1).split(".")
+            # BTQL's naming: the alias, else the path's last segment (implicit alias)
+            name = m.group(2) or path[-1]
+            if name in names:
+                raise BtqlError("duplicate alias %r in the select list" % name)
+            names.add(name)
+            q["select"].append((path, name))
     if "filter" in c:
         p = Parser(tokenize(c["filter"]))
         q["filter"] = p.expr()
@@ -329,7 +344,8 @@ class Store:
         self.xact = XACT_BASE
         self.processed = XACT_BASE
         self.hold = False
-        self.config = {"gzip": True, "deletes_visible": True, "update_changes_key": False}
+        self.config = {"gzip": True, "deletes_visible": True, "update_changes_key": False, "login_api_url": None}
+        self.keys = dict(KEYS)
 
     def add_project(self, name, org, pid=None):
         pid = pid or "%08x-%04x-4%03x-8%03x-%012x" % (
@@ -366,15 +382,29 @@ class Store:
         if prev is not None and prev.get("_object_delete"):
             prev = None
         if merge and prev is not None:
+            # top level: created stays, tags are a set union (test/data/sdk-events/README.md)
             new = copy.deepcopy(prev)
-            deep_merge(new, row)
+            tags = new.get("tags")
+            deep_merge(new, {k: v for k, v in row.items() if k != "created"})
+            if isinstance(tags, list) and isinstance(row.get("tags"), list):
+                new["tags"] = tags + [t for t in row["tags"] if t not in tags]
         else:
             new = copy.deepcopy(row)
             if prev is not None and "created" not in new and "created" in prev:
                 new["created"] = prev["created"]
+            # a replacement that names no span identity keeps the row's
+            if prev is not None and not any(k in new for k in ("span_id", "root_span_id", "span_parents")):
+                for k in ("span_id", "root_span_id", "span_parents"):
+                    if k in prev:
+                        new[k] = copy.deepcopy(prev[k])
         if change_key is None:
             change_key = self.config["update_changes_key"]
         new["_pagination_key"] = prev["_pagination_key"] if prev is not None and not change_key else self.next_pk()
+        # Braintrust's rows always have span ids: the server makes them for a row written without
+        if not isinstance(new.get("span_id"), str):
+            new["span_id"] = "%016x" % random.getrandbits(64)
+        if not isinstance(new.get("root_span_id"), str):
+            new["root_span_id"] = new["span_id"]
         new["project_id"] = pid
         new["log_id"] = "g"
         new["org_id"] = ORGS[self.projects[pid]["org"]]
@@ -553,6 +583,9 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/control/config":
                 STORE.config.update(arg)
                 return STORE.config
+            if path == "/control/keys":
+                STORE.keys.update({k: list(v) for k, v in arg.items()})
+                return {"keys": len(STORE.keys)}
             if path == "/control/project":
                 return {"id": STORE.add_project(arg["name"], arg.get("org", "acme"), arg.get("id"))}
             if path == "/control/rows" and self.command == "POST":
@@ -596,7 +629,7 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         if not auth.startswith("Bearer "):
             return None
-        return KEYS.get(auth[7:].strip())
+        return STORE.keys.get(auth[7:].strip())
 
     def handle_api(self, method):
         url = urllib.parse.urlsplit(self.path)
@@ -696,8 +729,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "login":
             if method != "POST":
                 return 405, "Method not allowed", "text/plain"
+            login_base = STORE.config.get("login_api_url") or base
             return 200, {"org_info": [{"id": ORGS[o], "name": o,
-                                       "api_url": base if o == "acme" else base + "/globex",
+                                       "api_url": login_base if o == "acme" else login_base + "/globex",
                                        "proxy_url": base, "git_metadata": None} for o in orgs]}, "application/json"
         with STORE.lock:
             if kind == "project":
@@ -727,7 +761,7 @@ class Handler(BaseHTTPRequestHandler):
             if query["limit"] is not None:
                 rows = rows[:query["limit"]]
             if query["select"] is not None:
-                rows = [{".".join(p): get_path(r, p) for p in query["select"]} for r in rows]
+                rows = [{name: get_path(r, p) for p, name in query["select"]} for r in rows]
             return 200, {"data": rows,
                          "schema": {"type": "array", "items": {"type": "object", "properties": {}}},
                          "cursor": None,

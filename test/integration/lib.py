@@ -4,7 +4,8 @@ test/ingest and test/upgrade import it.
 Talks to the cluster with psql and to S3 with the AWS CLI; each check prints
 "ok - ..." or "not ok - ..." and the script ends with "N passed, N failed".
 Environment (set by test/run-all.sh): PGHOST PGPORT PGUSER, MOTO_ENDPOINT,
-BTX_AKID BTX_SECRET BTX_ROLE_ARN BTX_EXTERNAL_ID.
+BTX_AKID BTX_SECRET BTX_ROLE_ARN BTX_EXTERNAL_ID, BT_DOUBLE_URL (the Braintrust API test double,
+test/harness/braintrust.sh; braintrust_double() starts a private one without it).
 """
 import json
 import os
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 PASSED = 0
 FAILED = 0
@@ -136,6 +138,56 @@ def wait_for(fn, timeout=90, what="condition"):
             return v
         time.sleep(0.2)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+HARNESS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "harness")
+
+
+class BraintrustDouble:
+    """The Braintrust API test double (test/harness/braintrust_double.py; a test double: no real
+    Braintrust can run in the tests) and its control API.  Uses the harness's double
+    (BT_DOUBLE_URL, test/harness/braintrust.sh) reset to its start, or starts a private one."""
+
+    def __init__(self):
+        self.proc = None
+        self.url = os.environ.get("BT_DOUBLE_URL")
+        if not self.url:
+            events = os.path.join(os.environ.get("BTX_TESTDATA", os.path.join(HARNESS, "..", "data")),
+                                  "sdk-events", "events.jsonl")
+            self.proc = subprocess.Popen([sys.executable, os.path.join(HARNESS, "braintrust_double.py"),
+                                          "--sdk-events", events], stdout=subprocess.PIPE, text=True)
+            line = self.proc.stdout.readline().split()
+            if len(line) != 2 or line[0] != "ready":
+                raise RuntimeError("the Braintrust API double did not start")
+            self.url = "http://127.0.0.1:%s" % line[1]
+        self.ctl("/control/reset", {})
+
+    def ctl(self, path, obj=None):
+        data = json.dumps(obj).encode() if obj is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)
+
+    def requests(self, since=0):
+        return self.ctl("/control/requests?since=%d" % since)["requests"]
+
+    def rows(self, project_id):
+        return self.ctl("/control/rows?project_id=" + project_id)["rows"]
+
+    def versions(self, project_id):
+        return self.ctl("/control/versions?project_id=" + project_id)["versions"]
+
+    def faults(self, rules):
+        return self.ctl("/control/faults", {"faults": rules})
+
+    def stop(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def braintrust_double():
+    return BraintrustDouble()
 
 
 def doc_sql(doc, section):

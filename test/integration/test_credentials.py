@@ -47,12 +47,41 @@ check("test(): the credentials step fails with the trust-policy hint", not cred[
 
 # the secret of a named credential is readable by no ordinary role, and never shown
 psql("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'creds_alice') THEN CREATE ROLE creds_alice LOGIN; END IF; END$$; GRANT btexport_user TO creds_alice")
-rc, out, err = psql("SELECT secret_access_key FROM btexport.credentials", user="creds_alice", check_error=False)
+rc, out, err = psql("SELECT * FROM btexport.credentials", user="creds_alice", check_error=False)
 check("an ordinary role cannot read btexport.credentials", rc != 0 and "permission denied" in err, err)
+rc, out, err = psql("SELECT * FROM btexport.secrets", user="creds_alice", check_error=False)
+check("...nor btexport.secrets, where the secret is (the one secret store)", rc != 0 and "permission denied" in err, err)
+stored = psql("SELECT s.value FROM btexport.secrets s JOIN btexport.credentials c ON c.secret = s.id WHERE c.name = 'moto'").strip()
+check("the credential's secret is in btexport.secrets, not in its row",
+      stored == os.environ["BTX_SECRET"] and os.environ["BTX_SECRET"] not in psql("SELECT c::text FROM btexport.credentials c"))
 out = psql("SELECT row_to_json(c) FROM btexport.credentials_info c")
 check("credentials_info shows no secret", os.environ["BTX_SECRET"] not in out and os.environ["BTX_AKID"] not in out, out)
 hist = psql("SELECT row_to_json(r) FROM btexport.runs r")
 check("run history never contains the secret", os.environ["BTX_SECRET"] not in hist)
+
+# update_credential rotates in place, only the owner's (names are per owner), and the old secret is forgotten
+AK, SK = os.environ["BTX_AKID"], os.environ["BTX_SECRET"]
+secrets_before = psql("SELECT count(*) FROM btexport.secrets").strip()
+for ref in ("moto", "postgres/moto"):
+    rc, out, err = psql(f"SELECT btexport.update_credential('{ref}', '{AK}', 'stolen')", user="creds_alice", check_error=False)
+    check(f"another role cannot update the credential ('{ref}': it does not exist for her, 42704)",
+          rc != 0 and "does not exist" in err, err)
+old_id = psql("SELECT secret FROM btexport.credentials WHERE name = 'moto'").strip()
+psql(f"SELECT btexport.update_credential('moto', '{AK}', 'wrong-secret-key')")
+r = run("role-ok")
+check("after rotating to a wrong secret the next run signs with it and fails", r["status"] == "failed", json.dumps(r)[:300])
+psql(f"SELECT btexport.update_credential('moto', '{AK}', '{SK}')")
+check("the rotation replaced the secret and forgot the old one (no secret left behind)",
+      psql(f"SELECT count(*) FROM btexport.secrets WHERE id = '{old_id}'").strip() == "0"
+      and psql("SELECT count(*) FROM btexport.secrets").strip() == secrets_before)
+# a restored dump has the credential without its secret: the run says so, update_credential sets it again
+psql("DELETE FROM btexport.secrets s USING btexport.credentials c WHERE c.name = 'moto' AND s.id = c.secret")
+r = run("role-ok")
+check("a credential without its secret (restored dump) fails the run with a hint naming update_credential",
+      r["status"] == "failed" and "update_credential" in (r["error_hint"] or ""), json.dumps(r)[:400])
+psql(f"SELECT btexport.update_credential('moto', '{AK}', '{SK}')")
+r = run("role-ok")
+check("... and after update_credential the run succeeds again", r["status"] == "succeeded", json.dumps(r)[:300])
 
 # the server's own credentials are gated: creds_alice has no credential and no btexport_s3_writer
 psql("SELECT btexport.create_project('creds_alice-app')", user="creds_alice")

@@ -38,6 +38,8 @@ for _ in range(100):
     time.sleep(0.05)
 psql(f"SELECT btexport.create_automation('victim-auto', 'victim-app', 's3://victim-bucket/v/', endpoint => '{EP}',"
      " credential => 'victim-key')", user="hostile_victim")
+psql("SELECT btexport.create_connection('victim-conn', 'sk-victim-key')", user="hostile_victim")
+psql("SELECT btexport.create_connection('h-conn', 'sk-hostile-key')", user="hostile_user")
 psql("SELECT count(*) FROM btexport.log('h-app', '[{\"id\": \"h1\"}]')", user="hostile_user")
 psql(f"SELECT btexport.create_credential('h-key', '{AKID}', 'hostile-secret')", user="hostile_user")
 psql(f"SELECT btexport.create_automation('h-auto', 'h-app', 's3://h-bucket/h/', endpoint => '{EP}', credential => 'h-key')",
@@ -46,7 +48,8 @@ psql(f"SELECT btexport.create_automation('h-auto', 'h-app', 's3://h-bucket/h/', 
 STATE = ("SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ("
          " SELECT 'a' || a::text FROM btexport.automations a UNION ALL SELECT 'c' || c::text FROM btexport.credentials c"
          " UNION ALL SELECT 'p' || p::text FROM btexport.projects p UNION ALL SELECT 'g' || g::text FROM btexport.project_grants g"
-         " UNION ALL SELECT 'l' || l::text FROM btexport.logs l UNION ALL SELECT 'r' || r.id FROM btexport.runs r) x(t)")
+         " UNION ALL SELECT 'l' || l::text FROM btexport.logs l UNION ALL SELECT 'r' || r.id FROM btexport.runs r"
+         " UNION ALL SELECT 'n' || n::text FROM btexport.connections n UNION ALL SELECT 's' || s::text FROM btexport.secrets s) x(t)")
 admin = Wire(DB)
 baseline = admin.query(STATE)[1][0][0]
 with open(LOG, "rb") as f:
@@ -65,6 +68,9 @@ def args(**over):
     return ", ".join(f"{k if k != 'interval' else chr(34) + k + chr(34)} => {v}" for k, v in a.items())
 
 
+# the victim's credential and connection, named with their owner: never usable by another role
+VICTIM_CRED = [("victim credential", "hostile_victim/victim-key")]
+VICTIM_CONN = [("victim connection", "victim-conn"), ("victim connection by owner", "hostile_victim/victim-conn")]
 ENTRY = []
 for param in ("name", "project", "s3_path", "export_type", "format", "interval", "role_arn", "region", "endpoint",
               "description", "event_type", "credential", "compression", "sse", "part_size", "target_file_size", "layout"):
@@ -117,6 +123,28 @@ ENTRY += [
     ("create_credential.secret", f"SELECT btexport.create_credential('k', '{AKID}', $1)", TEXT),
     ("create_credential.session_token", f"SELECT btexport.create_credential('k', '{AKID}', 'sec', $1)", TEXT),
     ("drop_credential", "SELECT btexport.drop_credential($1)", TEXT),
+    ("update_credential.name", f"SELECT btexport.update_credential($1, '{AKID}', 'sec')", TEXT + VICTIM_CRED),
+    ("update_credential.access_key_id", "SELECT btexport.update_credential('h-key', $1, 'sec')", TEXT),
+    ("update_credential.secret", f"SELECT btexport.update_credential('h-key', '{AKID}', $1)", TEXT),
+    ("update_credential.session_token", f"SELECT btexport.update_credential('h-key', '{AKID}', 'sec', $1)", TEXT),
+    # Braintrust connections (docs/braintrust-source.md): no value reaches the network (lookups and checks
+    # fail first, or the call stores a connection, rolled back)
+    ("create_connection.name", "SELECT btexport.create_connection($1, 'sk-key')", TEXT),
+    ("create_connection.api_key", "SELECT btexport.create_connection('c', $1)", TEXT),
+    ("create_connection.org_name", "SELECT btexport.create_connection('c', 'sk-key', org_name => $1)", TEXT),
+    ("create_connection.app_url", "SELECT btexport.create_connection('c', 'sk-key', app_url => $1)", TEXT),
+    ("create_connection.api_url", "SELECT btexport.create_connection('c', 'sk-key', api_url => $1)", TEXT),
+    ("update_connection.connection", "SELECT btexport.update_connection($1, api_key => 'sk-new')", TEXT + VICTIM_CONN),
+    ("update_connection.api_key", "SELECT btexport.update_connection('h-conn', api_key => $1)", TEXT),
+    ("update_connection.org_name", "SELECT btexport.update_connection('h-conn', org_name => $1)", TEXT),
+    ("update_connection.app_url", "SELECT btexport.update_connection('h-conn', app_url => $1)", TEXT),
+    ("update_connection.api_url", "SELECT btexport.update_connection('h-conn', api_url => $1)", TEXT),
+    ("drop_connection", "SELECT btexport.drop_connection($1)", TEXT + VICTIM_CONN),
+    ("query(connection).connection", "SELECT count(*) FROM btexport.query($1, 'select: id')", TEXT + VICTIM_CONN),
+    ("create_automation.connection", CA % args(connection="$1"), TEXT + VICTIM_CONN),
+    ("create_automation.remote_project", CA % args(connection="'h-conn'", project="$1"), TEXT),
+    ("create_automation.requests_per_minute", CA % args(connection="'h-conn'", requests_per_minute="$1::int"),
+     [(v, v) for v in corpus.INTS]),
     ("create_project", "SELECT btexport.create_project($1)", TEXT),
     ("generate_sample_data.project", "SELECT btexport.generate_sample_data($1, traces => 1)", TEXT),
     ("grant_project.project", "SELECT btexport.grant_project($1, 'btexport_user', 'read')", TEXT),
@@ -140,6 +168,16 @@ MUST_REJECT = {
     "create_automation.kms_key_id": ("kms ", "control", "newline"),
     "create_automation.name": ("control", "newline", "number-like", "huge number-like"),
     "create_project": ("control", "newline", "uuid-like", "long 1 MB", "huge 8 MB", "huge multibyte"),
+    "update_credential.name": ("victim",),
+    "update_connection.connection": ("victim",),
+    "drop_connection": ("victim",),
+    "query(connection).connection": ("victim",),
+    "create_automation.connection": ("victim",),
+    "create_connection.app_url": ("endpoint ", "control", "newline", "sql injection", "path traversal"),
+    "create_connection.api_url": ("endpoint ", "control", "newline", "sql injection", "path traversal"),
+    "update_connection.app_url": ("endpoint ", "control", "newline", "sql injection", "path traversal"),
+    "update_connection.api_url": ("endpoint ", "control", "newline", "sql injection", "path traversal"),
+    "create_connection.api_key": ("empty", "space", "whitespace", "control", "newline"),
 }
 
 
@@ -218,8 +256,9 @@ with open(LOG, "rb") as f:
 sig = [l for l in tail.split("\n") if "terminated by signal" in l]
 check(f"the server survived all {calls} calls: no process terminated by a signal", not sig, "\n".join(sig[:5]))
 check("the peak-RSS measurement works here (/proc/<pid>/clear_refs)", can_reset)
-check("the victim's automation, credential and span are untouched",
+check("the victim's automation, credential, connection and span are untouched",
       psql("SELECT count(*) FROM btexport.automations WHERE name = 'victim-auto' AND owner = 'hostile_victim'::regrole").strip() == "1"
+      and psql("SELECT count(*) FROM btexport.connections WHERE name = 'victim-conn' AND owner = 'hostile_victim'::regrole").strip() == "1"
       and psql("SELECT input #>> '{}' FROM btexport.logs WHERE id = 'v1'").strip() == "victim data")
 hostile.close()
 admin.close()

@@ -317,14 +317,30 @@ BEGIN
 		RAISE EXCEPTION 'role % already has a credential named "%"', new_role, clash
 			USING ERRCODE = '42710', HINT = 'Drop or rename one of the two credentials first.';
 	END IF;
-	-- credentials first: copied to the new owner, the automations' references moved, the old rows deleted
+	SELECT c.name INTO clash FROM btexport.connections c
+	 WHERE c.owner = old_role AND EXISTS (SELECT 1 FROM btexport.connections d WHERE d.owner = new_role AND d.name = c.name)
+	 LIMIT 1;
+	IF clash IS NOT NULL THEN
+		RAISE EXCEPTION 'role % already has a Braintrust connection named "%"', new_role, clash
+			USING ERRCODE = '42710', HINT = 'Drop one of the two connections first.';
+	END IF;
+	-- credentials and connections first: copied to the new owner (with the same secrets' ids), the
+	-- automations' references moved, the old rows deleted
 	what := 'credentials';
-	WITH c AS (INSERT INTO btexport.credentials (name, owner, access_key_id, secret_access_key, session_token, created)
-			   SELECT c.name, new_role, c.access_key_id, c.secret_access_key, c.session_token, c.created
+	WITH c AS (INSERT INTO btexport.credentials (name, owner, access_key_id, secret, token_secret, created)
+			   SELECT c.name, new_role, c.access_key_id, c.secret, c.token_secret, c.created
 				 FROM btexport.credentials c WHERE c.owner = old_role RETURNING 1)
 	SELECT count(*) INTO n FROM c;
 	UPDATE btexport.automations a SET credential_owner = new_role WHERE a.credential_owner = old_role;
 	DELETE FROM btexport.credentials c WHERE c.owner = old_role;
+	RETURN NEXT;
+	what := 'connections';
+	WITH c AS (INSERT INTO btexport.connections (name, owner, api_key, org_name, app_url, api_url, created, updated)
+			   SELECT c.name, new_role, c.api_key, c.org_name, c.app_url, c.api_url, c.created, now()
+				 FROM btexport.connections c WHERE c.owner = old_role RETURNING 1)
+	SELECT count(*) INTO n FROM c;
+	UPDATE btexport.automations a SET connection_owner = new_role WHERE a.connection_owner = old_role;
+	DELETE FROM btexport.connections c WHERE c.owner = old_role;
 	RETURN NEXT;
 	what := 'automations';
 	UPDATE btexport.automations a SET owner = new_role, updated = now() WHERE a.owner = old_role;
@@ -346,7 +362,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION btexport.reassign_owned(regrole, regrole) IS
-	'superuser: give a (possibly dropped) role''s projects, grants, automations and credentials to another role';
+	'superuser: give a (possibly dropped) role''s projects, grants, automations, credentials and Braintrust connections to another role';
 
 GRANT EXECUTE ON FUNCTION btexport.grant_project(text, text, text[]), btexport.revoke_project(text, text, text[]),
 	btexport.set_project_owner(text, text) TO btexport_user;

@@ -18,7 +18,7 @@ CREATE OR REPLACE VIEW btexport.credentials_info WITH (security_barrier) AS
 	SELECT c.name, c.owner,
 		   pg_catalog.left(c.access_key_id, 4) OPERATOR(pg_catalog.||) '…' OPERATOR(pg_catalog.||)
 		   pg_catalog.right(c.access_key_id, 4) AS access_key_id,
-		   c.session_token IS NOT NULL AS has_session_token, c.created
+		   c.token_secret IS NOT NULL AS has_session_token, c.created
 	  FROM btexport.credentials c
 	 WHERE pg_catalog.pg_has_role(CURRENT_USER, c.owner::oid, 'USAGE');
 GRANT SELECT ON btexport.credentials_info TO btexport_user;

@@ -6,17 +6,12 @@
 -- one has a text form (the name) and a bigint form (the id), never one for the other.
 -- ---------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION btexport.create_credential(name text, access_key_id text, secret_access_key text,
-										   session_token text DEFAULT NULL)
-RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- The rules for a credential's keys (create_credential, update_credential): nothing is stored
+-- unless all of them hold.
+CREATE OR REPLACE FUNCTION btexport._check_credential_keys(name text, access_key_id text, secret_access_key text,
+												session_token text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	-- secrets must not reach the server log (docs/security.md "Secrets"): refused unless
-	-- btexport is preloaded, whose log hook redacts this call's statement and parameters
-	PERFORM btexport._check_secret_logging();
-	IF name IS NULL OR name !~ '^[A-Za-z0-9_.@:+=-]{1,128}$' THEN
-		RAISE EXCEPTION 'invalid credential name "%"', btexport._excerpt(name)
-			USING ERRCODE = '22023', HINT = 'Use 1 to 128 letters, digits and _ . @ : + = -.';
-	END IF;
 	IF access_key_id IS NULL OR access_key_id !~ '^[A-Z0-9]{16,128}$' THEN
 		RAISE EXCEPTION 'invalid access key id for credential "%"', name
 			USING ERRCODE = '22023', DETAIL = 'An AWS access key id is 16 to 128 upper-case letters and digits, such as AKIAIOSFODNN7EXAMPLE.',
@@ -32,64 +27,114 @@ BEGIN
 		RAISE EXCEPTION 'invalid session token for credential "%"', name
 			USING ERRCODE = '22023', HINT = 'Pass the session token exactly as AWS STS issued it, or leave it out.';
 	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._check_credential_keys(text, text, text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION btexport.create_credential(name text, access_key_id text, secret_access_key text,
+										   session_token text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	-- secrets must not reach the server log (docs/security.md "Secrets"): refused unless
+	-- btexport is preloaded, whose log hook redacts this call's statement and parameters
+	PERFORM btexport._check_secret_logging();
+	IF name IS NULL OR name !~ '^[A-Za-z0-9_.@:+=-]{1,128}$' THEN
+		RAISE EXCEPTION 'invalid credential name "%"', btexport._excerpt(name)
+			USING ERRCODE = '22023', HINT = 'Use 1 to 128 letters, digits and _ . @ : + = -.';
+	END IF;
+	PERFORM btexport._check_credential_keys(name, access_key_id, secret_access_key, session_token);
 	-- names are per owner: only the caller's own credentials can collide
 	IF EXISTS (SELECT 1 FROM btexport.credentials c
 				WHERE c.owner = btexport._invoker() AND c.name = create_credential.name) THEN
 		RAISE EXCEPTION 'credential "%" already exists', name
 			USING ERRCODE = '42710', HINT = 'Drop it first with btexport.drop_credential(name), or choose another name.';
 	END IF;
-	INSERT INTO btexport.credentials (name, owner, access_key_id, secret_access_key, session_token)
-	VALUES (name, btexport._invoker(), access_key_id, secret_access_key, session_token);
+	-- the secrets go to the one secret store (52_connections.sql), the row keeps their ids
+	INSERT INTO btexport.credentials (name, owner, access_key_id, secret, token_secret)
+	VALUES (name, btexport._invoker(), access_key_id, btexport._secret_store(secret_access_key),
+			CASE WHEN session_token IS NOT NULL THEN btexport._secret_store(session_token) END);
 	RETURN name;
 END
 $$;
 COMMENT ON FUNCTION btexport.create_credential(text, text, text, text) IS 'store named static AWS keys; the secret can never be read back';
 
--- The credential `credential` names for `role` (an automation's owner, or the caller):
--- the role's own credential of that name, else the one credential of that name of a role
--- it is a member of; '<owner>/<name>' picks one of several.  Another role's credential
--- is never found (names are per owner).
-CREATE OR REPLACE FUNCTION btexport._credential_for(role oid, credential text)
-RETURNS btexport.credentials LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- The owner and name of the credential or connection (tbl: 'credentials' or 'connections',
+-- never a user's input) that `ref` names for `role` (an automation's owner, or the caller):
+-- the role's own of that name, else the one of that name of a role it is a member of;
+-- '<owner>/<name>' picks one of several.  Another role's is never found (names are per
+-- owner).  noun: 'credential' or 'connection', how_to_create and info: for the hints.
+CREATE OR REPLACE FUNCTION btexport._owned_name(role oid, tbl text, ref text, noun text, how_to_create text, info text,
+												OUT owner regrole, OUT name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	c btexport.credentials;
-	cname text := credential;
+	cname text := ref;
 	cowner regrole;
 	n integer;
+	q text := format('SELECT x.owner, x.name FROM btexport.%I x WHERE x.name = $2 AND ', tbl);
 BEGIN
-	IF credential ~ '/' THEN
-		cname := substring(credential FROM '/([^/]*)$');
+	IF ref ~ '/' THEN
+		cname := substring(ref FROM '/([^/]*)$');
 		BEGIN
-			cowner := to_regrole(substring(credential FROM '^(.*)/[^/]*$'));
+			cowner := to_regrole(substring(ref FROM '^(.*)/[^/]*$'));
 		EXCEPTION WHEN others THEN
 			cowner := NULL;
 		END;
-		SELECT * INTO c FROM btexport.credentials x
-		 WHERE x.owner = cowner AND x.name = cname AND pg_has_role(_credential_for.role, x.owner::oid, 'USAGE');
+		EXECUTE q || 'x.owner = $3 AND pg_has_role($1, x.owner::oid, ''USAGE'')' INTO owner, name USING role, cname, cowner;
 	ELSE
-		SELECT * INTO c FROM btexport.credentials x WHERE x.owner = _credential_for.role AND x.name = cname;
-		IF NOT FOUND THEN
-			SELECT count(*) INTO n FROM btexport.credentials x
-			 WHERE x.name = cname AND pg_has_role(_credential_for.role, x.owner::oid, 'USAGE');
+		EXECUTE q || 'x.owner = $1' INTO owner, name USING role, cname;
+		IF name IS NULL THEN
+			EXECUTE format('SELECT count(*) FROM btexport.%I x WHERE x.name = $2 AND pg_has_role($1, x.owner::oid, ''USAGE'')', tbl)
+				INTO n USING role, cname;
 			IF n > 1 THEN
-				RAISE EXCEPTION 'credential name "%" is ambiguous', btexport._excerpt(credential)
+				RAISE EXCEPTION '% name "%" is ambiguous', noun, btexport._excerpt(ref)
 					USING ERRCODE = '42725',
-						  DETAIL = format('%s roles whose credentials you may use have a credential of that name.', n),
-						  HINT = 'Name it with its owner, as ''<owner>/<name>'' (see btexport.credentials_info).';
+						  DETAIL = format('%s roles whose %ss you may use have a %s of that name.', n, noun, noun),
+						  HINT = format('Name it with its owner, as ''<owner>/<name>'' (see %s).', info);
 			END IF;
-			SELECT * INTO c FROM btexport.credentials x
-			 WHERE x.name = cname AND pg_has_role(_credential_for.role, x.owner::oid, 'USAGE');
+			EXECUTE q || 'pg_has_role($1, x.owner::oid, ''USAGE'')' INTO owner, name USING role, cname;
 		END IF;
 	END IF;
-	IF c.name IS NULL THEN
-		RAISE EXCEPTION 'credential "%" does not exist', btexport._excerpt(credential)
-			USING ERRCODE = '42704',
-				  HINT = 'Create it with btexport.create_credential(name, access_key_id, secret_access_key), or see btexport.credentials_info.';
+	IF name IS NULL THEN
+		RAISE EXCEPTION '%"%" does not exist', CASE noun WHEN 'connection' THEN 'Braintrust connection ' ELSE noun || ' ' END,
+			btexport._excerpt(ref)
+			USING ERRCODE = '42704', HINT = format('Create it with %s, or see %s.', how_to_create, info);
 	END IF;
-	RETURN c;
 END
 $$;
+REVOKE ALL ON FUNCTION btexport._owned_name(oid, text, text, text, text, text) FROM PUBLIC;
+
+-- the credential `credential` names for `role` (btexport._owned_name)
+CREATE OR REPLACE FUNCTION btexport._credential_for(role oid, credential text)
+RETURNS btexport.credentials LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT c.* FROM btexport._owned_name(role, 'credentials', credential, 'credential',
+			'btexport.create_credential(name, access_key_id, secret_access_key)', 'btexport.credentials_info') o
+	  JOIN btexport.credentials c ON c.owner OPERATOR(pg_catalog.=) o.owner AND c.name OPERATOR(pg_catalog.=) o.name
+$$;
 REVOKE ALL ON FUNCTION btexport._credential_for(oid, text) FROM PUBLIC;
+
+-- Rotate a credential's keys in place (the automations using it sign with the new ones from their
+-- next run); also how the secret is set again in a database restored from a dump.  The same
+-- rules as create_credential: the caller's own credential (or its member roles'), the keys
+-- checked alike, refused without the log redaction that keeps the secret out of the server log.
+CREATE OR REPLACE FUNCTION btexport.update_credential(name text, access_key_id text, secret_access_key text,
+										   session_token text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	c btexport.credentials;
+BEGIN
+	PERFORM btexport._check_secret_logging();
+	c := btexport._credential_for(btexport._invoker(), name);
+	PERFORM btexport._check_credential_keys(c.name, access_key_id, secret_access_key, session_token);
+	UPDATE btexport.credentials x
+	   SET access_key_id = update_credential.access_key_id, secret = btexport._secret_store(secret_access_key),
+		   token_secret = CASE WHEN session_token IS NOT NULL THEN btexport._secret_store(session_token) END
+	 WHERE x.owner = c.owner AND x.name = c.name;
+	PERFORM btexport._secret_forget(c.secret);
+	PERFORM btexport._secret_forget(c.token_secret);
+	RETURN c.name;
+END
+$$;
+COMMENT ON FUNCTION btexport.update_credential(text, text, text, text) IS 'rotate the keys of a named credential in place (the secret can never be read back)';
 
 CREATE OR REPLACE FUNCTION btexport.drop_credential(name text)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -105,6 +150,8 @@ BEGIN
 			USING ERRCODE = '2BP01', HINT = 'Point the automation at another credential with btexport.update_automation, or drop it first.';
 	END IF;
 	DELETE FROM btexport.credentials x WHERE x.owner = c.owner AND x.name = c.name;
+	PERFORM btexport._secret_forget(c.secret);
+	PERFORM btexport._secret_forget(c.token_secret);
 END
 $$;
 
@@ -174,14 +221,24 @@ BEGIN
 		RAISE EXCEPTION 'the owner of automation "%" no longer exists', a.name
 			USING ERRCODE = '42704',
 				  DETAIL = format('Role %s was dropped; an automation runs with its owner''s rights, so it cannot run.', a.owner::oid),
-				  HINT = format('A superuser can give the dropped role''s automations, credentials and projects to another role with SELECT * FROM btexport.reassign_owned(%L, ''<role>''), or drop the automation.', a.owner::oid);
+				  HINT = format('A superuser can give the dropped role''s automations, credentials, connections and projects to another role with SELECT * FROM btexport.reassign_owned(%L, ''<role>''), or drop the automation.', a.owner::oid);
 	END IF;
-	IF NOT btexport._may_project(a.owner::oid, a.project_id, 'export') THEN
+	IF a.connection IS NULL AND NOT btexport._may_project(a.owner::oid, a.project_id, 'export') THEN
 		SELECT p.name INTO pname FROM btexport.projects p WHERE p.id = a.project_id;
 		RAISE EXCEPTION 'role % may not export project "%"', a.owner, btexport._excerpt(pname)
 			USING ERRCODE = '42501',
 				  DETAIL = format('Automation "%s" exports the project, and its owner holds no export privilege on it.', a.name),
 				  HINT = format('The project''s owner can grant it: SELECT btexport.grant_project(%L, %L, ''export'').', pname, a.owner);
+	END IF;
+	-- a remote source reads through its connection: usable only while the owner still has the
+	-- connection owner's rights (the Braintrust key decides what it may read)
+	IF a.connection IS NOT NULL AND NOT coalesce((SELECT pg_has_role(a.owner::oid, r.oid, 'USAGE') FROM pg_roles r
+												  WHERE r.oid = a.connection_owner::oid), false) THEN
+		RAISE EXCEPTION 'role % may not use Braintrust connection "%"', a.owner, a.connection_owner || '/' || a.connection
+			USING ERRCODE = '42501',
+				  DETAIL = format('Automation "%s" reads through a connection of role %s, whose rights its owner no longer has.',
+								  a.name, a.connection_owner),
+				  HINT = 'Grant the owner membership in the connection''s owner again, or drop the automation and create it with a connection of the owner''s own.';
 	END IF;
 	PERFORM btexport._parse_s3_path(a.s3_path);
 	PERFORM btexport._check_role(a.role_arn, a.external_id);
@@ -330,4 +387,5 @@ GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.drop_automati
 	btexport.pause(text, text), btexport.pause(bigint, text), btexport.resume(text), btexport.resume(bigint),
 	btexport.unschedule(text), btexport.unschedule(bigint), btexport.rewind(text, timestamptz),
 	btexport.rewind(bigint, timestamptz), btexport.create_credential(text, text, text, text),
-	btexport.drop_credential(text), btexport.create_project(text, uuid) TO btexport_user;
+	btexport.drop_credential(text), btexport.update_credential(text, text, text, text),
+	btexport.create_project(text, uuid) TO btexport_user;

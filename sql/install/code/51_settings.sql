@@ -49,7 +49,11 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 		('start_from',					'timestamptz',	'NULL',				NULL),
 		('max_failures',				'integer',		'5',				22),
 		('layout',						'text',			'''date''',			23),
-		('partitioning',				'text',			'NULL',				24)
+		-- the source: a Braintrust connection (project is then Braintrust's project, by name or id)
+		('connection',					'text',			'NULL',				NULL),
+		('requests_per_minute',			'integer',		'NULL',				24),
+		-- Iceberg tables (docs/iceberg.md)
+		('partitioning',				'text',			'NULL',				25)
 $$;
 REVOKE ALL ON FUNCTION btexport._settings() FROM PUBLIC;
 
@@ -63,6 +67,7 @@ DECLARE
 	a btexport.automations;
 	p record;
 	cred btexport.credentials;
+	conn btexport.connections;
 	pname text;
 	name text := s->>'name';
 	project text := s->>'project';
@@ -85,17 +90,37 @@ BEGIN
 	a.name := name;
 	a.description := s->>'description';
 	a.owner := coalesce((s->>'owner')::oid::regrole, btexport._invoker());
-	IF s ? 'owner' AND btexport._is_uuid(project) THEN
-		a.project_id := project::uuid;		-- update_automation: the automation's own project
+	IF s->>'connection' IS NOT NULL THEN
+		-- the source is a Braintrust connection of the owner's; the project is Braintrust's
+		-- (names are per owner: the connection is (connection_owner, connection))
+		conn := btexport._connection_for(a.owner::oid, s->>'connection');
+		a.connection := conn.name;
+		a.connection_owner := conn.owner;
+		a.remote_project := btexport._check_remote_project(project);
+		a.requests_per_minute := btexport._check_requests_per_minute((s->>'requests_per_minute')::integer);
+		IF start_from IS NOT NULL THEN
+			RAISE EXCEPTION 'start_from is not supported for an automation whose source is a Braintrust connection'
+				USING ERRCODE = '0A000',
+					  DETAIL = 'Braintrust''s transaction ids cannot be derived from a time: the first run exports the project from its beginning.',
+					  HINT = 'Leave start_from out, or use a filter on created in a btql export.';
+		END IF;
 	ELSE
-		a.project_id := btexport._resolve_project(project);
-	END IF;
-	-- an automation exports only a project its owner may export (docs/security.md "Projects")
-	IF NOT btexport._may_project(a.owner::oid, a.project_id, 'export') THEN
-		SELECT x.name INTO pname FROM btexport.projects x WHERE x.id = a.project_id;
-		RAISE EXCEPTION 'role % may not export project "%"', a.owner, btexport._excerpt(pname)
-			USING ERRCODE = '42501', DETAIL = 'An automation exports only projects its owner holds the export privilege on.',
-				  HINT = format('The project''s owner can grant it: SELECT btexport.grant_project(%L, %L, ''export'').', pname, a.owner);
+		IF s->>'requests_per_minute' IS NOT NULL THEN
+			RAISE EXCEPTION 'requests_per_minute is only used with a Braintrust connection'
+				USING ERRCODE = '22023', HINT = 'Leave it out, or pass connection => ''<name>''.';
+		END IF;
+		IF s ? 'owner' AND btexport._is_uuid(project) THEN
+			a.project_id := project::uuid;		-- update_automation: the automation's own project
+		ELSE
+			a.project_id := btexport._resolve_project(project);
+		END IF;
+		-- an automation exports only a project its owner may export (docs/security.md "Projects")
+		IF NOT btexport._may_project(a.owner::oid, a.project_id, 'export') THEN
+			SELECT x.name INTO pname FROM btexport.projects x WHERE x.id = a.project_id;
+			RAISE EXCEPTION 'role % may not export project "%"', a.owner, btexport._excerpt(pname)
+				USING ERRCODE = '42501', DETAIL = 'An automation exports only projects its owner holds the export privilege on.',
+					  HINT = format('The project''s owner can grant it: SELECT btexport.grant_project(%L, %L, ''export'').', pname, a.owner);
+		END IF;
 	END IF;
 	a.event_type := 'btql_export';
 	a.export_type := btexport._check_export_type(s->>'export_type', s->>'query');
@@ -132,11 +157,13 @@ BEGIN
 		a.credential := cred.name;
 		a.credential_owner := cred.owner;
 	END IF;
-	IF a.export_type = 'btql' THEN
+	IF a.export_type = 'btql' AND a.connection IS NOT NULL THEN
+		PERFORM btexport._check_remote_query(a.query, a.remote_project);
+	ELSIF a.export_type = 'btql' THEN
 		PERFORM btexport._check_query(a.query, a.project_id);
 	END IF;
 	a.status := 'active';
-	a.cursor := btexport._cursor_since(a.project_id, start_from);
+	a.cursor := CASE WHEN a.connection IS NULL THEN btexport._cursor_since(a.project_id, start_from) ELSE '0' END;
 	a.created := now();
 	a.updated := now();
 	RETURN a;
@@ -148,10 +175,14 @@ REVOKE ALL ON FUNCTION btexport._build_automation(jsonb) FROM PUBLIC;
 -- the credential by its owner too ('<owner>/<name>'), so that it stays the same one
 CREATE OR REPLACE FUNCTION btexport._settings_of(a btexport.automations)
 RETURNS jsonb LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT pg_catalog.jsonb_object_agg(s.setting, CASE s.setting WHEN 'project' THEN pg_catalog.to_jsonb(a.project_id)
-											WHEN 'credential' THEN pg_catalog.to_jsonb(
-												(a.credential_owner::text OPERATOR(pg_catalog.||) '/') OPERATOR(pg_catalog.||) a.credential)
-											ELSE pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->) s.setting END)
+	SELECT pg_catalog.jsonb_object_agg(s.setting, CASE s.setting
+			WHEN 'project' THEN pg_catalog.to_jsonb(COALESCE(a.project_id::text, a.remote_project))
+			-- the connection and the credential with their owners: the same ones whoever updates
+			WHEN 'connection' THEN pg_catalog.to_jsonb(a.connection_owner::text OPERATOR(pg_catalog.||) '/'
+													   OPERATOR(pg_catalog.||) a.connection)
+			WHEN 'credential' THEN pg_catalog.to_jsonb(a.credential_owner::text OPERATOR(pg_catalog.||) '/'
+													   OPERATOR(pg_catalog.||) a.credential)
+			ELSE pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->) s.setting END)
 	  FROM btexport._settings() s
 $$;
 REVOKE ALL ON FUNCTION btexport._settings_of(btexport.automations) FROM PUBLIC;
@@ -165,7 +196,8 @@ RETURNS text[] LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	 WHERE a.attrelid OPERATOR(pg_catalog.=) 'btexport.automations'::pg_catalog.regclass
 	   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
 	   AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['id', 'owner', 'project_id', 'event_type', 's3_path', 'bucket',
-			'prefix', 'status', 'paused_reason', 'cron_jobid', 'cursor', 'start_from', 'created']::pg_catalog.name[])
+			'prefix', 'status', 'paused_reason', 'cron_jobid', 'cursor', 'start_from', 'created',
+			'connection', 'connection_owner', 'remote_project', 'remote_project_id', 'source_position']::pg_catalog.name[])
 $$;
 REVOKE ALL ON FUNCTION btexport._updatable_columns() FROM PUBLIC;
 

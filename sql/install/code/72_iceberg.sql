@@ -37,6 +37,20 @@ BEGIN
 END
 $$;
 
+-- compaction rewrites the table from the local span store: not for an automation whose source is
+-- Braintrust's API (its rows are not in this database)
+CREATE OR REPLACE FUNCTION btexport._check_compactable(a btexport.automations)
+RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF a.connection IS NOT NULL THEN
+		RAISE EXCEPTION 'automation "%" reads Braintrust''s API: its table cannot be compacted from this database', a.name
+			USING ERRCODE = '0A000',
+				  DETAIL = 'Compaction rewrites the table from the local span store.',
+				  HINT = 'Expire old snapshots with btexport.iceberg_expire_snapshots; compact with an engine that rewrites Iceberg tables (Spark''s rewrite_data_files).';
+	END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION btexport.iceberg_compact(automation text,
 	OUT snapshot_id bigint, OUT rows bigint, OUT files_added integer, OUT files_removed integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -44,6 +58,7 @@ DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
 	PERFORM btexport._check_iceberg_maintenance(a);
+	PERFORM btexport._check_compactable(a);
 	SELECT c.snapshot_id, c.rows, c.files_added, c.files_removed
 	  INTO snapshot_id, rows, files_added, files_removed FROM btexport._iceberg_compact(a) c;
 END
@@ -55,6 +70,7 @@ DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation_id);
 BEGIN
 	PERFORM btexport._check_iceberg_maintenance(a);
+	PERFORM btexport._check_compactable(a);
 	SELECT c.snapshot_id, c.rows, c.files_added, c.files_removed
 	  INTO snapshot_id, rows, files_added, files_removed FROM btexport._iceberg_compact(a) c;
 END

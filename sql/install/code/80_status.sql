@@ -45,7 +45,7 @@ $$;
 -- the view, so lag_rows counts only rows it may see (for the automation's owner: exactly the
 -- rows its runs will export)
 CREATE OR REPLACE VIEW btexport.status WITH (security_barrier, security_invoker) AS
-	SELECT a.id, a.name, a.owner, p.name AS project, a.export_type, a.format, a.s3_path, a.status,
+	SELECT a.id, a.name, a.owner, COALESCE(p.name, a.remote_project) AS project, a.export_type, a.format, a.s3_path, a.status,
 		   a.paused_reason, a."interval", a.schedule,
 		   CASE WHEN a.status <> 'active' THEN NULL
 				-- a period automation: the first minute tick once it is due
@@ -59,8 +59,13 @@ CREATE OR REPLACE VIEW btexport.status WITH (security_barrier, security_invoker)
 			 WHERE r.automation_id = a.id AND r.status = 'succeeded') AS last_success,
 		   btexport._consecutive_failures(a.id) AS consecutive_failures,
 		   a.cursor,
-		   lag.rows AS lag_rows,
-		   lag.seconds AS lag_seconds
+		   CASE WHEN a.connection IS NULL THEN lag.rows END AS lag_rows,
+		   CASE WHEN a.connection IS NULL THEN lag.seconds END AS lag_seconds,
+		   -- where the rows come from, and where the next run starts (a remote source: its position)
+		   CASE WHEN a.connection IS NULL THEN 'span store'
+				ELSE 'Braintrust connection ' OPERATOR(pg_catalog.||) a.connection END AS source,
+		   COALESCE(a.source_position, CASE WHEN a.connection IS NULL THEN a.cursor::text END) AS source_position,
+		   last.api_requests AS last_run_api_requests
 	  FROM btexport.automations a
 	  LEFT JOIN btexport.projects p ON p.id = a.project_id
 	  LEFT JOIN LATERAL (SELECT r.* FROM btexport.runs r WHERE r.automation_id = a.id
@@ -79,7 +84,7 @@ GRANT SELECT ON btexport.status TO btexport_user;
 -- its writes to btexport.runs are invisible, so its worker publishes its progress in its backend
 -- status (src/run/history.c); _live_progress() reads it.
 CREATE OR REPLACE FUNCTION btexport._live_progress()
-RETURNS TABLE (pid integer, run_id bigint, rows bigint, bytes bigint, object_seq integer)
+RETURNS TABLE (pid integer, run_id bigint, rows bigint, bytes bigint, object_seq integer, api_requests bigint)
 LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'btexport_live_progress';
 REVOKE ALL ON FUNCTION btexport._live_progress() FROM PUBLIC;
 
@@ -89,11 +94,12 @@ RETURNS text LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'btexport_object_key';
 
 CREATE OR REPLACE FUNCTION btexport._progress()
 RETURNS TABLE (run_id bigint, automation text, pid integer, started_at timestamptz, rows bigint, bytes bigint,
-			   rows_per_second numeric, current_object text)
+			   rows_per_second numeric, current_object text, api_requests bigint, position_from text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 	SELECT r.id, a.name, r.pid, r.started_at, p.rows, p.bytes,
 		   round(p.rows::numeric / GREATEST(extract(epoch FROM clock_timestamp() - r.started_at), 0.001), 1),
-		   's3://' || a.bucket || '/' || btexport._object_key(r.base_key, p.object_seq, a.format, a.compression)
+		   's3://' || a.bucket || '/' || btexport._object_key(r.base_key, p.object_seq, a.format, a.compression),
+		   CASE WHEN p.api_requests >= 0 THEN p.api_requests END, r.position_from
 	  FROM btexport.runs r
 	  JOIN btexport.automations a ON a.id = r.automation_id
 	  JOIN pg_stat_activity s ON s.pid = r.pid AND s.backend_type = 'btexport run'

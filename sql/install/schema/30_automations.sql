@@ -1,11 +1,12 @@
--- Static AWS keys.  The table is readable by no ordinary role; only btexport's
--- C code reads the secret, when it signs a request for the credential's owner.
+-- Static AWS keys.  The table is readable by no ordinary role; the secret access key and the
+-- session token are in btexport.secrets (schema/40_remote.sql), which only btexport's C code
+-- reads, when it signs a request for the credential's owner.
 CREATE TABLE btexport.credentials (
 	name				text NOT NULL CHECK (name ~ '^[A-Za-z0-9_.@:+=-]{1,128}$'),
 	owner				regrole NOT NULL,
 	access_key_id		text NOT NULL,
-	secret_access_key	text NOT NULL,
-	session_token		text,
+	secret				uuid NOT NULL,		-- btexport.secrets.id: the secret access key
+	token_secret		uuid,				-- btexport.secrets.id: the session token, if any
 	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	-- names are per owner: another role's credential of the same name is invisible
 	CONSTRAINT credentials_pkey PRIMARY KEY (owner, name)

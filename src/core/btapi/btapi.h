@@ -98,7 +98,12 @@
 #include <stddef.h>
 #include <time.h>
 
-#include <jansson.h>
+/*
+ * jansson's json_t, declared, not included: backend files that include this
+ * header also include PostgreSQL's fmgrprotos.h, whose json_object() clashes
+ * with jansson's.  The core's own files include <jansson.h>.
+ */
+struct json_t;
 
 #include "core/common/btx_buf.h"
 #include "core/http/http.h"
@@ -143,6 +148,7 @@ typedef struct btx_btapi_config
 
 	int			requests_per_minute;	/* budget; 0 = none */
 	int			burst;			/* default 1 */
+	long		first_wait_ms;	/* the first request waits this long (the budget across clients) */
 	int			max_attempts;	/* per request, retries included; default 6 */
 	int			max_rate_limited;	/* 429 answers tolerated per request; default 10 */
 	long		retry_base_ms;	/* default 1000 */
@@ -208,7 +214,7 @@ typedef struct btx_btapi_position
 
 typedef struct btx_btapi_row
 {
-	json_t	   *object;			/* borrowed for the call; json_incref to keep */
+	struct json_t *object;		/* borrowed for the call; json_incref to keep */
 	const char *id;				/* "" when the row has none */
 	const char *xact_id;
 	const char *pagination_key;
@@ -225,6 +231,12 @@ typedef struct btx_btapi_scan_options
 {
 	const char *project_id;		/* UUID */
 	const char *filter;			/* the user's BTQL filter, or NULL */
+	/*
+	 * The select list, or NULL for "*" (btql exports).  It must produce
+	 * _xact_id and _pagination_key (and id, _object_delete) under those
+	 * names: the pager reads them.  Checked like the filter.
+	 */
+	const char *select;
 	int			page_size;		/* 1..1000, default 1000 */
 	int			page_size_floor;	/* default 25 */
 	int			max_pages;		/* stop after this many pages; 0 = to the end */
@@ -255,6 +267,28 @@ extern int	btx_btapi_scan(btx_btapi_client *c, const btx_btapi_scan_options *opt
 /* one request with a query of the caller's (btexport.query, test steps) */
 extern int	btx_btapi_query(btx_btapi_client *c, const char *query, btx_btapi_row_fn on_row,
 							void *arg, btx_error *err);
+/* ... with the request's tz_offset (minutes, JavaScript's sign; 0 = not sent, Braintrust's default) */
+extern int	btx_btapi_query_tz(btx_btapi_client *c, const char *query, int tz_offset,
+							   btx_btapi_row_fn on_row, void *arg, btx_error *err);
+
+/*
+ * The query of a btql export (clause syntax) split into what btexport sends:
+ * the select list (NULL: select: *), the filter (NULL: none) and the
+ * project_logs() argument.  Only select:, from: project_logs('<p>')
+ * [spans] and filter: are accepted (btexport adds sort, limit and the
+ * window); clauses are separated by '|' or line breaks outside quotes, and
+ * a line naming no clause continues the previous one.  The select list and
+ * the filter pass btx_btapi_check_select / _filter.  Strings are malloc'd.
+ */
+typedef struct btx_btapi_clauses
+{
+	char	   *select;
+	char	   *filter;
+	char	   *project;
+} btx_btapi_clauses;
+
+extern int	btx_btapi_split_query(const char *text, btx_btapi_clauses *out, btx_error *err);
+extern void btx_btapi_clauses_free(btx_btapi_clauses *c);
 
 /* position <-> {"xact_id": .., "horizon": .., "pagination_key": ..} (nulls for "") */
 extern int	btx_btapi_position_format(const btx_btapi_position *pos, btx_buf *out);
@@ -269,18 +303,25 @@ extern int	btx_btapi_check_xact(const char *s);
 /* 1 when a > b as _xact_ids (both valid) */
 extern int	btx_btapi_xact_gt(const char *a, const char *b);
 extern int	btx_btapi_check_filter(const char *filter, btx_error *err);
+/* a select list pasted into "select: <list>": the same lexical rules as a filter */
+extern int	btx_btapi_check_select(const char *select, btx_error *err);
 /* the page query text; no horizon when pos->xact_hi is "" */
 extern int	btx_btapi_page_query(const char *project_id, const char *filter,
 								 const btx_btapi_position *pos, int limit, btx_buf *out,
 								 btx_error *err);
-/* the JSON request body around a query text */
+/* ... with a select list (NULL = "*") */
+extern int	btx_btapi_page_query_select(const char *project_id, const char *select, const char *filter,
+										const btx_btapi_position *pos, int limit, btx_buf *out,
+										btx_error *err);
+/* the JSON request body around a query text (and a tz_offset, 0 = left out) */
 extern int	btx_btapi_request_body(const char *query, btx_buf *out);
+extern int	btx_btapi_request_body_tz(const char *query, int tz_offset, btx_buf *out);
 
 /* a parsed /btql answer */
 typedef struct btx_btapi_page
 {
-	json_t	   *root;			/* owned */
-	json_t	   *data;			/* borrowed: the rows array */
+	struct json_t *root;		/* owned */
+	struct json_t *data;		/* borrowed: the rows array */
 	int			has_freshness;
 	char		last_processed[BTX_BTAPI_XACT_LEN];
 	char		last_considered[BTX_BTAPI_XACT_LEN];
@@ -300,7 +341,7 @@ typedef struct btx_btapi_row_facts
 extern int	btx_btapi_parse_page(const char *body, size_t len, btx_btapi_page *page,
 								 btx_error *err);
 extern void btx_btapi_page_free(btx_btapi_page *page);
-extern int	btx_btapi_row_facts_get(json_t *row, btx_btapi_row_facts *f, btx_error *err);
+extern int	btx_btapi_row_facts_get(struct json_t *row, btx_btapi_row_facts *f, btx_error *err);
 
 typedef struct btx_btapi_org
 {
@@ -315,6 +356,16 @@ extern int	btx_btapi_parse_login(const char *body, size_t len, const char *org_n
 /* the id of the project named name in a /v1/project answer; 1 = not found */
 extern int	btx_btapi_parse_project(const char *body, size_t len, const char *name,
 									char out[64], btx_error *err);
+/*
+ * A row as compact JSON text appended to out, for PostgreSQL's jsonb: reals
+ * in the shortest form that reads back as the same double (as JavaScript
+ * writes them), NUL characters in strings written as U+FFFD (jsonb cannot
+ * hold U+0000).  Returns the number of NULs replaced, -1 when out of memory.
+ */
+extern int	btx_btapi_row_json(struct json_t *row, btx_buf *out);
+/* the string member name of a row as a JSON string appended to out: 1, 0 (absent or not a string), -1 (OOM) */
+extern int	btx_btapi_row_string_json(struct json_t *row, const char *name, btx_buf *out);
+
 /* Braintrust's message in an error body (JSON or text), printable, truncated */
 extern void btx_btapi_error_text(const char *body, size_t len, char *out, size_t sz);
 

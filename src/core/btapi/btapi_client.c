@@ -8,6 +8,8 @@
  */
 #include "core/btapi/btapi.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct btx_btapi_client
 	btx_btapi_budget budget;
 	unsigned int rng;
 	int			logged_in;
+	long long	first_at_ms;	/* no request before this time (first_wait_ms) */
 	btx_btapi_org org;			/* org.api_url: normalised data plane URL */
 	btx_btapi_result last;
 	btx_btapi_stats stats;
@@ -239,6 +242,7 @@ btx_btapi_client_new(const btx_btapi_config *cfg, btx_error *err)
 		c->cfg.max_retry_after_ms = 300000;
 	c->rng = btx_http_rng_seed(c);
 	btx_btapi_budget_init(&c->budget, c->cfg.requests_per_minute, c->cfg.burst);
+	c->first_at_ms = c->cfg.first_wait_ms > 0 ? now_ms(c) + c->cfg.first_wait_ms : 0;
 	btx_http_response_init(&c->resp);
 	hc = c->cfg.http;
 	hc.interrupt = http_interrupt;
@@ -401,6 +405,8 @@ status_hint(btx_btapi_client *c, const call *k, long status, btx_error *err)
 		btx_error_hint(err, "Project %s was not found or is not visible to this API key: check the project id and the organization%s%s%s, or the API URL (%s) is not a Braintrust data plane.",
 					   subj, c->org.name[0] ? " (now \"" : "", c->org.name, c->org.name[0] ? "\")" : "",
 					   c->org.api_url);
+	else if (status == 400 && k->op == OP_BTQL && k->subject == NULL)
+		btx_error_hint(err, "Braintrust rejected the query: check its syntax and field names (project_logs() takes the project's id).");
 	else if (status == 400 && k->op == OP_BTQL)
 		btx_error_hint(err, "Braintrust rejected the query: check the automation's filter (BTQL syntax and field names).");
 	else if (status == 429)
@@ -544,6 +550,8 @@ send_once(btx_btapi_client *c, const call *k)
 				org;
 	long		wait = btx_btapi_budget_delay(&c->budget, now_ms(c));
 
+	if (c->first_at_ms > 0 && c->first_at_ms - now_ms(c) > wait)
+		wait = (long) (c->first_at_ms - now_ms(c));
 	if (wait > 0)
 	{
 		c->stats.budget_wait_ms += wait;
@@ -772,7 +780,7 @@ btx_btapi_find_project(btx_btapi_client *c, const char *name, char out[64], btx_
 
 /* POST {api_url}/btql with body; 0 / 1 (halve) / -1 */
 static int
-btql_request(btx_btapi_client *c, const char *project, const char *query, int can_halve,
+btql_request(btx_btapi_client *c, const char *project, const char *query, int tz_offset, int can_halve,
 			 int rows, btx_error *err)
 {
 	call		k;
@@ -797,7 +805,7 @@ btql_request(btx_btapi_client *c, const char *project, const char *query, int ca
 	k.url = url.data;
 	k.can_halve = can_halve;
 	k.page_rows = rows;
-	if (btx_btapi_request_body(query, &body) != 0 || url.oom || what.oom)
+	if (btx_btapi_request_body_tz(query, tz_offset, &body) != 0 || url.oom || what.oom)
 	{
 		btx_error_set(err, 1, "53200", "out of memory");
 		r = -1;
@@ -938,7 +946,7 @@ btx_btapi_scan(btx_btapi_client *c, const btx_btapi_scan_options *opt, btx_btapi
 	res->page_size = limit;
 	btx_buf_init(&q);
 	/* checks the project id, the filter and the position before any request */
-	if (opt->on_row == NULL || btx_btapi_page_query(opt->project_id, opt->filter, &w, limit, &q, err) != 0 ||
+	if (opt->on_row == NULL || btx_btapi_page_query_select(opt->project_id, opt->select, opt->filter, &w, limit, &q, err) != 0 ||
 		btx_btapi_login(c, err) != 0)
 	{
 		if (opt->on_row == NULL && err->code == 0)
@@ -951,12 +959,12 @@ btx_btapi_scan(btx_btapi_client *c, const btx_btapi_scan_options *opt, btx_btapi
 		btx_btapi_page page;
 		int			first = w.xact_hi[0] == '\0';
 
-		if (btx_btapi_page_query(opt->project_id, opt->filter, &w, limit, &q, err) != 0)
+		if (btx_btapi_page_query_select(opt->project_id, opt->select, opt->filter, &w, limit, &q, err) != 0)
 		{
 			r = -1;
 			break;
 		}
-		r = btql_request(c, opt->project_id, q.data, limit > floor, limit, err);
+		r = btql_request(c, opt->project_id, q.data, 0, limit > floor, limit, err);
 		if (r == 1)
 		{
 			limit = limit / 2 < floor ? floor : limit / 2;
@@ -1003,6 +1011,13 @@ int
 btx_btapi_query(btx_btapi_client *c, const char *query, btx_btapi_row_fn on_row, void *arg,
 				btx_error *err)
 {
+	return btx_btapi_query_tz(c, query, 0, on_row, arg, err);
+}
+
+int
+btx_btapi_query_tz(btx_btapi_client *c, const char *query, int tz_offset, btx_btapi_row_fn on_row,
+				   void *arg, btx_error *err)
+{
 	btx_btapi_page page;
 	size_t		i;
 	int			r = 0;
@@ -1012,7 +1027,7 @@ btx_btapi_query(btx_btapi_client *c, const char *query, btx_btapi_row_fn on_row,
 		btx_error_set(err, 1, "22023", "a query is required");
 		return -1;
 	}
-	if (btx_btapi_login(c, err) != 0 || btql_request(c, NULL, query, 0, 0, err) != 0 ||
+	if (btx_btapi_login(c, err) != 0 || btql_request(c, NULL, query, tz_offset, 0, 0, err) != 0 ||
 		btx_btapi_parse_page(c->resp.body.data, c->resp.body.len, &page, err) != 0)
 		return -1;
 	for (i = 0; i < json_array_size(page.data) && r == 0; i++)

@@ -8,7 +8,10 @@
  */
 #include "core/btapi/btapi.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -349,4 +352,137 @@ btx_btapi_error_text(const char *body, size_t len, char *out, size_t sz)
 	else if (root == NULL && body)
 		printable(body, len, out, sz);
 	json_decref(root);
+}
+
+/*
+ * Rows as JSON text for PostgreSQL's jsonb (btx_btapi_row_json).  Written
+ * here rather than with json_dumps for two reasons: a real is written in the
+ * shortest form that reads back as the same double (json_dumps writes 17
+ * digits, so 1795564335.565 became 1795564335.5650001, and jsonb, which keeps
+ * decimal digits, would hold another number than the span store holds for
+ * the same event: Braintrust's JavaScript writes the shortest form too); and
+ * U+0000, which jsonb cannot hold, is written as U+FFFD.
+ */
+static void
+put_string(btx_buf *out, const char *s, size_t len, int *nuls)
+{
+	size_t		i;
+
+	btx_buf_putc(out, '"');
+	for (i = 0; i < len; i++)
+	{
+		unsigned char ch = (unsigned char) s[i];
+
+		if (ch == '"' || ch == '\\')
+		{
+			btx_buf_putc(out, '\\');
+			btx_buf_putc(out, (char) ch);
+		}
+		else if (ch == 0)
+		{
+			btx_buf_puts(out, "\\ufffd");
+			(*nuls)++;
+		}
+		else if (ch < 0x20 || ch == 0x7f)
+			btx_buf_appendf(out, "\\u%04x", ch);
+		else
+			btx_buf_putc(out, (char) ch);
+	}
+	btx_buf_putc(out, '"');
+}
+
+static void
+put_real(btx_buf *out, double d)
+{
+	char		buf[40];
+	int			p;
+
+	for (p = 1; p <= 17; p++)
+	{
+		snprintf(buf, sizeof(buf), "%.*g", p, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	/* a JSON number needs a digit before the exponent: %g gives "1e+21", which is one */
+	btx_buf_puts(out, buf);
+}
+
+static void
+put_json(btx_buf *out, json_t *v, int *nuls, int depth)
+{
+	size_t		i;
+	const char *key;
+	json_t	   *val;
+	int			first = 1;
+
+	if (depth > 10000)
+	{
+		out->oom = 1;			/* jansson's own depth limit is far below this */
+		return;
+	}
+	switch (json_typeof(v))
+	{
+		case JSON_OBJECT:
+			btx_buf_putc(out, '{');
+			json_object_foreach(v, key, val)
+			{
+				if (!first)
+					btx_buf_putc(out, ',');
+				first = 0;
+				put_string(out, key, strlen(key), nuls);
+				btx_buf_putc(out, ':');
+				put_json(out, val, nuls, depth + 1);
+			}
+			btx_buf_putc(out, '}');
+			break;
+		case JSON_ARRAY:
+			btx_buf_putc(out, '[');
+			for (i = 0; i < json_array_size(v); i++)
+			{
+				if (i > 0)
+					btx_buf_putc(out, ',');
+				put_json(out, json_array_get(v, i), nuls, depth + 1);
+			}
+			btx_buf_putc(out, ']');
+			break;
+		case JSON_STRING:
+			put_string(out, json_string_value(v), json_string_length(v), nuls);
+			break;
+		case JSON_INTEGER:
+			btx_buf_appendf(out, "%lld", (long long) json_integer_value(v));
+			break;
+		case JSON_REAL:
+			put_real(out, json_real_value(v));
+			break;
+		case JSON_TRUE:
+			btx_buf_puts(out, "true");
+			break;
+		case JSON_FALSE:
+			btx_buf_puts(out, "false");
+			break;
+		case JSON_NULL:
+			btx_buf_puts(out, "null");
+			break;
+	}
+}
+
+int
+btx_btapi_row_json(json_t *row, btx_buf *out)
+{
+	int			nuls = 0;
+
+	if (row == NULL)
+		return -1;
+	put_json(out, row, &nuls, 0);
+	return out->oom ? -1 : nuls;
+}
+
+int
+btx_btapi_row_string_json(json_t *row, const char *name, btx_buf *out)
+{
+	json_t	   *v = json_object_get(row, name);
+
+	if (!json_is_string(v))
+		return 0;
+	return btx_btapi_row_json(v, out) < 0 ? -1 : 1;
 }

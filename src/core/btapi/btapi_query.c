@@ -7,6 +7,8 @@
  */
 #include "core/btapi/btapi.h"
 
+#include <jansson.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,81 +99,113 @@ btx_btapi_quote(btx_buf *out, const char *value, const char *what, btx_error *er
 	return 0;
 }
 
-static int
-filter_error(btx_error *err, const char *detail, size_t at)
+/* what a checked piece of query text is, for messages */
+typedef struct expr_kind
 {
-	btx_error_set(err, 1, "22023", "invalid filter for a Braintrust query");
+	const char *message;		/* "invalid filter for a Braintrust query" */
+	const char *noun;			/* "a filter" */
+	const char *hint;
+} expr_kind;
+
+static const expr_kind filter_kind = {
+	"invalid filter for a Braintrust query", "a filter",
+	"The filter must be one BTQL boolean expression, such as metadata.env = 'prod' and is_root."
+};
+static const expr_kind select_kind = {
+	"invalid select list for a Braintrust query", "a select list",
+	"The select list must be BTQL expressions separated by commas, such as id, metadata.model AS model, scores."
+};
+
+static int
+expr_error(const expr_kind *k, btx_error *err, const char *detail, size_t at)
+{
+	btx_error_set(err, 1, "22023", "%s", k->message);
 	btx_error_detail(err, "%s (at character %zu).", detail, at + 1);
-	btx_error_hint(err, "The filter must be one BTQL boolean expression, such as metadata.env = 'prod' and is_root.");
+	btx_error_hint(err, "%s", k->hint);
 	return -1;
 }
 
 /*
- * The filter is pasted into "filter: (<filter>) and ...": it must stay one
- * parenthesised expression.  A small scan that knows '...', "..." and `...`
- * quoting (a doubled quote stays inside): parentheses balance, quotes close,
- * and outside quotes there is no '|' (clause separator), no '--' (a comment
- * would swallow the conjuncts after it) and no control character except
- * white space.  Backslashes are refused everywhere: without them the quoted
- * regions are the same whether a reader escapes with '' or with \.
+ * A piece of the user's text that is pasted into one clause of the query
+ * ("filter: (<filter>) and ...", "select: <list>, ..."): it must stay
+ * inside that clause and its parentheses.  A small scan that knows '...',
+ * "..." and `...` quoting (a doubled quote stays inside): parentheses
+ * balance, quotes close, and outside quotes there is no '|' (clause
+ * separator), no '--' (a comment would swallow the conjuncts after it) and
+ * no control character except white space.  Backslashes are refused
+ * everywhere: without them the quoted regions are the same whether a reader
+ * escapes with '' or with \.
  */
-int
-btx_btapi_check_filter(const char *filter, btx_error *err)
+static int
+check_expr(const char *text, const expr_kind *k, btx_error *err)
 {
 	size_t		i;
 	int			depth = 0;
 	int			nonblank = 0;
+	char		bs[120];
 
-	if (filter == NULL)
-		return 0;
-	for (i = 0; filter[i]; i++)
+	snprintf(bs, sizeof(bs), "A backslash is not accepted in %s (BTQL readers disagree on it; write '' for a quote)",
+			 k->noun);
+	for (i = 0; text[i]; i++)
 	{
-		unsigned char ch = (unsigned char) filter[i];
+		unsigned char ch = (unsigned char) text[i];
 
 		if (ch == '\'' || ch == '"' || ch == '`')
 		{
 			size_t		start = i;
 
-			for (i++; filter[i] && filter[i] != '\\'; i++)
+			for (i++; text[i] && text[i] != '\\'; i++)
 			{
-				if ((unsigned char) filter[i] == ch)
+				if ((unsigned char) text[i] == ch)
 				{
-					if (filter[i + 1] == (char) ch)
+					if (text[i + 1] == (char) ch)
 						i++;	/* doubled quote */
 					else
 						break;
 				}
 			}
-			if (filter[i] == '\\')
-				return filter_error(err, "A backslash is not accepted in a filter (BTQL readers disagree on it; write '' for a quote)", i);
-			if (filter[i] == '\0')
-				return filter_error(err, "A quoted string or name is not closed", start);
+			if (text[i] == '\\')
+				return expr_error(k, err, bs, i);
+			if (text[i] == '\0')
+				return expr_error(k, err, "A quoted string or name is not closed", start);
 			nonblank = 1;
 			continue;
 		}
 		if (ch == '(')
 			depth++;
 		else if (ch == ')' && --depth < 0)
-			return filter_error(err, "A closing parenthesis has no opening one", i);
+			return expr_error(k, err, "A closing parenthesis has no opening one", i);
 		else if (ch == '\\')
-			return filter_error(err, "A backslash is not accepted in a filter (BTQL readers disagree on it; write '' for a quote)", i);
+			return expr_error(k, err, bs, i);
 		else if (ch == '|')
-			return filter_error(err, "'|' separates query clauses and cannot appear in a filter", i);
-		else if (ch == '-' && filter[i + 1] == '-')
-			return filter_error(err, "Comments (--) are not accepted in a filter", i);
+			return expr_error(k, err, "'|' separates query clauses and cannot appear here", i);
+		else if (ch == '-' && text[i + 1] == '-')
+			return expr_error(k, err, "Comments (--) are not accepted here", i);
 		else if ((ch < 0x20 && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') || ch == 0x7f)
-			return filter_error(err, "A control character is not accepted in a filter", i);
+			return expr_error(k, err, "A control character is not accepted here", i);
 		if (!isspace(ch))
 			nonblank = 1;
 	}
 	if (depth != 0)
-		return filter_error(err, "An opening parenthesis is not closed", i);
+		return expr_error(k, err, "An opening parenthesis is not closed", i);
 	if (!nonblank)
-		return filter_error(err, "The filter is empty", 0);
+		return expr_error(k, err, "It is empty", 0);
 	return 0;
 }
 
-/* the user's filter with its white-space controls as spaces (one line) */
+int
+btx_btapi_check_filter(const char *filter, btx_error *err)
+{
+	return filter == NULL ? 0 : check_expr(filter, &filter_kind, err);
+}
+
+int
+btx_btapi_check_select(const char *select, btx_error *err)
+{
+	return select == NULL ? 0 : check_expr(select, &select_kind, err);
+}
+
+/* the user's text with its white-space controls as spaces (one line) */
 static void
 put_filter(btx_buf *out, const char *filter)
 {
@@ -184,6 +218,13 @@ put_filter(btx_buf *out, const char *filter)
 int
 btx_btapi_page_query(const char *project_id, const char *filter, const btx_btapi_position *pos,
 					 int limit, btx_buf *out, btx_error *err)
+{
+	return btx_btapi_page_query_select(project_id, NULL, filter, pos, limit, out, err);
+}
+
+int
+btx_btapi_page_query_select(const char *project_id, const char *select, const char *filter,
+							const btx_btapi_position *pos, int limit, btx_buf *out, btx_error *err)
 {
 	int			nconj = 0;
 
@@ -206,10 +247,16 @@ btx_btapi_page_query(const char *project_id, const char *filter, const btx_btapi
 		btx_error_detail(err, "BTQL accepts a limit from 1 to %d.", BTX_BTAPI_MAX_PAGE);
 		return -1;
 	}
-	if (filter && btx_btapi_check_filter(filter, err) != 0)
+	if ((filter && btx_btapi_check_filter(filter, err) != 0) ||
+		(select && btx_btapi_check_select(select, err) != 0))
 		return -1;
 	btx_buf_reset(out);
-	btx_buf_appendf(out, "select: *\nfrom: project_logs('%s') spans\n", project_id);
+	btx_buf_puts(out, "select: ");
+	if (select)
+		put_filter(out, select);
+	else
+		btx_buf_putc(out, '*');
+	btx_buf_appendf(out, "\nfrom: project_logs('%s') spans\n", project_id);
 	if (filter || pos->xact_lo[0] || pos->xact_hi[0] || pos->pagination_key[0])
 	{
 		btx_buf_puts(out, "filter: ");
@@ -263,9 +310,22 @@ dump_json(json_t *v, btx_buf *out)
 int
 btx_btapi_request_body(const char *query, btx_buf *out)
 {
-	return dump_json(json_pack("{s:s, s:s, s:i, s:b, s:s}", "query", query, "fmt", "json",
-							   "api_version", 1, "use_brainstore", 1,
-							   "query_source", "btexport"), out);
+	return btx_btapi_request_body_tz(query, 0, out);
+}
+
+int
+btx_btapi_request_body_tz(const char *query, int tz_offset, btx_buf *out)
+{
+	json_t	   *body = json_pack("{s:s, s:s, s:i, s:b, s:s}", "query", query, "fmt", "json",
+								 "api_version", 1, "use_brainstore", 1, "query_source", "btexport");
+
+	/* tz_offset only when it matters (0 is Braintrust's default): the pages' body stays as documented */
+	if (body && tz_offset != 0 && json_object_set_new(body, "tz_offset", json_integer(tz_offset)) != 0)
+	{
+		json_decref(body);
+		body = NULL;
+	}
+	return dump_json(body, out);
 }
 
 /* ---------------------------------------------------------------- position */
@@ -336,4 +396,228 @@ btx_btapi_position_parse(const char *text, btx_btapi_position *pos, btx_error *e
 		return -1;
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- a btql export's query */
+
+void
+btx_btapi_clauses_free(btx_btapi_clauses *c)
+{
+	free(c->select);
+	free(c->filter);
+	free(c->project);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+split_error(btx_error *err, const char *sqlstate, const char *message, const char *detail)
+{
+	btx_error_set(err, 1, sqlstate, "%s", message);
+	if (detail)
+		btx_error_detail(err, "%s", detail);
+	btx_error_hint(err, "Write the query in BTQL clause syntax with select:, from: project_logs('<project>') and filter: only; btexport adds the paging (sort, limit and the _xact_id window).");
+	return -1;
+}
+
+/* "project_logs('<x>')[ spans]": the argument, unquoted ('' for a quote), malloc'd; NULL when not */
+static char *
+from_project(const char *s)
+{
+	const char *p = s ? s : "";
+	btx_buf		b;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	if (strncmp(p, "project_logs", 12) != 0)
+		return NULL;
+	p += 12;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p++ != '(')
+		return NULL;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p++ != '\'')
+		return NULL;
+	btx_buf_init(&b);
+	for (;; p++)
+	{
+		if (*p == '\0' || *p == '\\')
+		{
+			btx_buf_free(&b);
+			return NULL;
+		}
+		if (*p == '\'')
+		{
+			if (p[1] != '\'')
+				break;
+			p++;
+		}
+		btx_buf_putc(&b, *p);
+	}
+	p++;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p++ != ')')
+	{
+		btx_buf_free(&b);
+		return NULL;
+	}
+	while (isspace((unsigned char) *p))
+		p++;
+	if (strncmp(p, "spans", 5) == 0)
+		for (p += 5; isspace((unsigned char) *p); p++)
+			;
+	if (*p != '\0' || b.oom || b.len == 0)
+	{
+		btx_buf_free(&b);
+		return NULL;
+	}
+	return btx_buf_steal(&b);
+}
+
+/* the clause a piece of text names ("select" for "select: *"), its body in *body; NULL when none */
+static const char *
+clause_name(const char *piece, const char **body)
+{
+	static const char *const names[] = {"select", "from", "filter", "dimensions", "measures", "sort",
+		"limit", "cursor", "pivot", "unpivot", "final_filter", "comparison_key", "weighted_scores",
+	"custom_columns", "preview_length", "inference_budget", "span_limit", NULL};
+	const char *p = piece;
+	int			i;
+
+	while (isspace((unsigned char) *p))
+		p++;
+	for (i = 0; names[i]; i++)
+	{
+		size_t		n = strlen(names[i]);
+		const char *q = p + n;
+
+		if (strncmp(p, names[i], n) != 0)
+			continue;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == ':')
+		{
+			*body = q + 1;
+			return names[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Split the query of a btql export into the clauses btexport sends (see
+ * btapi.h).  Clauses are separated by '|' or line breaks outside quotes; a
+ * line that names no clause continues the one before it.
+ */
+int
+btx_btapi_split_query(const char *text, btx_btapi_clauses *out, btx_error *err)
+{
+	btx_buf		piece[3];		/* select, from, filter */
+	int			seen[3] = {0, 0, 0};
+	int			cur = -1;
+	const char *p = text;
+	int			r = 0;
+	int			i;
+
+	memset(out, 0, sizeof(*out));
+	if (text == NULL || text[0] == '\0')
+		return split_error(err, "22023", "a Braintrust export query is empty", NULL);
+	for (i = 0; i < 3; i++)
+		btx_buf_init(&piece[i]);
+	while (*p && r == 0)
+	{
+		const char *start = p;
+		const char *body = NULL;
+		const char *name;
+		char		quote = 0;
+		btx_buf		seg;
+
+		/* one segment: up to an unquoted '|' or line break */
+		for (; *p; p++)
+		{
+			if (quote)
+			{
+				if (*p == quote)
+					quote = 0;
+			}
+			else if (*p == '\'' || *p == '"' || *p == '`')
+				quote = *p;
+			else if (*p == '|' || *p == '\n')
+				break;
+		}
+		btx_buf_init(&seg);
+		btx_buf_append(&seg, start, (size_t) (p - start));
+		if (*p)
+			p++;
+		if (seg.data == NULL || seg.oom)
+		{
+			btx_buf_free(&seg);
+			if (seg.oom)
+				r = split_error(err, "53200", "out of memory", NULL);
+			continue;
+		}
+		name = clause_name(seg.data, &body);
+		if (name == NULL)
+		{
+			const char *q = seg.data;
+
+			while (isspace((unsigned char) *q))
+				q++;
+			if (*q && cur < 0)
+				r = split_error(err, "42601", "a Braintrust export query must start with a clause such as select:",
+								NULL);
+			else if (*q)
+			{
+				btx_buf_putc(&piece[cur], ' ');
+				btx_buf_puts(&piece[cur], seg.data);
+			}
+		}
+		else if (strcmp(name, "select") != 0 && strcmp(name, "from") != 0 && strcmp(name, "filter") != 0)
+		{
+			btx_error_set(err, 1, "0A000", "clause %s: is not supported in the query of a Braintrust export", name);
+			btx_error_detail(err, "btexport pages the project's rows itself (sort: _pagination_key, limit, the _xact_id window), so the query can only choose columns and filter rows.");
+			btx_error_hint(err, "Keep select:, from: and filter:; aggregate or sort the exported files downstream, or export logs_traces for one row per trace.");
+			r = -1;
+		}
+		else
+		{
+			cur = strcmp(name, "select") == 0 ? 0 : strcmp(name, "from") == 0 ? 1 : 2;
+			if (seen[cur]++)
+			{
+				btx_error_set(err, 1, "42601", "clause %s: is given twice", name);
+				btx_error_hint(err, "Give each clause once.");
+				r = -1;
+			}
+			else
+				btx_buf_puts(&piece[cur], body);
+		}
+		btx_buf_free(&seg);
+	}
+	for (i = 0; i < 3 && r == 0; i++)
+		if (piece[i].oom)
+			r = split_error(err, "53200", "out of memory", NULL);
+	if (r == 0 && !seen[1])
+		r = split_error(err, "42601", "a Braintrust export query needs from: project_logs('<project>')", NULL);
+	if (r == 0 && (out->project = from_project(piece[1].data)) == NULL)
+		r = split_error(err, "0A000", "a Braintrust export reads from: project_logs('<project>') spans",
+						"The from: clause must name one project, as a quoted name or id, with no shape other than spans.");
+	if (r == 0 && seen[0])
+	{
+		out->select = strdup(piece[0].data ? piece[0].data : "");
+		if (out->select == NULL || btx_btapi_check_select(out->select, err) != 0)
+			r = out->select ? -1 : split_error(err, "53200", "out of memory", NULL);
+	}
+	if (r == 0 && seen[2])
+	{
+		out->filter = strdup(piece[2].data ? piece[2].data : "");
+		if (out->filter == NULL || btx_btapi_check_filter(out->filter, err) != 0)
+			r = out->filter ? -1 : split_error(err, "53200", "out of memory", NULL);
+	}
+	for (i = 0; i < 3; i++)
+		btx_buf_free(&piece[i]);
+	if (r != 0)
+		btx_btapi_clauses_free(out);
+	return r;
 }

@@ -9,6 +9,8 @@
 
 #include "core/btapi/btapi.h"
 
+#include <jansson.h>
+
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int

@@ -4,6 +4,8 @@
  * the key inside its literal under both quote conventions seen in BTQL
  * clients: '' doubling, and \ escapes.  The key is the last conjunct, so
  * under both readings its literal must end exactly before "\nsort:".
+ * The same input is also split as a btql export's query: what is accepted
+ * must give a page query of exactly five clause lines.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -83,6 +85,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (literals_end(q.data, at, 0) != (size_t) (sort - q.data) ||
 			literals_end(q.data, at, 1) != (size_t) (sort - q.data))
 			abort();
+	}
+	{
+		btx_btapi_clauses cl;
+
+		if (btx_btapi_split_query(in, &cl, &e) == 0)
+		{
+			int			lines = 0;
+			const char *p;
+
+			if (cl.project == NULL)
+				abort();
+			if (btx_btapi_page_query_select("0c9f4d2e-6a51-4b8e-93d7-5e2f1a7b8c04", cl.select, cl.filter,
+											&pos, 1000, &q, &e) == 0)
+			{
+				for (p = q.data; *p; p++)
+					lines += *p == '\n';
+				if (lines != 4 || strncmp(q.data, "select: ", 8) != 0 || strstr(q.data, "\nfrom: ") == NULL ||
+					strstr(q.data, "\nfilter: ") == NULL)
+					abort();
+			}
+			btx_btapi_clauses_free(&cl);
+		}
 	}
 	btx_buf_free(&q);
 	free(in);

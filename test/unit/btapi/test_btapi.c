@@ -12,6 +12,8 @@
 
 #include "../s3/t.h"
 #include "core/btapi/btapi.h"
+
+#include <jansson.h>
 #include "script.h"
 #include "tests.h"
 
@@ -898,9 +900,74 @@ test_scan_faults(void)
 	T_END();
 }
 
+/* the btql export's query split into the clauses btexport sends, its select list, the tz_offset body, NULs */
+static void
+test_export_query(void)
+{
+	btx_btapi_clauses cl;
+	btx_btapi_position pos;
+	btx_buf		q;
+	btx_error	e;
+
+	btx_buf_init(&q);
+	btx_error_clear(&e);
+	memset(&pos, 0, sizeof(pos));
+	T_BEGIN("btapi: a btql export's query: select, from and filter; clauses by | or line, continuations");
+	{
+		T_CHECK(btx_btapi_split_query("select: id, metadata.model AS model | from: project_logs('Support Bot') spans | filter: scores.q > 0.5", &cl, &e) == 0, "split: %s", e.message);
+		T_STREQ(cl.select, " id, metadata.model AS model ");
+		T_STREQ(cl.filter, " scores.q > 0.5");
+		T_STREQ(cl.project, "Support Bot");
+		btx_btapi_clauses_free(&cl);
+		T_CHECK(btx_btapi_split_query("from: project_logs('it''s')\nfilter: a = 'x | y'\n  and b = 2", &cl, &e) == 0, "lines");
+		T_CHECK(cl.select == NULL && strcmp(cl.project, "it's") == 0, "no select, quoted project");
+		T_STREQ(cl.filter, " a = 'x | y'   and b = 2");
+		T_CHECK(btx_btapi_page_query_select(PID, "id, _xact_id", cl.filter, &pos, 10, &q, &e) == 0, "page");
+		T_STREQ(q.data, "select: id, _xact_id\nfrom: project_logs('" PID "') spans\nfilter: ( a = 'x | y'   and b = 2)\nsort: _pagination_key asc\nlimit: 10");
+		btx_btapi_clauses_free(&cl);
+	}
+	T_END();
+	T_BEGIN("btapi: a btql export's query refuses what it cannot page");
+	{
+		T_CHECK(btx_btapi_split_query("select: id | from: project_logs('x') | sort: created desc", &cl, &e) != 0 && strcmp(e.sqlstate, "0A000") == 0 && strstr(e.message, "sort") != NULL, "sort: %s", e.message);
+		T_CHECK(btx_btapi_split_query("dimensions: metadata.model | measures: count(1) | from: project_logs('x')", &cl, &e) != 0 && strcmp(e.sqlstate, "0A000") == 0, "aggregates");
+		T_CHECK(btx_btapi_split_query("select: id | from: project_logs('x') traces", &cl, &e) != 0 && strcmp(e.sqlstate, "0A000") == 0, "traces shape");
+		T_CHECK(btx_btapi_split_query("select: id", &cl, &e) != 0 && strstr(e.message, "from") != NULL, "no from");
+		T_CHECK(btx_btapi_split_query("select: id | select: span_id | from: project_logs('x')", &cl, &e) != 0 && strstr(e.message, "twice") != NULL, "twice");
+		T_CHECK(btx_btapi_split_query("select: id) | from: project_logs('x')", &cl, &e) != 0 && strstr(e.message, "select list") != NULL, "select breaks out");
+		T_CHECK(btx_btapi_split_query("select: id | from: project_logs('x') | filter: a = 1) or (1 = 1", &cl, &e) != 0 && strstr(e.message, "filter") != NULL, "filter breaks out");
+		T_CHECK(btx_btapi_split_query("SELECT id FROM project_logs('x')", &cl, &e) != 0 && strcmp(e.sqlstate, "42601") == 0, "SQL syntax");
+		T_CHECK(btx_btapi_split_query("from: project_logs('x\\')", &cl, &e) != 0, "backslash in the project");
+		T_CHECK(btx_btapi_split_query("", &cl, &e) != 0 && e.hint[0], "empty, with a hint");
+	}
+	T_END();
+	T_BEGIN("btapi: a raw query's body carries tz_offset only when not 0");
+	{
+		T_CHECK(btx_btapi_request_body_tz("select: *", 480, &q) == 0, "built");
+		T_STREQ(q.data, "{\"query\":\"select: *\",\"fmt\":\"json\",\"api_version\":1,\"use_brainstore\":true,\"query_source\":\"btexport\",\"tz_offset\":480}");
+		T_CHECK(btx_btapi_request_body_tz("select: *", 0, &q) == 0 && strstr(q.data, "tz_offset") == NULL, "0 left out");
+	}
+	T_END();
+	T_BEGIN("btapi: a row as JSON text for jsonb: NULs become U+FFFD, reals in their shortest form");
+	{
+		json_t	   *row = json_pack("{s:s#, s:s, s:f, s:f, s:f, s:I, s:[b,n,s]}", "a", "x\0y", 3, "b", "\\u0000\"\n",
+									"r", 1795564335.565, "s", 0.1, "big", 1e21, "i", (json_int_t) 9007199254740993LL,
+									"l", 1, "\xc3\xa9");
+
+		btx_buf_reset(&q);
+		T_CHECK(btx_btapi_row_json(row, &q) == 1, "one NUL replaced");
+		T_STREQ(q.data, "{\"a\":\"x\\ufffdy\",\"b\":\"\\\\u0000\\\"\\u000a\",\"r\":1795564335.565,\"s\":0.1,\"big\":1e+21,"
+				"\"i\":9007199254740993,\"l\":[true,null,\"\xc3\xa9\"]}");
+		json_decref(row);
+	}
+	T_END();
+	btx_buf_free(&q);
+}
+
 void
 test_btapi(void)
 {
+	test_export_query();
 	test_literals();
 	test_query_text();
 	test_parsers();
