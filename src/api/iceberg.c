@@ -23,14 +23,33 @@
 PG_FUNCTION_INFO_V1(btexport_iceberg_compact);
 PG_FUNCTION_INFO_V1(btexport_iceberg_expire);
 
+/*
+ * The run lock, then (under it: no run of the automation is alive) no run a
+ * crash left 'running' or that failed with its objects still to be removed:
+ * btexport._check_iceberg_leftovers, with the automation's row.
+ */
 static void
-lock_automation(BtxAutomation *a)
+lock_automation(BtxAutomation *a, Datum row, Oid rowtype)
 {
 	if (!BtxRunLockTry(a->id))
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("automation \"%s\" is exporting now", a->name),
 				 errhint("Table maintenance waits for no run: call it again once the run has ended (see btexport.progress).")));
+	PG_TRY();
+	{
+		SPI_connect();
+		if (SPI_execute_with_args("SELECT btexport._check_iceberg_leftovers($1)", 1,
+								  (Oid[]) {rowtype}, &row, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not check the automation's runs");
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		BtxRunLockRelease(a->id);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /* one row (snapshot_id, rows, files_added, files_removed, snapshots_expired) */
@@ -59,7 +78,7 @@ btexport_iceberg_compact(PG_FUNCTION_ARGS)
 	BtxIcebergMaint m;
 
 	BtxAutomationFromRow(PG_GETARG_HEAPTUPLEHEADER(0), &a);
-	lock_automation(&a);
+	lock_automation(&a, PG_GETARG_DATUM(0), get_fn_expr_argtype(fcinfo->flinfo, 0));
 	PG_TRY();
 	{
 		SPI_connect();			/* the credentials and the rows are read through SPI */
@@ -94,7 +113,7 @@ btexport_iceberg_expire(PG_FUNCTION_ARGS)
 
 		older_than_ms = (cut + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY) / 1000;
 	}
-	lock_automation(&a);
+	lock_automation(&a, PG_GETARG_DATUM(0), get_fn_expr_argtype(fcinfo->flinfo, 0));
 	PG_TRY();
 	{
 		SPI_connect();			/* the credentials are read through SPI */

@@ -669,7 +669,7 @@ ice_remove_orphans(BtxSink *sink, const char *base_key, BtxCommittedFn committed
 		return false;			/* cannot tell: try again next time */
 	for (d = 0; d < 2; d++)
 	{
-			char	   *under = psprintf("%s%s%s", st->key_root, st->key_root[0] ? "/" : "", dirs[d]);
+		char	   *under = psprintf("%s%s%s", st->key_root, st->key_root[0] ? "/" : "", dirs[d]);
 		List	   *keys = NIL;
 		ListCell   *lc;
 

@@ -207,12 +207,16 @@ killed = psql_json("SELECT row_to_json(r) FROM btexport.run('ice-spans', wait =>
 stalled = proxy.stdout.readline()
 pid = wait_for(lambda: psql(f"SELECT pid FROM pg_stat_activity WHERE application_name = 'btexport run {killed['id']}'").strip(),
                what="the run's worker")
+refused("maintenance while a run exports (holding the run lock): 55P03 with a hint",
+        "SELECT * FROM btexport.iceberg_expire_snapshots('ice-spans', keep => 1)", "55P03", "call it again")
 psql(f"SELECT pg_terminate_backend({pid})")
 wait_for(lambda: psql(f"SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = {pid}").strip() == "t", what="the worker's exit")
 proxy.kill()
 proxy.communicate(timeout=10)
 psql(f"SELECT btexport.update_automation('ice-spans', endpoint => '{EP}')")
 check("the worker was killed while its commit (a metadata PUT) was in flight", stalled.startswith("stall PUT"), stalled)
+refused("maintenance while a killed run's files are not yet removed: 55000 with a hint",
+        "SELECT * FROM btexport.iceberg_expire_snapshots('ice-spans', keep => 1)", "55000", "btexport.run(")
 v2, meta2 = metadata("spans")
 check("the killed run left the table unchanged", v2 == v and meta2["current-snapshot-id"] == meta["current-snapshot-id"])
 tag = psql(f"SELECT base_key FROM btexport.runs WHERE id = {killed['id']}").strip().rsplit("/", 1)[1].replace("_", "-")
@@ -285,6 +289,12 @@ check("expiry keeps 2 snapshots and deletes the files only the others used",
       len(meta["snapshots"]) == 2 and e["snapshots_expired"] >= 5 and e["files_removed"] > 0 and after < before,
       f"{json.dumps(e)} {len(meta['snapshots'])} snapshots; data files {before} -> {after}")
 judge("ice-spans", "spans", "after expiry")
+aid = psql("SELECT id FROM btexport.automations WHERE name = 'ice-spans'").strip()
+e = psql_json(f"SELECT row_to_json(e) FROM btexport.iceberg_expire_snapshots({aid}::bigint, keep => 1) e")[0]
+v, meta = metadata("spans")
+check("expiry by the automation's id (bigint form), keep 1", len(meta["snapshots"]) == 1 and e["snapshots_expired"] == 1,
+      json.dumps(e))
+judge("ice-spans", "spans", "after expiry to one snapshot")
 r = run("ice-spans")
 check("a run after expiry (nothing new) succeeds", r["status"] == "succeeded", json.dumps(r)[:300])
 
