@@ -39,6 +39,7 @@
 #include "adapters/btexport.h"
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -188,20 +189,28 @@ state_new(BtxAutomation *a, const char *tag, uint64 target_size)
 	return st;
 }
 
-/* the run's tag: the last component of its base key, as the core's names allow ([A-Za-z0-9-]) */
+/*
+ * The run's tag: the last component of its base key (export_<UTC start>, 26
+ * characters) as the core's names allow it ([A-Za-z0-9-]), then '-' and 8
+ * hex digits of a hash of the whole base key: every tag has the same length,
+ * so no run's tag is the beginning of another's (a base key that collided in
+ * its second gets the run id appended: without the hash, cleaning up after
+ * the one run could match the other's objects).  SQL spells it
+ * left(translate(<last component>, '_', '-'), 26) || '-' || lpad(to_hex(hashtext(base_key)), 8, '0').
+ */
 char *
 BtxIcebergRunTag(const char *base_key)
 {
 	const char *slash = strrchr(base_key, '/');
-	char	   *tag = pstrdup(slash ? slash + 1 : base_key);
+	char	   *last = pstrdup(slash ? slash + 1 : base_key);
 	char	   *p;
 
-	for (p = tag; *p; p++)
+	for (p = last; *p; p++)
 		if (!isalnum((unsigned char) *p))
 			*p = '-';
-	if (strlen(tag) > 36)
-		tag[36] = '\0';
-	return tag;
+	if (strlen(last) > 26)
+		last[26] = '\0';
+	return psprintf("%s-%08x", last, (unsigned int) hash_bytes((const unsigned char *) base_key, (int) strlen(base_key)));
 }
 
 /* ---------- the table ---------- */

@@ -50,6 +50,12 @@ def run(name):
     return psql_json(f"SELECT row_to_json(r) FROM btexport.run('{name}') r")[-1]
 
 
+def run_tag(run_id):
+    """the tag naming a run's objects (src/run/sink_iceberg.c, BtxIcebergRunTag)"""
+    return psql(f"""SELECT left(translate(regexp_replace(base_key, '^.*/', ''), '_', '-'), 26) || '-'
+                       || lpad(to_hex(hashtext(base_key)), 8, '0') FROM btexport.runs WHERE id = {run_id}""").strip()
+
+
 EXPECTED = {
     "logs_spans": """SELECT json_build_object('id', e.id, 'span_id', e.span_id, 'trace_id', e.trace_id,
         'parent_span_id', e.parent_span_id, 'project_id', e.project_id::text,
@@ -129,8 +135,8 @@ check("run 1: runs.snapshot_id is the table's current snapshot, manifest_key its
       r["snapshot_id"] == meta["current-snapshot-id"] and r["manifest_key"] == f"spans/metadata/v{v}.metadata.json",
       f"{r['snapshot_id']} {r['manifest_key']} v{v} {meta.get('current-snapshot-id')}")
 summ = meta["snapshots"][-1]["summary"]
-check("the snapshot summary carries the run id and the cursor range",
-      summ.get("btexport.run-id") == str(r["id"]) and summ.get("btexport.cursor-start") == r["cursor_from"]
+check("the snapshot summary carries the run id, its tag and the cursor range",
+      summ.get("btexport.run-id") == str(r["id"]) and summ.get("btexport.run-tag") == run_tag(r["id"]) and summ.get("btexport.cursor-start") == r["cursor_from"]
       and summ.get("btexport.cursor-end") == r["cursor_to"], json.dumps(summ)[:400])
 check("partitioned by day(created)", meta["partition-specs"][-1]["fields"][0]["transform"] == "day"
       and any("created_day=" in k for k in list_keys(BUCKET, "spans/data/")))
@@ -182,7 +188,7 @@ psql(f"SELECT btexport.update_automation('ice-spans', endpoint => '{EP}')")
 check("a run whose commit fails is failed, with an SQLSTATE", r["status"] == "failed" and r["error_sqlstate"], json.dumps(r)[:400])
 v2, meta2 = metadata("spans")
 check("the failed run left the table unchanged", v2 == v and meta2["current-snapshot-id"] == meta["current-snapshot-id"])
-tag = r["base_key"].rsplit("/", 1)[1].replace("_", "-")
+tag = run_tag(r["id"])
 tag_keys = [k for k in list_keys(BUCKET, "spans/") if tag in k.rsplit("/", 1)[1]]
 failed_id = r["id"]
 judge("ice-spans", "spans", "after a failed commit (the rows as before)", expected=before_failure)
@@ -219,7 +225,7 @@ refused("maintenance while a killed run's files are not yet removed: 55000 with 
         "SELECT * FROM btexport.iceberg_expire_snapshots('ice-spans', keep => 1)", "55000", "btexport.run(")
 v2, meta2 = metadata("spans")
 check("the killed run left the table unchanged", v2 == v and meta2["current-snapshot-id"] == meta["current-snapshot-id"])
-tag = psql(f"SELECT base_key FROM btexport.runs WHERE id = {killed['id']}").strip().rsplit("/", 1)[1].replace("_", "-")
+tag = run_tag(killed["id"])
 tag_keys = [k for k in list_keys(BUCKET, "spans/") if tag in k.rsplit("/", 1)[1]]
 judge("ice-spans", "spans", "after a killed run (the rows as before)", expected=before_kill)
 r = run("ice-spans")
