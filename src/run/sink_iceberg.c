@@ -14,7 +14,11 @@
  *     or unpartitioned as the automation's partitioning says).  A table whose
  *     schema is not the rows' is refused;
  *   - writes each row into the data file of its partition (one file per day
- *     open at a time, at most MAX_PARTS; a file rotates at the target size)
+ *     open at a time, at most MAX_PARTS; a file rotates at the target size).
+ *     A row of another day while MAX_PARTS are open goes to a tuplesort on
+ *     created (work_mem, then temporary files: memory stays flat), written
+ *     day after day before the commit: a run of new spans (a day or two)
+ *     never sorts, a backfill of many days sorts only what does not fit
  *     and its id into that partition's equality delete file: a delete with
  *     the snapshot's sequence number N removes every older version (data
  *     sequence < N) and leaves the new one, committed with N, in place.  A
@@ -39,12 +43,15 @@
 #include "adapters/btexport.h"
 
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/tuplesort.h"
+#include "utils/typcache.h"
 
 #include "adapters/error.h"
 #include "adapters/format_parquet.h"
@@ -100,6 +107,11 @@ typedef struct IceState
 	bool		deletes;		/* write equality deletes (the table has rows) */
 	IcePart		parts[MAX_PARTS];
 	int			nparts;
+	/* rows of further days while MAX_PARTS are open: sorted by created, written at the end */
+	Tuplesortstate *spill;
+	TupleTableSlot *in_slot;	/* a heap tuple into the sort ... */
+	TupleTableSlot *slot;		/* ... and a minimal one out of it */
+	bool		draining;		/* writing the spilled rows: a new day closes the oldest */
 	uint64		clock;
 	int			nfile;			/* files named so far */
 	/* the result */
@@ -410,9 +422,12 @@ close_part(IceState *st, IcePart *part)
 	close_file(st, &part->del, -1);
 }
 
-/* the open partition of a row, opened (evicting the least recently written) if needed */
+/*
+ * The open partition of a row, opened if needed; when MAX_PARTS are open,
+ * NULL (evict false) or the least recently written one is closed first.
+ */
 static IcePart *
-part_for(IceState *st, const btx_ice_partition *p)
+part_for(IceState *st, const btx_ice_partition *p, bool evict)
 {
 	IcePart    *part = NULL;
 	int			i;
@@ -422,6 +437,8 @@ part_for(IceState *st, const btx_ice_partition *p)
 			part = &st->parts[i];
 	if (part == NULL)
 	{
+		if (st->nparts == MAX_PARTS && !evict)
+			return NULL;		/* the caller spills the row */
 		if (st->nparts == MAX_PARTS)
 		{
 			IcePart    *old = &st->parts[0];
@@ -446,6 +463,60 @@ part_for(IceState *st, const btx_ice_partition *p)
 	return part;
 }
 
+/* a row of a day that has no open file now: into the tuplesort on created */
+static void
+spill_row(IceState *st, HeapTuple tuple)
+{
+	if (st->spill == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
+		AttrNumber	col = st->created_col + 1;
+		Oid			lt = lookup_type_cache(TIMESTAMPTZOID, TYPECACHE_LT_OPR)->lt_opr;
+		Oid			coll = InvalidOid;
+		bool		nulls_first = false;
+
+		st->spill = tuplesort_begin_heap(st->desc, 1, &col, &lt, &coll, &nulls_first, work_mem, NULL,
+										 TUPLESORT_NONE);
+		st->in_slot = MakeSingleTupleTableSlot(st->desc, &TTSOpsHeapTuple);
+		st->slot = MakeSingleTupleTableSlot(st->desc, &TTSOpsMinimalTuple);
+		MemoryContextSwitchTo(old);
+	}
+	ExecStoreHeapTuple(tuple, st->in_slot, false);
+	tuplesort_puttupleslot(st->spill, st->in_slot);	/* copied */
+	ExecClearTuple(st->in_slot);
+}
+
+static void write_row(IceState *st, const BtxRowBatch *b, HeapTuple tuple);
+
+/* the spilled rows, by created: each day's file closes when the next days need its place */
+static void
+drain_spill(IceState *st)
+{
+	BtxRowBatch b;
+
+	if (st->spill == NULL)
+		return;
+	memset(&b, 0, sizeof(b));
+	b.desc = st->desc;
+	tuplesort_performsort(st->spill);
+	st->draining = true;
+	while (tuplesort_gettupleslot(st->spill, true, false, st->slot, NULL))
+	{
+		bool		should_free;
+		HeapTuple	t = ExecFetchSlotHeapTuple(st->slot, false, &should_free);
+
+		write_row(st, &b, t);
+		if (should_free)
+			heap_freetuple(t);
+		CHECK_FOR_INTERRUPTS();
+	}
+	tuplesort_end(st->spill);
+	st->spill = NULL;
+	ExecDropSingleTupleTableSlot(st->slot);
+	ExecDropSingleTupleTableSlot(st->in_slot);
+	st->slot = st->in_slot = NULL;
+}
+
 static void
 write_row(IceState *st, const BtxRowBatch *b, HeapTuple tuple)
 {
@@ -465,7 +536,12 @@ write_row(IceState *st, const BtxRowBatch *b, HeapTuple tuple)
 										  (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
 		}
 	}
-	part = part_for(st, &p);
+	part = part_for(st, &p, st->draining);
+	if (part == NULL)
+	{
+		spill_row(st, tuple);
+		return;
+	}
 	BtxPqRowPut(st->conv, btx_ice_writer_pq(part->data.w), tuple);
 	if (btx_pq_end_row(btx_ice_writer_pq(part->data.w), &err) != 0)
 		BtxObjectRaise(part->data.obj, &err);
@@ -565,6 +641,7 @@ commit_files(IceState *st, const BtxRun *run, btx_ice_op op, btx_ice_entry *remo
 	btx_error	err;
 	int			i;
 
+	drain_spill(st);
 	for (i = 0; i < st->nparts; i++)
 		close_part(st, &st->parts[i]);
 	st->nparts = 0;

@@ -253,6 +253,31 @@ check("4 runs through a 15% fault rate: each succeeded or failed cleanly", all(x
       and "succeeded" in statuses, f"{statuses} {counts.strip()}")
 judge("ice-faults", "faults", "after runs through faults (unpartitioned)")
 
+# ---- many days in one run: rows of days beyond the open files are sorted, then written -----------
+psql("SELECT btexport.create_project('ice-days')")
+psql("""INSERT INTO btexport.logs (project_id, id, span_id, root_span_id, created, input, output, tags)
+        SELECT p.id, md5('d' || g), md5('s' || g), md5('r' || (g / 3)), now() - ((g % 9) || ' days')::interval
+               - (g || ' seconds')::interval, jsonb_build_object('q', g), jsonb_build_object('a', g % 5),
+               ARRAY['day' || (g % 9)]
+          FROM btexport.projects p, generate_series(1, 900) g WHERE p.name = 'ice-days'""")
+psql(f"""SELECT btexport.create_automation('ice-days', 'ice-days', 's3://{BUCKET}/days/', format => 'iceberg',
+         endpoint => '{EP}', credential => 'moto')""")
+PROJECT_MAIN = PROJECT
+PROJECT = psql("SELECT id FROM btexport.projects WHERE name = 'ice-days'").strip()
+r = run("ice-days")
+days = {k.split("/")[2] for k in list_keys(BUCKET, "days/data/")}
+check("a run over 9 interleaved days succeeds with one data file per day", r["status"] == "succeeded" and r["rows"] == 900
+      and len(days) == 9 and r["files"] == 9, f"{json.dumps(r)[:300]} {sorted(days)}")
+judge("ice-days", "days", "9 interleaved days")
+psql("""SELECT count(*) FROM btexport.log('ice-days', (SELECT jsonb_agg(jsonb_build_object('id', l.id, '_is_merge', true,
+        'output', jsonb_build_object('v', 2))) FROM (SELECT l.id FROM btexport.logs l JOIN btexport.projects p
+        ON p.id = l.project_id WHERE p.name = 'ice-days' ORDER BY md5(l.id) LIMIT 100) l))""")
+r = run("ice-days")
+check("updates across 9 days: one data and one delete file per day", r["status"] == "succeeded" and r["rows"] == 100
+      and r["files"] == 18, json.dumps(r)[:300])
+judge("ice-days", "days", "100 updates across 9 days")
+PROJECT = PROJECT_MAIN
+
 # ---- traces: deletes on the trace id -------------------------------------------------------------
 psql(f"""SELECT btexport.create_automation('ice-traces', 'ice', 's3://{BUCKET}/traces/', format => 'iceberg',
          export_type => 'logs_traces', trace_idle => '0 seconds', endpoint => '{EP}', credential => 'moto')""")
