@@ -36,7 +36,7 @@ SELECT col AS column_without_setting FROM cols
  WHERE col NOT IN (SELECT CASE setting WHEN 'project' THEN 'project_id' ELSE setting END FROM btexport._settings())
    AND col NOT IN ('id', 'owner', 'bucket', 'prefix', 'schedule', 'period', 'status', 'paused_reason', 'cron_jobid',
 				   'cursor', 'created', 'updated', 'credential_owner', 'connection_owner', 'remote_project',
-				   'remote_project_id', 'source_position');
+				   'remote_project_id', 'source_position', 'cursor_cluster');
 
 -- 3. the runner's column table (src/adapters/automation.c) names every column, with its type
 SELECT column_name, type FROM btexport._automation_columns()

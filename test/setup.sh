@@ -4,7 +4,9 @@
 # It installs, and says so:
 #   - Debian packages (apt): PostgreSQL 15 server and headers, pg_cron, the C libraries btexport links
 #     (libcurl, OpenSSL, jansson, libavro, libxml2, zstd, snappy, zlib, libdeflate), clang and its sanitizer
-#     runtime (fuzzing), the AWS CLI, Node.js and npm, python3-venv, python3-avro (the Iceberg checker);
+#     runtime (fuzzing), the AWS CLI, Node.js and npm, python3-venv, python3-avro (the Iceberg checker),
+#     zstd (the CLI), and a headless JDK (the Snowflake PATTERN check compiles a Java regex:
+#     test/loaders/PatternCheck.java);
 #   - npm packages pinned by test/package-lock.json into test/node_modules: the S3 test server s3rver
 #     and the readers the tests compare against (DuckDB, parquet-wasm, hyparquet, icebird);
 #   - moto 5.2.1 (S3/STS/IAM test server; not packaged by Debian): used from the system python3 when
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 MOTO_VERSION=5.2.1
 PKGS="postgresql-15 postgresql-server-dev-15 postgresql-15-cron libcurl4-openssl-dev libssl-dev
 libjansson-dev libavro-dev python3-avro libxml2-dev libzstd-dev libsnappy-dev zlib1g-dev libdeflate-dev libipc-run-perl awscli clang
-libclang-rt-14-dev libpq-dev python3 python3-venv
+libclang-rt-14-dev libpq-dev python3 python3-venv zstd openjdk-17-jdk-headless
 make gcc curl git ca-certificates"
 # Node.js and npm from Debian, unless a Node.js with npm is already there (NodeSource's nodejs bundles
 # npm and conflicts with Debian's npm package)

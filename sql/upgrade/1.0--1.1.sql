@@ -9,6 +9,21 @@
 -- ADD COLUMN appends).  A function whose signature or result type changes, or that
 -- goes away, is dropped here first.
 
+-- Row schema version 2 (docs/file-layout.md): the spans export returns eleven more columns,
+-- so its result type changes and CREATE OR REPLACE cannot redefine it.
+DROP FUNCTION btexport._export_spans(uuid, xid8, xid8);
+
+-- create_project gains id (keep the project id the SDK's events carry; an event's project_id
+-- must name the project it is logged into)
+DROP FUNCTION btexport.create_project(text, uuid);
+
+-- layout hive now writes dt=YYYY-MM-DD/hour=HH/ (date is a reserved word in Athena DDL); automations
+-- created with 1.0's hive layout keep their keys (date=YYYY-MM-DD/hour=HH/) as layout hive_date
+ALTER TABLE btexport.automations DROP CONSTRAINT automations_layout_check;
+ALTER TABLE btexport.automations ADD CONSTRAINT automations_layout_check
+	CHECK (layout IN ('date', 'hive', 'hive_date'));
+UPDATE btexport.automations SET layout = 'hive_date' WHERE layout = 'hive';
+
 -- ---------------------------------------------------------------------------
 -- Project access (docs/security.md "Projects"): projects get an owner and grants.
 -- A 1.0 project becomes the extension owner's; so that nothing that worked on 1.0
@@ -151,10 +166,14 @@ CREATE TABLE btexport._credential_secrets_1_0 AS
 	SELECT c.name, pg_catalog.gen_random_uuid() AS secret,
 		   CASE WHEN c.session_token IS NOT NULL THEN pg_catalog.gen_random_uuid() END AS token_secret
 	  FROM btexport.credentials c;
+-- sealed as btexport._secret_store seals (src/adapters/secret.c: encrypted with the server's key);
+-- sql/install/code/52_connections.sql defines the function again, the same
+CREATE OR REPLACE FUNCTION btexport._secret_seal(value text) RETURNS text
+	LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'btexport_secret_seal';
 INSERT INTO btexport.secrets (id, value)
-	SELECT m.secret, c.secret_access_key FROM btexport.credentials c JOIN btexport._credential_secrets_1_0 m USING (name)
+	SELECT m.secret, btexport._secret_seal(c.secret_access_key) FROM btexport.credentials c JOIN btexport._credential_secrets_1_0 m USING (name)
 	UNION ALL
-	SELECT m.token_secret, c.session_token FROM btexport.credentials c JOIN btexport._credential_secrets_1_0 m USING (name)
+	SELECT m.token_secret, btexport._secret_seal(c.session_token) FROM btexport.credentials c JOIN btexport._credential_secrets_1_0 m USING (name)
 	 WHERE m.token_secret IS NOT NULL;
 CREATE FUNCTION btexport._credential_secret_1_0(n text, token boolean) RETURNS uuid LANGUAGE sql STABLE AS $$
 	SELECT CASE WHEN token THEN m.token_secret ELSE m.secret END FROM btexport._credential_secrets_1_0 m WHERE m.name = n
@@ -180,3 +199,41 @@ DROP FUNCTION btexport.test(text, text, text, text, text, text, text, text, text
 	text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
 DROP FUNCTION btexport.update_automation(text, text, text, text, text, text, text, text, text, text, text, text,
 	integer, text, text, text, text, boolean, text, text, bigint, interval, integer, text);
+
+-- ---------------------------------------------------------------------------
+-- Operations (docs/operations.md): the cursor's cluster, the trace of skipped triggers, and the
+-- identity sequences in pg_dump (sql/install/schema/45_operations.sql).
+-- The cursors of 1.0 automations count this cluster's transaction ids.
+-- ---------------------------------------------------------------------------
+ALTER TABLE btexport.automations ADD COLUMN cursor_cluster text;
+COMMENT ON COLUMN btexport.automations.cursor_cluster IS 'the cluster (system identifier) and database (oid) whose transaction ids the cursor counts; runs refuse elsewhere until btexport.rebase_cursor';
+UPDATE btexport.automations
+   SET cursor_cluster = (SELECT c.system_identifier::text FROM pg_catalog.pg_control_system() c)
+						OPERATOR(pg_catalog.||) '/'
+						OPERATOR(pg_catalog.||) (SELECT d.oid::text FROM pg_catalog.pg_database d
+												  WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+
+CREATE TABLE btexport.trigger_skips (
+	id					bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	automation_id		bigint NOT NULL REFERENCES btexport.automations (id) ON DELETE CASCADE,
+	owner				regrole NOT NULL,
+	trigger				text NOT NULL CHECK (trigger IN ('manual', 'schedule', 'backlog')),
+	reason				text NOT NULL CHECK (reason IN ('paused', 'not_due', 'already_queued', 'no_worker_slot',
+														'worker_failed', 'cursor_foreign')),
+	detail				text,
+	first_at			timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	last_at				timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	count				bigint NOT NULL DEFAULT 1,
+	request_token		text
+);
+CREATE INDEX trigger_skips_automation_idx ON btexport.trigger_skips (automation_id, id DESC);
+COMMENT ON TABLE btexport.trigger_skips IS 'triggers (scheduled or manual) that produced no run, with the reason (docs/troubleshooting.md "Why didn''t my export run?")';
+ALTER TABLE btexport.trigger_skips ENABLE ROW LEVEL SECURITY;
+CREATE POLICY trigger_skips_owner ON btexport.trigger_skips FOR SELECT
+	USING (pg_catalog.pg_has_role(CURRENT_USER, owner::oid, 'USAGE'));
+GRANT SELECT ON btexport.trigger_skips TO btexport_user;
+
+SELECT pg_catalog.pg_extension_config_dump('btexport.trigger_skips', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.automations_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.runs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('btexport.trigger_skips_id_seq', '');

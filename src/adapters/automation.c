@@ -100,6 +100,7 @@ static const AutomationColumn columns[] = {
 	FIELD("remote_project_id", UUIDOID, F_OUT, remote_project_id),
 	FIELD("requests_per_minute", INT4OID, F_INT4, requests_per_minute),
 	FIELD("source_position", TEXTOID, F_TEXT, source_position),
+	SQL_ONLY("cursor_cluster", TEXTOID),	/* btexport._check_cursor (T2's _check_runnable) */
 };
 
 /* one column's Datum into its field: binary values as they are, uuid and xid8 through their output functions */
@@ -181,7 +182,9 @@ BtxAutomationFromRow(HeapTupleHeader row, BtxAutomation *a)
 		decode(c, d, isnull, a);
 	}
 	ReleaseTupleDesc(desc);
-	a->hive = a->layout != NULL && strcmp(a->layout, "hive") == 0;
+	a->hive = a->layout != NULL && (strcmp(a->layout, "hive") == 0 || strcmp(a->layout, "hive_date") == 0);
+	/* 1.0's hive layout (hive_date) named the day partition date, an Athena reserved word */
+	a->hive_day = a->layout != NULL && strcmp(a->layout, "hive_date") == 0 ? "date" : "dt";
 }
 
 void

@@ -44,8 +44,9 @@ typedef struct BtxAutomation
 	int64		target_file_size;	/* bytes, 0 = session/GUC */
 	int64		max_rows_per_run;
 	int64		trace_idle_ms;	/* trace_idle in milliseconds (months as 30 days) */
-	char	   *layout;			/* date | hive */
-	bool		hive;			/* layout hive: date=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
+	char	   *layout;			/* date | hive | hive_date (1.0's hive, kept by 1.0 automations) */
+	bool		hive;			/* layout hive: <day>=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
+	const char *hive_day;		/* the day partition's name: dt (hive), date (hive_date, 1.0's) */
 	char	   *partitioning;	/* format iceberg: day | none; else NULL */
 	/* a Braintrust connection as the source (NULL: the local span store) */
 	char	   *connection;
@@ -65,6 +66,7 @@ typedef struct BtxExportQuery
 	Datum	   *values;
 	char	   *nulls;
 	char	  **colnames;		/* user-visible names of typed columns, or NULL */
+	int			pivot_column;	/* BTQL pivot column (0-based), -1: none */
 } BtxExportQuery;
 
 /* the automation's row, decoded into cxt; ereports when it does not exist */

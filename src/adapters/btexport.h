@@ -21,6 +21,7 @@ extern int	btx_target_file_size_kb;
 extern int	btx_part_size_kb;
 extern int	btx_max_workers;
 extern int	btx_run_retention_days;
+extern bool btx_allow_drop_spans;
 extern void BtxDefineGucs(void);
 
 #endif

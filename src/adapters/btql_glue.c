@@ -203,11 +203,13 @@ BtxBuildBtqlExportQuery(BtxAutomation *a, bool typed, const char *from, const ch
 		q->sql = psprintf("SELECT * FROM (%s) q", c.sql);
 		BtxBtqlBind(&c, from, to, false, q);
 		q->colnames = c.colnames;
+		q->pivot_column = c.pivot_column;
 	}
 	else
 	{
 		q->sql = BtxBtqlJsonRowSql(&c, 3 + c.nparams, false);
 		BtxBtqlBind(&c, from, to, true, q);
 		q->colnames = NULL;
+		q->pivot_column = -1;
 	}
 }

@@ -1,30 +1,46 @@
 /*
- * format_jsonl.c — JSON Lines: one JSON object per line, as the query wrote
- * it (row_to_json), optionally compressed as one gzip member or one zstd
- * frame (src/core/format/compress.c).
+ * format_jsonl.c — JSON Lines: one JSON object per line, built in C from
+ * the query's typed columns by the core writer (src/core/format/jsonl.c) —
+ * not through row_to_json — so timestamps have one fixed RFC 3339 form in
+ * UTC and every export type formats JSON alike; optionally compressed as one
+ * gzip member or one zstd frame (src/core/format/compress.c).
  *
- * Lines are gathered into a buffer of FLUSH_BYTES and handed on in one write:
- * the object store then sees few large writes instead of one per row.
+ * A column's type picks its encoding once per file (format_values.h, the
+ * same as Parquet's); a row is deformed once and its values converted in a
+ * memory context reset after the row, so memory stays bounded by the
+ * writer's buffer, not by the run's rows.  A BTQL pivot column's object
+ * members join the row instead of being one value.
  */
 #include "adapters/btexport.h"
 
 #include "access/htup_details.h"
-#include "lib/stringinfo.h"
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "adapters/error.h"
+#include "adapters/format_values.h"
 #include "adapters/format_writer.h"
 #include "core/format/compress.h"
-
-#define FLUSH_BYTES (1024 * 1024)
+#include "core/format/jsonl.h"
 
 typedef struct JsonlWriter
 {
 	BtxFormatWriter base;
 	TupleDesc	tupdesc;
-	StringInfoData buf;			/* lines not yet handed on */
+	BtxValueKind *kinds;
+	FmgrInfo   *out;			/* output functions (BTX_V_OTHER, float4, numeric) */
+	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
+	Datum	   *values;			/* the row, deformed once */
+	bool	   *isnull;
+	btx_jsonl  *jl;
 	btx_zsink  *z;				/* compression, or NULL */
-	uint64		raw_bytes;
+	int			pivot;			/* BTQL pivot column: its members join the row; -1 */
+	bool		validate_utf8;	/* not a UTF8 database: text is checked */
 } JsonlWriter;
 
 static bool
@@ -52,15 +68,43 @@ jsonl_content_type(const char *compression)
 }
 
 static BtxFormatWriter *
-jsonl_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *obj)
+jsonl_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxObject *obj)
 {
 	JsonlWriter *w = palloc0(sizeof(JsonlWriter));
+	int			n = tupdesc->natts;
+	const char **names = palloc(sizeof(char *) * (n + 1));
+	btx_jsonl_options opt;
 	btx_error	err;
+	int			i;
 
 	w->base.format = &BtxFormatJsonl;
 	w->base.obj = obj;
 	w->tupdesc = tupdesc;
-	initStringInfo(&w->buf);
+	w->pivot = pivot;
+	w->kinds = palloc(sizeof(BtxValueKind) * n);
+	w->out = palloc0(sizeof(FmgrInfo) * n);
+	w->values = palloc(sizeof(Datum) * n);
+	w->isnull = palloc(sizeof(bool) * n);
+	w->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport jsonl row", ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		btx_pq_type pt;
+
+		names[i] = colnames ? colnames[i] : NameStr(att->attname);
+		w->kinds[i] = BtxValueKindOf(att->atttypid, &pt);
+		if (w->kinds[i] == BTX_V_OTHER || w->kinds[i] == BTX_V_FLOAT4 || w->kinds[i] == BTX_V_NUMERIC)
+		{
+			Oid			fn;
+			bool		varlena;
+
+			getTypeOutputInfo(att->atttypid, &fn, &varlena);
+			fmgr_info(fn, &w->out[i]);
+		}
+	}
+	memset(&opt, 0, sizeof(opt));
+	/* text in a UTF8 database is valid UTF-8 already; anything else is checked */
+	opt.validate_utf8 = w->validate_utf8 = GetDatabaseEncoding() != PG_UTF8;
 	if (compressed(a->compression, "gzip") || compressed(a->compression, "zstd"))
 	{
 		w->z = btx_zsink_open(compressed(a->compression, "gzip") ? BTX_ZSINK_GZIP : BTX_ZSINK_ZSTD, 0,
@@ -68,43 +112,182 @@ jsonl_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *obj)
 		if (w->z == NULL)
 			BtxRaiseCoreError(&err);
 	}
+	w->jl = btx_jsonl_open(names, n, &opt, w->z ? btx_zsink_write : BtxObjectSink,
+						   w->z ? (void *) w->z : (void *) obj, &err);
+	if (w->jl == NULL)
+		BtxRaiseCoreError(&err);
 	return &w->base;
 }
 
+/*
+ * A writer call failed: raise the error at its origin — the object upload,
+ * the compressing sink, or the writer itself.
+ */
 static void
-flush(JsonlWriter *w)
+raise_writer(JsonlWriter *w, const btx_error *werr)
 {
-	if (w->buf.len == 0)
-		return;
-	if (w->z)
-	{
-		if (btx_zsink_write(w->z, w->buf.data, w->buf.len) != 0)
-			BtxObjectRaise(w->base.obj, btx_zsink_error(w->z));
-	}
-	else
-		BtxObjectWrite(w->base.obj, w->buf.data, w->buf.len);
-	resetStringInfo(&w->buf);
+	BtxObjectCheck(w->base.obj);
+	if (w->z && btx_zsink_error(w->z)->code != 0)
+		BtxRaiseCoreError(btx_zsink_error(w->z));
+	BtxRaiseCoreError(werr);
 }
 
-/* the row is one text column holding its JSON (BTX_ROWS_JSON) */
+/* a float or numeric value as JSON: its shortest exact text, or null for NaN and infinities */
+static int
+jl_number(JsonlWriter *w, int i, Datum d)
+{
+	char	   *s;
+
+	if (w->kinds[i] == BTX_V_FLOAT8)
+	{
+		double		v = DatumGetFloat8(d);
+
+		if (isnan(v) || isinf(v))
+			return btx_jsonl_null(w->jl, i);
+		s = float8out_internal(v);
+	}
+	else
+	{
+		s = OutputFunctionCall(&w->out[i], d);
+		if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0 || strcmp(s, "-Infinity") == 0)
+			return btx_jsonl_null(w->jl, i);
+	}
+	return btx_jsonl_raw(w->jl, i, s, strlen(s));
+}
+
+/* a jsonb or json value: written as it is (a pivot column's members join the row) */
+static int
+jl_json(JsonlWriter *w, int i, Datum d)
+{
+	char	   *s;
+
+	if (TupleDescAttr(w->tupdesc, i)->atttypid == JSONBOID)
+	{
+		Jsonb	   *j = DatumGetJsonbP(d);
+		btx_buf    *b;
+
+		if (i != w->pivot && !w->validate_utf8)
+		{
+			if ((b = btx_jsonl_value(w->jl, i)) == NULL)
+				return -1;
+			BtxJsonbWrite(b, j);
+			return 0;
+		}
+		s = JsonbToCString(NULL, &j->root, VARSIZE(j));
+	}
+	else
+		s = TextDatumGetCString(d);
+	if (i == w->pivot)
+		return btx_jsonl_members(w->jl, i, s, strlen(s));
+	return btx_jsonl_raw(w->jl, i, s, strlen(s));
+}
+
+/* a text[] as a JSON array of strings (a multi-dimensional array flattened in storage order) */
+static int
+jl_text_array(JsonlWriter *w, int i, Datum d)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				k;
+
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (btx_jsonl_list_begin(w->jl, i) != 0)
+		return -1;
+	for (k = 0; k < n; k++)
+	{
+		text	   *t;
+
+		if (nulls[k])
+		{
+			if (btx_jsonl_list_item(w->jl, NULL, 0) != 0)
+				return -1;
+			continue;
+		}
+		t = DatumGetTextPP(elems[k]);
+		if (btx_jsonl_list_item(w->jl, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != 0)
+			return -1;
+	}
+	return btx_jsonl_list_end(w->jl);
+}
+
+/* one non-null value; -1 when the core refused (reported at the end of the row) */
+static int
+jl_value(JsonlWriter *w, int i, Datum d)
+{
+	switch (w->kinds[i])
+	{
+		case BTX_V_TEXT:
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				return btx_jsonl_string(w->jl, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			}
+		case BTX_V_JSONB:
+			return jl_json(w, i, d);
+		case BTX_V_TS:
+			{
+				int64		us;
+
+				if (!BtxUnixMicros(DatumGetTimestampTz(d), &us))
+					return btx_jsonl_null(w->jl, i);
+				return btx_jsonl_timestamp(w->jl, i, us);
+			}
+		case BTX_V_INT8:
+			return btx_jsonl_int64(w->jl, i, DatumGetInt64(d));
+		case BTX_V_INT4:
+			return btx_jsonl_int64(w->jl, i, DatumGetInt32(d));
+		case BTX_V_INT2:
+			return btx_jsonl_int64(w->jl, i, DatumGetInt16(d));
+		case BTX_V_FLOAT8:
+		case BTX_V_FLOAT4:
+		case BTX_V_NUMERIC:
+			return jl_number(w, i, d);
+		case BTX_V_BOOL:
+			return btx_jsonl_bool(w->jl, i, DatumGetBool(d) ? 1 : 0);
+		case BTX_V_TEXTARR:
+			return jl_text_array(w, i, d);
+		case BTX_V_UUID:
+			{
+				char		u[36];
+
+				BtxUuidText(d, u);
+				return btx_jsonl_string(w->jl, i, u, 36);
+			}
+		case BTX_V_OTHER:
+			{
+				char	   *s = OutputFunctionCall(&w->out[i], d);
+
+				return btx_jsonl_string(w->jl, i, s, strlen(s));
+			}
+	}
+	return -1;
+}
+
 static void
 jsonl_row(BtxFormatWriter *fw, HeapTuple tuple)
 {
 	JsonlWriter *w = (JsonlWriter *) fw;
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, 1, w->tupdesc, &isnull);
-	text	   *t;
+	btx_error	err;
+	MemoryContext old;
+	int			i;
 
-	if (isnull)
-		return;
-	t = DatumGetTextPP(d);
-	appendBinaryStringInfo(&w->buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-	appendStringInfoChar(&w->buf, '\n');
-	w->raw_bytes += VARSIZE_ANY_EXHDR(t) + 1;
-	if ((Pointer) t != DatumGetPointer(d))
-		pfree(t);
-	if (w->buf.len >= FLUSH_BYTES)
-		flush(w);
+	/* detoasted copies and text forms are garbage once the writer has copied the bytes */
+	old = MemoryContextSwitchTo(w->rowcxt);
+	heap_deform_tuple(tuple, w->tupdesc, w->values, w->isnull);
+	for (i = 0; i < w->tupdesc->natts; i++)
+	{
+		/* a failure surfaces at end_row */
+		if (!w->isnull[i])
+			(void) jl_value(w, i, w->values[i]);
+		else if (i != w->pivot)
+			(void) btx_jsonl_null(w->jl, i);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(w->rowcxt);
+	if (btx_jsonl_end_row(w->jl, &err) != 0)
+		raise_writer(w, &err);
 }
 
 static uint64
@@ -112,10 +295,10 @@ jsonl_bytes(BtxFormatWriter *fw)
 {
 	JsonlWriter *w = (JsonlWriter *) fw;
 
-	/* compressed: what left the compressor, plus a guess for the buffered lines (4:1) */
+	/* compressed: what left the compressor, plus a guess for the bytes still in it (4:1) */
 	if (w->z)
-		return btx_zsink_out_bytes(w->z) + w->buf.len / 4;
-	return w->raw_bytes;
+		return btx_zsink_out_bytes(w->z) + (btx_jsonl_bytes(w->jl) - btx_zsink_raw_bytes(w->z)) / 4;
+	return btx_jsonl_bytes(w->jl);
 }
 
 static void
@@ -124,9 +307,10 @@ jsonl_finish(BtxFormatWriter *fw)
 	JsonlWriter *w = (JsonlWriter *) fw;
 	btx_error	err;
 
-	flush(w);
+	if (btx_jsonl_finish(w->jl, &err) != 0)
+		raise_writer(w, &err);
 	if (w->z && btx_zsink_finish(w->z, &err) != 0)
-		BtxObjectRaise(w->base.obj, &err);
+		raise_writer(w, &err);
 }
 
 static void
@@ -134,17 +318,22 @@ jsonl_free(BtxFormatWriter *fw)
 {
 	JsonlWriter *w = (JsonlWriter *) fw;
 
+	if (w->jl)
+		btx_jsonl_free(w->jl);
+	w->jl = NULL;
 	if (w->z)
 		btx_zsink_free(w->z);
 	w->z = NULL;
-	if (w->buf.data)
-		pfree(w->buf.data);
+	/* after an error thrown inside a row the context may still be current: its parent frees it */
+	if (w->rowcxt && CurrentMemoryContext != w->rowcxt)
+		MemoryContextDelete(w->rowcxt);
+	w->rowcxt = NULL;
 	pfree(w);
 }
 
 const BtxFormat BtxFormatJsonl = {
 	.name = "jsonl",
-	.shape = BTX_ROWS_JSON,
+	.shape = BTX_ROWS_TYPED,
 	.extension = jsonl_extension,
 	.content_type = jsonl_content_type,
 	.open = jsonl_open,

@@ -2,9 +2,11 @@
  * format_parquet.c — Parquet: the typed columns of a result set as one
  * Parquet file (src/core/format/parquet.c), one row group buffered at a time.
  *
- * Each PostgreSQL type maps to a Parquet type once per file (kind_of); a
- * row's values are converted in a memory context reset after the row, so a
- * run's memory stays bounded by the row group, not by its rows.
+ * Each PostgreSQL type maps to a Parquet type once per file (BtxValueKindOf);
+ * a row's values are converted in a memory context reset after the row, so a
+ * run's memory stays bounded by the row group, not by its rows.  The
+ * conversion (BtxPqRow, format_parquet.h) is shared with the Iceberg sink,
+ * which writes the same values through its table's writer.
  */
 #include "adapters/btexport.h"
 
@@ -19,28 +21,20 @@
 
 #include "adapters/error.h"
 #include "adapters/format_parquet.h"
+#include "adapters/format_values.h"
 #include "adapters/format_writer.h"
 #include "core/format/parquet.h"
-
-typedef enum PqKind
-{
-	K_TEXT,						/* text, varchar: bytes as they are */
-	K_JSONB,					/* jsonb, json: text form */
-	K_TS,						/* timestamptz, timestamp: Unix microseconds */
-	K_INT8, K_INT4, K_INT2,
-	K_FLOAT8, K_FLOAT4, K_NUMERIC,
-	K_BOOL,
-	K_TEXTARR,					/* text[]: LIST<STRING> */
-	K_OTHER						/* anything else: its text output, as STRING */
-} PqKind;
 
 /* the conversion of one result set's rows (format_parquet.h) */
 struct BtxPqRow
 {
-	TupleDesc	tupdesc;
-	PqKind	   *kinds;
-	FmgrInfo   *out;			/* output functions for K_OTHER */
+	TupleDesc	tupdesc;		/* our own copy: the caller's may be freed with its batch */
+	BtxValueKind *kinds;
+	FmgrInfo   *out;			/* output functions for BTX_V_OTHER */
 	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
+	btx_buf		scratch;		/* a jsonb's text (malloc'd, reused) */
+	Datum	   *values;			/* the row, deformed once */
+	bool	   *isnull;
 };
 
 typedef struct ParquetWriter
@@ -62,58 +56,12 @@ parquet_content_type(const char *compression)
 	return "application/vnd.apache.parquet";
 }
 
-/* the writer-side kind and the Parquet column type of a PostgreSQL type, decided once per file */
-static PqKind
-kind_of(Oid t, btx_pq_type *pt)
-{
-	switch (t)
-	{
-		case TEXTOID:
-		case VARCHAROID:
-		case BPCHAROID:
-		case NAMEOID:
-			*pt = BTX_PQ_STRING;
-			return K_TEXT;
-		case JSONBOID:
-		case JSONOID:
-			*pt = BTX_PQ_JSON;
-			return K_JSONB;
-		case TIMESTAMPTZOID:
-		case TIMESTAMPOID:
-			*pt = BTX_PQ_TIMESTAMP;
-			return K_TS;
-		case INT8OID:
-			*pt = BTX_PQ_INT64;
-			return K_INT8;
-		case INT4OID:
-			*pt = BTX_PQ_INT64;
-			return K_INT4;
-		case INT2OID:
-			*pt = BTX_PQ_INT64;
-			return K_INT2;
-		case FLOAT8OID:
-			*pt = BTX_PQ_DOUBLE;
-			return K_FLOAT8;
-		case FLOAT4OID:
-			*pt = BTX_PQ_DOUBLE;
-			return K_FLOAT4;
-		case NUMERICOID:
-			*pt = BTX_PQ_DOUBLE;
-			return K_NUMERIC;
-		case BOOLOID:
-			*pt = BTX_PQ_BOOLEAN;
-			return K_BOOL;
-		case TEXTARRAYOID:
-		case VARCHARARRAYOID:
-			*pt = BTX_PQ_LIST_STRING;
-			return K_TEXTARR;
-		default:
-			*pt = BTX_PQ_STRING;
-			return K_OTHER;
-	}
-}
-
-/* the Parquet type of each column (types[i]), decided once per result set */
+/*
+ * The Parquet type of each column (types[i]), decided once per result set.
+ * The tuple descriptor is copied: a source that fetches in batches (the span
+ * store's cursor) frees the batch's descriptor with the next fetch, while a
+ * file outlives many batches.
+ */
 BtxPqRow *
 BtxPqRowNew(TupleDesc tupdesc, btx_pq_type *types)
 {
@@ -121,16 +69,18 @@ BtxPqRowNew(TupleDesc tupdesc, btx_pq_type *types)
 	int			n = tupdesc->natts;
 	int			i;
 
-	r->tupdesc = tupdesc;
-	r->kinds = palloc(sizeof(PqKind) * n);
+	r->tupdesc = CreateTupleDescCopy(tupdesc);
+	r->kinds = palloc(sizeof(BtxValueKind) * n);
 	r->out = palloc0(sizeof(FmgrInfo) * n);
+	r->values = palloc(sizeof(Datum) * n);
+	r->isnull = palloc(sizeof(bool) * n);
 	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport parquet row", ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < n; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		Form_pg_attribute att = TupleDescAttr(r->tupdesc, i);
 
-		r->kinds[i] = kind_of(att->atttypid, &types[i]);
-		if (r->kinds[i] == K_OTHER)
+		r->kinds[i] = BtxValueKindOf(att->atttypid, &types[i]);
+		if (r->kinds[i] == BTX_V_OTHER)
 		{
 			Oid			fn;
 			bool		varlena;
@@ -149,18 +99,20 @@ BtxPqRowFree(BtxPqRow *r)
 	if (r->rowcxt && CurrentMemoryContext != r->rowcxt)
 		MemoryContextDelete(r->rowcxt);
 	r->rowcxt = NULL;
+	btx_buf_free(&r->scratch);
+	FreeTupleDesc(r->tupdesc);
 	pfree(r);
 }
 
 static BtxFormatWriter *
-parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *obj)
+parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxObject *obj)
 {
 	ParquetWriter *w = palloc0(sizeof(ParquetWriter));
 	int			n = tupdesc->natts;
 	btx_pq_column *cols = palloc0(sizeof(btx_pq_column) * n);
 	btx_pq_type *types = palloc0(sizeof(btx_pq_type) * n);
 	btx_pq_options opt;
-	btx_pq_kv	kv[2];
+	btx_pq_kv	kv[3];
 	btx_error	err;
 	int			i;
 
@@ -176,9 +128,11 @@ parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *ob
 	kv[0].key = "btexport.automation";
 	kv[0].value = a->name;
 	kv[1].key = "btexport.schema_version";
-	kv[1].value = "1";
+	kv[1].value = CppAsString2(BTX_ROW_SCHEMA_VERSION);
+	kv[2].key = "btexport.export_type";
+	kv[2].value = a->export_type;
 	opt.kv = kv;
-	opt.nkv = 2;
+	opt.nkv = 3;
 	w->pq = btx_pq_open(cols, n, &opt, BtxObjectSink, obj, &err);
 	if (w->pq == NULL)
 		BtxRaiseCoreError(&err);
@@ -195,13 +149,14 @@ BtxPqOptionsFor(BtxAutomation *a, btx_pq_options *opt)
 		strcmp(a->compression, "gzip") == 0 ? BTX_PQ_CODEC_GZIP : BTX_PQ_CODEC_NONE;
 	/* a row group is buffered in memory: keep it well under a run's memory budget */
 	opt->row_group_bytes = (size_t) 64 * 1024 * 1024;
-	opt->created_by = "btexport version 1.0.0";
+	opt->created_by = "btexport version 1.1.0";
 }
 
 /*
  * One value as its Parquet type: text and JSON as their bytes (jsonb as its
  * text form, which no reader rewrites), timestamps as exact Unix
- * microseconds (infinite ones as null), integers widened to INT64, floats
+ * microseconds (infinite ones, and those past 294246 AD, as null), uuids as
+ * their text, integers widened to INT64, floats
  * and numerics as DOUBLE, text[] as LIST<STRING>.  Returns -1 when the core
  * refused; the writer then reports it at the end of the row.
  */
@@ -210,49 +165,52 @@ pq_value(BtxPqRow *w, btx_pq_writer *pq, int i, Datum d)
 {
 	switch (w->kinds[i])
 	{
-		case K_TEXT:
+		case BTX_V_TEXT:
 			{
 				text	   *t = DatumGetTextPP(d);
 
 				return btx_pq_bytes(pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 			}
-		case K_JSONB:
+		case BTX_V_JSONB:
 			{
 				char	   *s;
 
 				if (TupleDescAttr(w->tupdesc, i)->atttypid == JSONBOID)
 				{
-					Jsonb	   *j = DatumGetJsonbP(d);
-
-					s = JsonbToCString(NULL, &j->root, VARSIZE(j));
+					/* the same text as JsonbToCString, through the reused scratch buffer */
+					btx_buf_reset(&w->scratch);
+					BtxJsonbWrite(&w->scratch, DatumGetJsonbP(d));
+					if (w->scratch.oom)
+						ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+					return btx_pq_bytes(pq, i, w->scratch.data, w->scratch.len);
 				}
 				else
 					s = TextDatumGetCString(d);
 				return btx_pq_bytes(pq, i, s, strlen(s));
 			}
-		case K_TS:
+		case BTX_V_TS:
 			{
-				TimestampTz ts = DatumGetTimestampTz(d);
+				int64		us;
 
-				if (TIMESTAMP_NOT_FINITE(ts))
+				if (!BtxUnixMicros(DatumGetTimestampTz(d), &us))
 					return btx_pq_null(pq, i);
-				return btx_pq_int64(pq, i, ts + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
+				return btx_pq_int64(pq, i, us);
 			}
-		case K_INT8:
+		case BTX_V_INT8:
 			return btx_pq_int64(pq, i, DatumGetInt64(d));
-		case K_INT4:
+		case BTX_V_INT4:
 			return btx_pq_int64(pq, i, DatumGetInt32(d));
-		case K_INT2:
+		case BTX_V_INT2:
 			return btx_pq_int64(pq, i, DatumGetInt16(d));
-		case K_FLOAT8:
+		case BTX_V_FLOAT8:
 			return btx_pq_double(pq, i, DatumGetFloat8(d));
-		case K_FLOAT4:
+		case BTX_V_FLOAT4:
 			return btx_pq_double(pq, i, DatumGetFloat4(d));
-		case K_NUMERIC:
+		case BTX_V_NUMERIC:
 			return btx_pq_double(pq, i, DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d)));
-		case K_BOOL:
+		case BTX_V_BOOL:
 			return btx_pq_bool(pq, i, DatumGetBool(d) ? 1 : 0);
-		case K_TEXTARR:
+		case BTX_V_TEXTARR:
 			{
 				ArrayType  *arr = DatumGetArrayTypeP(d);
 				Datum	   *elems;
@@ -279,7 +237,14 @@ pq_value(BtxPqRow *w, btx_pq_writer *pq, int i, Datum d)
 				}
 				return btx_pq_list_end(pq, i);
 			}
-		case K_OTHER:
+		case BTX_V_UUID:
+			{
+				char		u[36];
+
+				BtxUuidText(d, u);
+				return btx_pq_bytes(pq, i, u, 36);
+			}
+		case BTX_V_OTHER:
 			{
 				char	   *s = OutputFunctionCall(&w->out[i], d);
 
@@ -289,7 +254,7 @@ pq_value(BtxPqRow *w, btx_pq_writer *pq, int i, Datum d)
 	return -1;
 }
 
-/* one row's values into pq (the caller ends the row: a failed value surfaces there) */
+/* one row's values into pq, converted in the row context; the caller ends the row */
 void
 BtxPqRowPut(BtxPqRow *r, btx_pq_writer *pq, HeapTuple tuple)
 {
@@ -303,15 +268,13 @@ BtxPqRowPut(BtxPqRow *r, btx_pq_writer *pq, HeapTuple tuple)
 	 * (~10 KB a row, gigabytes for a million spans).
 	 */
 	old = MemoryContextSwitchTo(r->rowcxt);
+	heap_deform_tuple(tuple, r->tupdesc, r->values, r->isnull);
 	for (i = 0; i < r->tupdesc->natts; i++)
 	{
-		bool		isnull;
-		Datum		d = heap_getattr(tuple, i + 1, r->tupdesc, &isnull);
-
-		if (isnull)
+		if (r->isnull[i])
 			btx_pq_null(pq, i);
 		else
-			(void) pq_value(r, pq, i, d);	/* a failure surfaces at end_row */
+			(void) pq_value(r, pq, i, r->values[i]);	/* a failure surfaces at end_row */
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(r->rowcxt);

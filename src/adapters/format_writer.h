@@ -22,6 +22,13 @@
 #include "adapters/automation.h"
 #include "adapters/objstore.h"
 
+/*
+ * The row schema version of the files written (manifest "schema_version",
+ * Parquet key-value btexport.schema_version); btexport.export_schema()
+ * defines its columns.
+ */
+#define BTX_ROW_SCHEMA_VERSION 2
+
 /* the rows a format takes (a run's source yields them so) */
 typedef enum BtxRowShape
 {
@@ -45,8 +52,12 @@ struct BtxFormat
 	/* file name extension and Content-Type for a compression setting */
 	const char *(*extension) (const char *compression);
 	const char *(*content_type) (const char *compression);
-	/* a writer of one file; colnames (or NULL: the tupdesc's) name typed columns */
-	BtxFormatWriter *(*open) (BtxAutomation *a, TupleDesc tupdesc, char **colnames, BtxObject *obj);
+	/*
+	 * a writer of one file; colnames (or NULL: the tupdesc's) name typed
+	 * columns; pivot: a BTQL pivot column whose object members join each
+	 * JSON Lines row (-1: none)
+	 */
+	BtxFormatWriter *(*open) (BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxObject *obj);
 	void		(*row) (BtxFormatWriter *w, HeapTuple tuple);
 	/* the file's size so far (an estimate of the compressed size), for splitting runs into files */
 	uint64		(*bytes) (BtxFormatWriter *w);

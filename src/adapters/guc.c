@@ -14,6 +14,7 @@ int			btx_target_file_size_kb = 128 * 1024;
 int			btx_part_size_kb = 16 * 1024;
 int			btx_max_workers = 4;
 int			btx_run_retention_days = 30;
+bool		btx_allow_drop_spans = false;
 
 void
 BtxDefineGucs(void)
@@ -56,5 +57,10 @@ BtxDefineGucs(void)
 							"How long run history is kept.",
 							"In days; runs that finished earlier are deleted when their automation runs next.",
 							&btx_run_retention_days, 30, 1, 36500, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("btexport.allow_drop_spans",
+							 "Allows DROP EXTENSION btexport while btexport.logs holds spans.",
+							 "Off: DROP EXTENSION btexport refuses while spans are stored (docs/operations.md \"Dropping the extension\").",
+							 &btx_allow_drop_spans, false, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("btexport");
 }

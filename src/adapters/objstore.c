@@ -203,6 +203,19 @@ no_credentials(btx_error *e, BtxTarget *t, const char *detail, const char *hint)
 }
 
 /*
+ * Did STS answer the failed AssumeRole?  A network failure (class 08, as
+ * s3client.c classifies a transfer that got no response), a refused plain-http
+ * or TLS exchange (22023) or a cancel (57014) says nothing about the
+ * credentials, and is reported as itself.
+ */
+static bool
+sts_answered(const btx_error *err)
+{
+	return strncmp(err->sqlstate, "08", 2) != 0 && strcmp(err->sqlstate, "22023") != 0 &&
+		strcmp(err->sqlstate, "57014") != 0;
+}
+
+/*
  * Resolve the source credentials of t: a named credential, or the server's
  * environment for roles allowed to use it.  Returns false with *e set.
  */
@@ -327,9 +340,25 @@ connect_target(BtxTarget *t, btx_error *e)
 		h->sts.session_name = strdup(t->session_name ? t->session_name : "btexport");
 		memset(&role, 0, sizeof(role));
 		if (btx_creds_assume_role_cached(role_cache, h->source, &h->sts, time(NULL), 0, &role, NULL, &err) != 0)
-			return no_credentials(e, t, core_text(&err, ". "),
-								  err.hint[0] ? err.hint :
-								  "Check the role's trust policy: it must allow sts:AssumeRole for these credentials with this ExternalId.");
+		{
+			/* STS not reached (network, TLS, a cancel): that is the error, not the credentials */
+			if (!sts_answered(&err))
+			{
+				*e = err;
+				return false;
+			}
+
+			/*
+			 * The credentials are there; STS refused: report STS's own error
+			 * (38000), not "no usable credentials", whose fix would be a
+			 * GRANT; the hint names what the trust policy must allow.
+			 */
+			*e = err;
+			btx_error_hint(e, "Check the role's trust policy: it must allow sts:AssumeRole for %s with sts:ExternalId %s%s%s",
+						   t->cred_source, t->external_id ? "\"" : "(none)", t->external_id ? t->external_id : "",
+						   t->external_id ? "\"." : ".");
+			return false;
+		}
 		h->client = btx_s3_client_new(&cfg, &role, &err);
 		btx_s3_credentials_clear(&role);
 		t->cred_source = psprintf("role %s assumed with %s", t->role_arn, t->cred_source);
@@ -388,18 +417,23 @@ BtxStorePut(BtxTarget *t, const char *key, const char *body, size_t len)
 	return etag;
 }
 
-void
+bool
 BtxStoreHead(BtxTarget *t, const char *key)
 {
 	btx_s3_response resp;
 	btx_error	err;
 	int			rc;
+	long		status;
 
 	btx_s3_response_init(&resp);
 	rc = btx_s3_head_object(target_client(t), t->bucket, key, &resp, &err);
+	status = resp.status;
 	btx_s3_response_free(&resp);
+	if (rc != 0 && status == 403)
+		return false;
 	if (rc != 0)
 		raise_error(&err);
+	return true;
 }
 
 /*

@@ -62,7 +62,8 @@ extern const char *BtxObjectKey(BtxObject *o);
 
 /* whole objects (btexport.test's probe); ereport on failure */
 extern char *BtxStorePut(BtxTarget *t, const char *key, const char *body, size_t len);	/* the ETag */
-extern void BtxStoreHead(BtxTarget *t, const char *key);
+/* HEAD an object: true when read, false when reading is denied (HTTP 403); raises other errors */
+extern bool BtxStoreHead(BtxTarget *t, const char *key);
 extern void BtxStoreDelete(BtxTarget *t, const char *key);
 
 /*

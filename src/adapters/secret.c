@@ -2,12 +2,10 @@
  * secret.c — the one place where secrets are sealed for storage and opened
  * for use (see secret.h).
  *
- * Sealing is the identity today: the value is protected by where it is
- * stored (btexport.secrets: no privileges for anyone but the extension's
- * owner, row-level security, outside every dump), not by encryption.  A
- * future encryption at rest replaces seal() and open() here (and re-seals
- * the stored values in an upgrade step); the callers never see the sealed
- * form.
+ * Sealing encrypts (adapters/seal.c: AES-256-GCM, core/seal, under a key file
+ * in the data directory that the server creates, mode 0600): the table holds
+ * no usable secret, pg_dump neither the table nor the key.  The callers never
+ * see the sealed form.
  */
 #include "adapters/btexport.h"
 
@@ -16,22 +14,27 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "adapters/seal.h"
 #include "adapters/secret.h"
 
 PG_FUNCTION_INFO_V1(btexport_secret_seal);
 
-/* the stored form of a secret */
+/* the stored form of a secret: AES-256-GCM under the server's key file (adapters/seal.h) */
 static text *
 seal(text *plain)
 {
-	return plain;
+	char	   *sealed = BtxSeal(VARDATA_ANY(plain), VARSIZE_ANY_EXHDR(plain));
+	text	   *out = cstring_to_text(sealed);
+
+	pfree(sealed);
+	return out;
 }
 
 /* the secret of a stored form, palloc'd */
 static char *
 open_sealed(const char *sealed)
 {
-	return pstrdup(sealed);
+	return BtxUnseal(sealed);
 }
 
 /* btexport._secret_seal(value text) RETURNS text: called by btexport._secret_store only */

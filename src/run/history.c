@@ -106,14 +106,45 @@ first_value(void)
 }
 
 bool
-BtxHistoryMayRun(int64 automation_id, bool allow_paused)
+BtxHistoryMayRun(int64 automation_id, bool allow_paused, const char **skip)
 {
 	char	   *status;
 
+	*skip = NULL;
 	run_sql("SELECT status FROM btexport.automations WHERE id = $1", 1, (Oid[]) {INT8OID},
 		 (Datum[]) {Int64GetDatum(automation_id)}, NULL, SPI_OK_SELECT, "read the automation");
 	status = first_value();
-	return status != NULL && (allow_paused || strcmp(status, AUTOMATION_PAUSED) != 0);
+	if (status == NULL)
+		return false;
+	if (!allow_paused && strcmp(status, AUTOMATION_PAUSED) == 0)
+	{
+		*skip = BTX_SKIP_PAUSED;
+		return false;
+	}
+	return true;
+}
+
+void
+BtxHistorySkip(int64 automation_id, const char *trigger, const char *token, const char *reason, const char *detail)
+{
+	run_sql("SELECT btexport._record_skip($1, $2, $3, $4, $5)", 5,
+		 (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
+		 (Datum[]) {Int64GetDatum(automation_id), T(trigger), T(reason), detail ? T(detail) : (Datum) 0,
+		 token ? T(token) : (Datum) 0},
+		 (const char[]) {' ', ' ', ' ', detail ? ' ' : 'n', token ? ' ' : 'n'},
+		 SPI_OK_SELECT, "record the skipped trigger");
+}
+
+bool
+BtxHistorySkipByToken(const char *token)
+{
+	int			rc;
+
+	PushActiveSnapshot(GetLatestSnapshot());
+	rc = SPI_execute_with_args("SELECT 1 FROM btexport.trigger_skips WHERE request_token = $1", 1, (Oid[]) {TEXTOID},
+							   (Datum[]) {T(token)}, NULL, true, 1);
+	PopActiveSnapshot();
+	return rc == SPI_OK_SELECT && SPI_processed == 1;
 }
 
 bool
@@ -158,7 +189,8 @@ BtxHistoryFailInterrupted(BtxRun *run)
 		 NULL, SPI_OK_UPDATE, "clean up interrupted runs");
 }
 
-/* run history retention (btexport.run_retention); failed runs stay until their objects are gone */
+/* run history retention (btexport.run_retention); failed runs stay until their objects are gone;
+ * skipped triggers last seen before it go too */
 void
 BtxHistoryApplyRetention(BtxRun *run, int days)
 {
@@ -168,6 +200,10 @@ BtxHistoryApplyRetention(BtxRun *run, int days)
 		 4, (Oid[]) {INT8OID, INT8OID, INT4OID, TEXTOID},
 		 (Datum[]) {Int64GetDatum(run->automation_id), Int64GetDatum(run->id), Int32GetDatum(days),
 		 STATUS(BTX_RUN_SUCCEEDED)}, NULL, SPI_OK_DELETE, "apply run history retention");
+	run_sql("DELETE FROM btexport.trigger_skips WHERE automation_id = $1"
+		 " AND last_at < pg_catalog.now() - pg_catalog.make_interval(days => $2)",
+		 2, (Oid[]) {INT8OID, INT4OID}, (Datum[]) {Int64GetDatum(run->automation_id), Int32GetDatum(days)},
+		 NULL, SPI_OK_DELETE, "apply skipped-trigger retention");
 }
 
 /*

@@ -20,6 +20,10 @@
  *   T3  BtxHistorySucceed          run_files, totals, succeeded, cursor moved
  *   T3' BtxHistoryFail             failed or cancelled, with the error
  *
+ * A trigger that produces no run (paused, queued behind a waiting one, no
+ * worker, the worker gone before T1) is recorded by BtxHistorySkip in
+ * btexport.trigger_skips, which the automation's owner can read.
+ *
  * Live progress (rows, bytes, the object being written) is published in the
  * worker's backend status (BtxHistoryProgress) and read by
  * btexport._live_progress(): a run's own writes to btexport.runs stay
@@ -131,8 +135,24 @@ typedef struct BtxRun
 	BtxRunProgress progress;	/* last published */
 } BtxRun;
 
-/* T0: may a run of this automation start?  false when it is gone, or paused (unless allowed) */
-extern bool BtxHistoryMayRun(int64 automation_id, bool allow_paused);
+/* T0: may a run of this automation start?  false when it is gone, or paused (unless allowed: then
+ * *skip is BTX_SKIP_PAUSED) */
+extern bool BtxHistoryMayRun(int64 automation_id, bool allow_paused, const char **skip);
+
+/*
+ * btexport.trigger_skips.reason: why a trigger produced no run (the table's CHECK lists
+ * them; btexport.run records paused, not_due and cursor_foreign itself)
+ */
+#define BTX_SKIP_PAUSED			"paused"
+#define BTX_SKIP_ALREADY_QUEUED	"already_queued"
+#define BTX_SKIP_NO_WORKER_SLOT	"no_worker_slot"
+#define BTX_SKIP_WORKER_FAILED	"worker_failed"
+
+/* a trigger that produced no run, with its reason (detail NULL: the reason's standard text) */
+extern void BtxHistorySkip(int64 automation_id, const char *trigger, const char *token, const char *reason,
+						   const char *detail);
+/* launch.c: did the launch with this token record a skip (through a fresh snapshot)? */
+extern bool BtxHistorySkipByToken(const char *token);
 
 /* T1: insert the queued run (fills run->id); false when the automation is gone */
 extern bool BtxHistoryQueue(BtxRun *run, const char *token);

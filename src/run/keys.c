@@ -11,7 +11,8 @@
 #include "run/keys.h"
 
 /*
- * Choose the run's base key: <prefix>YYYY/MM/DD/export_YYYY-MM-DD_HH-MM-SS
+ * Choose the run's base key: <prefix>YYYY/MM/DD/export_YYYY-MM-DD_HH-MM-SS (or, hive,
+ * <prefix>dt=YYYY-MM-DD/hour=HH/export_...)
  * (UTC, the run's start).  Should an earlier run of this automation have
  * started in the same second, the run id is appended so keys never collide.
  */
@@ -25,7 +26,7 @@ BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started)
 
 	/* the folder of the run's day (and hour): layout date or hive */
 	folder = a->hive ?
-		psprintf("date=%04d-%02d-%02d/hour=%02d/", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
+		psprintf("%s=%04d-%02d-%02d/hour=%02d/", a->hive_day, tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday,
 				 tm->tm_hour) :
 		psprintf("%04d/%02d/%02d/", tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday);
 	base = psprintf("%s%sexport_%04d-%02d-%02d_%02d-%02d-%02d", a->prefix, folder,

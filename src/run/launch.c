@@ -25,18 +25,41 @@ PG_FUNCTION_INFO_V1(btexport_run_launch);
  * the launcher: btexport._run(automation_id bigint, trigger text, wait boolean)
  * ------------------------------------------------------------------------ */
 
-/* no worker for the run: it is recorded failed, with the hint */
-static HeapTupleHeader
-launch_failure(int64 id, const char *trigger)
+/*
+ * No worker for the run: the trigger is recorded as skipped (no_worker_slot).
+ * A caller that waits (a manual run) gets the error; the skip's row goes with
+ * its transaction, and the error is its trace.  A scheduled trigger (wait =>
+ * false) gets a WARNING and NULL, and the row stays for its owner to see.
+ */
+static void
+launch_failure(int64 id, const char *trigger, const char *token, bool wait)
 {
 	const char *message = "could not start a background worker for the export run";
 	const char *hint = "Raise max_worker_processes (it counts pg_cron's and btexport's workers) and restart the server, or retry when fewer runs are active.";
-	HeapTupleHeader row = BtxHistoryLaunchFailure(id, trigger, ERRCODE_INSUFFICIENT_RESOURCES, message, hint);
 
-	ereport(WARNING,
+	BtxHistorySkip(id, trigger, token, BTX_SKIP_NO_WORKER_SLOT, NULL);
+	ereport(wait ? ERROR : WARNING,
 			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 			 errmsg("%s", message), errhint("%s", hint)));
-	return row;
+}
+
+/*
+ * The worker stopped without recording a run.  When it recorded why
+ * (btexport.trigger_skips: paused, queued behind a waiting trigger) that is
+ * the trace; otherwise it failed before T1 and the skip is recorded here.
+ */
+static void
+worker_gone(int64 id, const char *trigger, const char *token, bool wait)
+{
+	bool		recorded = BtxHistorySkipByToken(token);
+
+	if (!recorded)
+		BtxHistorySkip(id, trigger, token, BTX_SKIP_WORKER_FAILED, NULL);
+	if (wait)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("the export worker for automation %lld stopped without recording a run", (long long) id),
+				 errhint(recorded ? "btexport.trigger_skips says why." : "See the server log for the worker's error.")));
 }
 
 /*
@@ -91,9 +114,9 @@ btexport_run_launch(PG_FUNCTION_ARGS)
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
-		result = launch_failure(id, trigger);
+		launch_failure(id, trigger, args.token, wait);
 		SPI_finish();
-		PG_RETURN_DATUM(HeapTupleHeaderGetDatum(result));
+		PG_RETURN_NULL();
 	}
 	st = WaitForBackgroundWorkerStartup(handle, &pid);
 	if (st == BGWH_POSTMASTER_DIED)
@@ -105,10 +128,7 @@ btexport_run_launch(PG_FUNCTION_ARGS)
 		if (st == BGWH_POSTMASTER_DIED)
 			ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN), errmsg("the server is shutting down")));
 		if (!BtxHistoryRunByToken(args.token, &result))
-			ereport(ERROR,
-					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-					 errmsg("the export worker for automation %lld stopped without recording a run", (long long) id),
-					 errhint("See the server log for the worker's error.")));
+			worker_gone(id, trigger, args.token, true);
 	}
 	else
 	{
@@ -119,6 +139,10 @@ btexport_run_launch(PG_FUNCTION_ARGS)
 				break;
 			if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STOPPED)
 			{
+				/* it may have queued the run just before it stopped */
+				if (BtxHistoryRunByToken(args.token, &result))
+					break;
+				worker_gone(id, trigger, args.token, false);
 				SPI_finish();
 				PG_RETURN_NULL();
 			}

@@ -16,8 +16,10 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "adapters/format_values.h"
 #include "adapters/objstore.h"
 #include "run/iceberg.h"
+#include "core/format/jsonl.h"
 #include "run/keys.h"
 #include "run/sink.h"
 
@@ -79,7 +81,7 @@ open_next(FilesState *fs, BtxAutomation *a, const BtxRowBatch *batch)
 	char	   *key = BtxObjectKeyFor(fs->base_key, list_length(fs->files) + 1, fs->ext);
 
 	fs->obj = BtxObjectOpen(&fs->target, key, fs->content_type, true);
-	fs->fw = fs->format->open(a, batch->desc, batch->colnames, fs->obj);
+	fs->fw = fs->format->open(a, batch->desc, batch->colnames, batch->pivot, fs->obj);
 	fs->file_rows = 0;
 }
 
@@ -127,8 +129,8 @@ write_manifest(FilesState *fs, BtxAutomation *a, const BtxRun *run)
 	bool		first = true;
 
 	initStringInfo(&j);
-	appendStringInfo(&j, "{\"manifest_version\": 1, \"schema_version\": 1, \"run_id\": " INT64_FORMAT
-					 ", \"automation\": {\"id\": " INT64_FORMAT ", \"name\": ", run->id, a->id);
+	appendStringInfo(&j, "{\"manifest_version\": 2, \"schema_version\": %d, \"run_id\": " INT64_FORMAT
+					 ", \"automation\": {\"id\": " INT64_FORMAT ", \"name\": ", BTX_ROW_SCHEMA_VERSION, run->id, a->id);
 	escape_json(&j, a->name);
 	appendStringInfoString(&j, "}, \"project_id\": ");
 	escape_json(&j, a->project_id ? a->project_id : a->remote_project_id ? a->remote_project_id : "");
@@ -154,9 +156,21 @@ write_manifest(FilesState *fs, BtxAutomation *a, const BtxRun *run)
 		escape_json(&j, run->to);
 		appendStringInfoChar(&j, '}');
 	}
+	appendStringInfoString(&j, ", \"layout\": ");
+	escape_json(&j, a->hive ? "hive" : "date");
 	appendStringInfo(&j, ", \"rows\": " UINT64_FORMAT ", \"bytes\": " UINT64_FORMAT ", \"created\": ",
 					 fs->total_rows, fs->total_bytes);
-	escape_json(&j, timestamptz_to_str(GetCurrentTimestamp()));
+	{
+		/* RFC 3339 in UTC, the data files' timestamp form */
+		btx_buf		ts;
+		int64		us;
+
+		btx_buf_init(&ts);
+		if (!BtxUnixMicros(GetCurrentTimestamp(), &us) || btx_json_timestamp(&ts, us) != 0)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		appendBinaryStringInfo(&j, ts.data, ts.len);
+		btx_buf_free(&ts);
+	}
 	appendStringInfoString(&j, ", \"bucket\": ");
 	escape_json(&j, a->bucket);
 	appendStringInfoString(&j, ", \"files\": [");

@@ -21,13 +21,18 @@ BtxSourceFor(BtxAutomation *a)
 
 /*
  * The settings every export query runs under (in the caller's GUC nest
- * level): timestamps in UTC, names resolved in pg_catalog only.  The same for
- * every source, so that the same spans give the same values.
+ * level): timestamps in UTC, names resolved in pg_catalog only, fixed date
+ * and interval styles (the writers write values of types without their own
+ * encoding as their text output).  The same for every source, so that the
+ * same spans give the same values.
  */
 void
 BtxSourcePinSettings(void)
 {
 	(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 }

@@ -41,6 +41,7 @@ typedef struct BtxRowBatch
 {
 	TupleDesc	desc;
 	char	  **colnames;		/* user-visible names of typed columns, or NULL: desc's */
+	int			pivot;			/* a BTQL pivot column (0-based) whose members join the row, or -1 */
 	HeapTuple  *rows;
 	uint64		n;
 } BtxRowBatch;

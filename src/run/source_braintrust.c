@@ -118,6 +118,7 @@ typedef struct RemoteState
 	Portal		portal;
 	SPITupleTable *batch;
 	char	  **colnames;
+	int			pivot;			/* the btql pivot column of the rows handed over, -1: none */
 
 	/* traces */
 	TimestampTz first_answer;	/* the window's first answer arrived */
@@ -288,6 +289,7 @@ open_mapping(RemoteState *st, const char *fn)
 		psprintf("SELECT pg_catalog.row_to_json(e)::pg_catalog.text FROM %s e", call);
 
 	st->colnames = NULL;
+	st->pivot = -1;
 	open_portal(st, sql, 1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(st->project_id)});
 }
 
@@ -308,6 +310,7 @@ fetch_batch(RemoteState *st, BtxRowBatch *batch)
 	st->batch = SPI_tuptable;
 	batch->desc = SPI_tuptable->tupdesc;
 	batch->colnames = st->colnames;
+	batch->pivot = st->pivot;
 	batch->rows = SPI_tuptable->vals;
 	batch->n = SPI_processed;
 	return true;
@@ -442,11 +445,13 @@ open_btql_page(RemoteState *st)
 	{
 		sql = psprintf("SELECT * FROM (%s) q", c.sql);
 		st->colnames = c.colnames;
+		st->pivot = c.pivot_column;	/* its members join each JSON Lines row, as in a local export */
 	}
 	else
 	{
 		sql = BtxBtqlJsonRowSql(&c, 2, false);
 		st->colnames = NULL;
+		st->pivot = -1;
 	}
 	open_portal(st, sql, n, types, values);
 }

@@ -10,9 +10,9 @@
  *
  * The rows come from one query, run as the automation's owner with
  * TimeZone UTC and search_path pg_catalog, pg_temp through an SPI cursor: btexport._export_spans or
- * _export_traces, or the automation's compiled BTQL query.  For JSON Lines
- * PostgreSQL itself writes each row's JSON (row_to_json), for Parquet the
- * query's typed columns come as they are.
+ * _export_traces, or the automation's compiled BTQL query.  Both formats
+ * take the query's typed columns as they are (BTX_ROWS_TYPED; the JSON Lines
+ * writer builds each line in C).
  */
 #include "adapters/btexport.h"
 
@@ -60,6 +60,7 @@ build_query(BtxAutomation *a, BtxRowShape shape, const char *from, const char *t
 	else
 		q->sql = psprintf("SELECT pg_catalog.row_to_json(e)::text FROM %s e", fn);
 	q->colnames = NULL;
+	q->pivot_column = -1;
 	q->nargs = 3;
 	q->argtypes = palloc(sizeof(Oid) * 3);
 	q->values = palloc(sizeof(Datum) * 3);
@@ -70,7 +71,11 @@ build_query(BtxAutomation *a, BtxRowShape shape, const char *from, const char *t
 	q->values[2] = CStringGetTextDatum(to);
 }
 
-/* run what follows as the automation's owner (restricted), in UTC, resolving names in pg_catalog only */
+/*
+ * run what follows as the automation's owner (restricted), in UTC, resolving names in pg_catalog
+ * only, with fixed date and interval styles (values of types without their own encoding are
+ * written as their text output)
+ */
 static void
 become_owner(SpanStoreState *st, BtxAutomation *a)
 {
@@ -143,6 +148,7 @@ spanstore_next(BtxSource *src, BtxRowBatch *batch)
 								  (uint64) FETCH_BYTES * SPI_processed / Max(bytes, 1)));
 	batch->desc = SPI_tuptable->tupdesc;
 	batch->colnames = st->q.colnames;
+	batch->pivot = st->q.pivot_column;
 	batch->rows = SPI_tuptable->vals;
 	batch->n = SPI_processed;
 	return true;

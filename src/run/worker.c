@@ -161,18 +161,27 @@ take_slot(void)
  * T0 and T1: may the run start, and its row as 'queued'.  A scheduled
  * trigger behind one already waiting is redundant (it would export nothing
  * more) and so is dropped; a paused automation runs only on a manual
- * trigger, never for a backlog.
+ * trigger, never for a backlog.  A dropped trigger is recorded with its
+ * reason (btexport.trigger_skips).
  */
 static bool
 admit_and_queue(BtxRun *run, const char *token, bool first)
 {
 	bool		schedule = run->trigger == BTX_TRIGGER_SCHEDULE;
 	bool		ok;
+	const char *skip = NULL;
 
 	begin_tx(NULL);
 	ok = OidIsValid(get_extension_oid("btexport", true)) &&
-		BtxHistoryMayRun(run->automation_id, first && !schedule) &&
-		advisory_lock(LOCK_QUEUED, run->automation_id, !schedule);
+		BtxHistoryMayRun(run->automation_id, first && !schedule, &skip);
+	if (ok && !advisory_lock(LOCK_QUEUED, run->automation_id, !schedule))
+	{
+		ok = false;
+		skip = BTX_SKIP_ALREADY_QUEUED;
+	}
+	/* the trigger's trace (btexport.trigger_skips): why it produced no run */
+	if (skip)
+		BtxHistorySkip(run->automation_id, BtxRunTriggerName(run->trigger), token, skip, NULL);
 	commit_tx();
 	if (!ok)
 		return false;

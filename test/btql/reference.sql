@@ -26,7 +26,7 @@ WITH sp AS (
 		max(_xact_id::text::int8) AS max_xact,
 		sum((metrics ->> 'prompt_tokens')::numeric) AS pt,
 		sum((metrics ->> 'completion_tokens')::numeric) AS ct,
-		sum(coalesce((metrics ->> 'estimated_cost')::numeric, (metrics ->> 'cost')::numeric)) AS cost,
+		sum(coalesce((metrics ->> 'cost')::numeric, (metrics ->> 'estimated_cost')::numeric)) AS cost,
 		count(*) FILTER (WHERE span_attributes ->> 'type' = 'llm') AS llm,
 		count(*) FILTER (WHERE span_attributes ->> 'type' = 'tool') AS tool,
 		count(*) FILTER (WHERE error IS NOT NULL AND jsonb_typeof(error) <> 'null') AS errs,

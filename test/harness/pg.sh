@@ -51,3 +51,19 @@ pg_restart() {	# stop the cluster and start it again on the same data directory,
 	_pg_as "$PG_BIN/pg_ctl -D $PGDIR/data -m fast stop >/dev/null 2>&1"
 	_pg_as "$(pg_start_cmd) >/dev/null" || { tail -50 "$PGDIR/server.log" >&2; return 1; }
 }
+
+pg_start_existing() {	# pg_start_existing <dir> <data directory made elsewhere, e.g. by pg_basebackup> [port]
+	PGDIR="$1"
+	PGPORT="${3:-$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')}"
+	mkdir -p "$PGDIR/sock"
+	mv "$2" "$PGDIR/data"
+	cat >>"$PGDIR/data/postgresql.conf" <<CONF
+port = $PGPORT
+unix_socket_directories = '$PGDIR/sock'
+CONF
+	[ -n "${PG_EXTRA_CONF:-}" ] && printf '%s\n' "$PG_EXTRA_CONF" >>"$PGDIR/data/postgresql.conf"
+	[ "$(id -u)" = 0 ] && chown -R postgres:postgres "$PGDIR"
+	chmod 700 "$PGDIR/data"
+	_pg_as "$(pg_start_cmd) >/dev/null" || { cat "$PGDIR/server.log" >&2; return 1; }
+	export PGDIR PGPORT PGHOST="$PGDIR/sock" PGUSER=postgres PGDATABASE=postgres PG_BIN PG_ENV
+}

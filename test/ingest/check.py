@@ -51,6 +51,17 @@ def lit(s):
     return "'" + s.replace("'", "''") + "'"
 
 
+# the project id the SDK capture's rows carry (test/data/sdk-events/README.md)
+SDK_PROJECT_ID = "0b6f3a52-8f5e-4c1a-b1d2-3e4f5a6b7c8d"
+
+
+def for_project(project, text):
+    """The capture's text addressed to `project`: an event's project_id must name the project it is
+    logged into (docs/ingest.md), so each scenario's project gets its own id in the rows."""
+    _, out, _ = psql("SELECT btexport.create_project(%s);" % lit(project))
+    return text.replace('"project_id":"%s"' % SDK_PROJECT_ID, '"project_id":"%s"' % out.strip())
+
+
 def fetch_rows(project):
     """The stored rows of a project; SQL NULL columns are left out of the dicts
     (row_to_json would show SQL NULL and jsonb 'null' alike)."""
@@ -341,6 +352,7 @@ def scenario(name, project, batches, raw_lines, parsed, via, t_checks=True):
     model = Model()
     calls = []
     expected_rejects = []
+    raw_lines = [for_project(project, l) for l in raw_lines] if raw_lines else raw_lines
     for ci, (a, b) in enumerate(batches):
         model.call_no = ci
         evs = parsed[a:b]
@@ -476,7 +488,8 @@ def main():
           rc != 0 and "22P05" in err, err[:300])
 
     # 1. one call, whole file, JSON Lines text, on_error => error: nothing written
-    rc, _, err = psql("SELECT count(*) FROM btexport.log_text('all-error', %s);" % dq(raw), expect_error=True)
+    rc, _, err = psql("SELECT count(*) FROM btexport.log_text('all-error', %s);" % dq(for_project("all-error", raw)),
+                      expect_error=True)
     check("whole file with on_error => 'error' fails naming index %d, SQLSTATE 22P05" % unsafe[0],
           rc != 0 and ("22P05" in err) and ("index %d:" % unsafe[0]) in err, err[:400])
     _, out, _ = psql("SELECT count(*) FROM btexport.logs l JOIN btexport.projects p ON p.id = l.project_id "
@@ -562,6 +575,24 @@ def main():
           out.strip() == "0:reject:22P02,1:insert:", out)
     _, out, _ = psql("SELECT input::text FROM btexport.logs WHERE id = 'fine';")
     check("... and the surrogate pair is stored as one character", out.strip() == '"whole pair \U0001F600"', out)
+
+    # 4. an event's own project_id must name the project it is logged into: a capture row logged
+    #    into another project is rejected (22023, field project_id), nothing moves silently; with
+    #    the project created under the capture's id, the same row is written there
+    row = raw_lines[0]
+    rc, _, err = psql("SELECT * FROM btexport.log('elsewhere', %s::jsonb);" % dq(row), expect_error=True)
+    check("an event naming another project_id is rejected (22023) and names the field",
+          rc != 0 and "22023" in err and "project_id" in err and SDK_PROJECT_ID in err, err[:400])
+    _, out, _ = psql("SELECT count(*) FROM btexport.logs l JOIN btexport.projects p ON p.id = l.project_id"
+                     " WHERE p.name = 'elsewhere';")
+    check("... and nothing is written", out.strip() == "0", out)
+    _, out, _ = psql("SELECT btexport.create_project('sdk-capture', id => %s);"
+                     "SELECT string_agg(action || ':' || coalesce(sqlstate, ''), ',') FROM btexport.log(%s, %s::jsonb);"
+                     "SELECT p.id FROM btexport.logs l JOIN btexport.projects p ON p.id = l.project_id"
+                     " WHERE l.id = %s AND p.name = 'sdk-capture';"
+                     % (lit(SDK_PROJECT_ID), lit(SDK_PROJECT_ID), dq(row), lit(parsed[0]["id"])))
+    check("with create_project(name, id => the capture's id) the row is written into that project",
+          out.split() == [SDK_PROJECT_ID, "insert:", SDK_PROJECT_ID], out)
 
     lib.finish()
 

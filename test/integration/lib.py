@@ -9,6 +9,7 @@ test/harness/braintrust.sh; braintrust_double() starts a private one without it)
 """
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -86,6 +87,26 @@ def aws(*args, check_error=True, env_extra=None):
     if check_error and p.returncode != 0:
         raise RuntimeError(f"aws {' '.join(args)} failed: {p.stderr.strip()}")
     return p.stdout
+
+
+def moto_iam(*args):
+    """An IAM call on moto, which checks IAM permissions the test user lacks: authentication is off
+    for that one request (moto's reset-auth)."""
+    curl = ["curl", "-s", "-X", "POST", "-H", "Content-Type: text/plain",
+            f"{os.environ['MOTO_ENDPOINT']}/moto-api/reset-auth", "--data-binary"]
+    subprocess.run(curl + ["1"], check=True, capture_output=True)
+    try:
+        return aws("iam", *args)
+    finally:
+        subprocess.run(curl + ["0"], check=True, capture_output=True)
+
+
+def moto_user_key(user):
+    """A new IAM user of moto allowed s3:*, and an access key of it (AccessKeyId, SecretAccessKey)."""
+    moto_iam("create-user", "--user-name", user)
+    moto_iam("put-user-policy", "--user-name", user, "--policy-name", "s3", "--policy-document",
+             '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}')
+    return json.loads(moto_iam("create-access-key", "--user-name", user))["AccessKey"]
 
 
 def list_keys(bucket, prefix=""):
@@ -269,3 +290,70 @@ class Wire:
             self._msg(b"X", b"")
         finally:
             self.s.close()
+
+
+HARNESS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness")
+
+
+class Cluster:
+    """Another throwaway cluster beside the suite's (test/harness/pg.sh, this tree's private install
+    in PG_BIN, run as the postgres OS user): for tests of restores, replicas and promotion.
+    `data` given: a data directory made elsewhere (pg_basebackup) is configured and started instead
+    of a new initdb."""
+
+    def __init__(self, tag, extra_conf="", data=None):
+        self.dir = tempfile.mkdtemp(prefix=f"btx-{tag}.")
+        os.chmod(self.dir, 0o755)
+        self.host = os.path.join(self.dir, "sock")
+        env = dict(os.environ, PG_EXTRA_CONF=extra_conf)
+        if data is None:
+            script = f'source "{HARNESS}/pg.sh"; pg_start "{self.dir}" && echo "$PGPORT"'
+        else:
+            script = f'source "{HARNESS}/pg.sh"; pg_start_existing "{self.dir}" "{data}" && echo "$PGPORT"'
+        p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise RuntimeError(f"starting cluster {tag}: {p.stdout}{p.stderr}"
+                               f"{self.log()}")
+        self.port = p.stdout.strip().splitlines()[-1]
+        self.args = ["-h", self.host, "-p", self.port]
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "server.log")) as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def psql(self, sql, db="postgres", user=None, check_error=True):
+        return psql(sql, db=db, user=user, check_error=check_error, args=self.args)
+
+    def pg_ctl(self, *args):
+        """pg_ctl as the cluster's OS user (stop -m immediate, promote, ...)."""
+        cmd = " ".join([f"{os.environ.get('PG_BIN', '/usr/lib/postgresql/15/bin')}/pg_ctl", "-D",
+                        f"{self.dir}/data", "-l", f"{self.dir}/server.log", "-w", *args])
+        if os.getuid() == 0:
+            return subprocess.run(["su", "postgres", "-s", "/bin/bash", "-c", cmd], capture_output=True, text=True)
+        return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+
+    def stop(self, mode="fast", remove=True):
+        self.pg_ctl("stop", "-m", mode)
+        if remove:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def hold(args, statements):
+    """A psql session (args: connection options and -d) that ran `statements` (ending in an open
+    transaction, say) and stays open: returns the process; write "COMMIT;\n\\q\n" to end it.
+    Raises when the session ends before the statements are done (an error)."""
+    p = subprocess.Popen(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", *args], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p.stdin.write(statements + "\nSELECT 'held';\n")
+    p.stdin.flush()
+    out = ""
+    while True:
+        line = p.stdout.readline()
+        if line.strip() == "held":
+            return p
+        if not line:
+            raise RuntimeError(f"the holding session ended: {out}")
+        out += line

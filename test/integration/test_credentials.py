@@ -37,6 +37,9 @@ psql(f"""SELECT btexport.create_automation('role-bad', 'app', 's3://test-bucket/
 r = run("role-bad")
 text = " ".join(str(r[k] or "") for k in ("error_message", "error_detail", "error_hint"))
 check("a wrong external id fails the run", r["status"] == "failed" and "AccessDenied" in text, json.dumps(r))
+check("... reported as the AssumeRole refusal (38000, AccessDenied in the message), not as missing credentials (28000)",
+      r["error_sqlstate"] == "38000" and "AccessDenied" in (r["error_message"] or "")
+      and "assume role" in (r["error_message"] or "") and "no usable" not in (r["error_message"] or ""), json.dumps(r))
 check("the hint names the trust policy and the ExternalId", "trust policy" in (r["error_hint"] or "")
       and "ExternalId" in (r["error_hint"] or ""), r["error_hint"])
 check("nothing was written for the failed run", list_keys("test-bucket", "role-bad/") == [])
@@ -52,8 +55,9 @@ check("an ordinary role cannot read btexport.credentials", rc != 0 and "permissi
 rc, out, err = psql("SELECT * FROM btexport.secrets", user="creds_alice", check_error=False)
 check("...nor btexport.secrets, where the secret is (the one secret store)", rc != 0 and "permission denied" in err, err)
 stored = psql("SELECT s.value FROM btexport.secrets s JOIN btexport.credentials c ON c.secret = s.id WHERE c.name = 'moto'").strip()
-check("the credential's secret is in btexport.secrets, not in its row",
-      stored == os.environ["BTX_SECRET"] and os.environ["BTX_SECRET"] not in psql("SELECT c::text FROM btexport.credentials c"))
+check("the credential's secret is in btexport.secrets (sealed: encrypted at rest), not in its row",
+      stored.startswith("btx1:") and os.environ["BTX_SECRET"] not in stored
+      and os.environ["BTX_SECRET"] not in psql("SELECT c::text FROM btexport.credentials c"), stored[:40])
 out = psql("SELECT row_to_json(c) FROM btexport.credentials_info c")
 check("credentials_info shows no secret", os.environ["BTX_SECRET"] not in out and os.environ["BTX_AKID"] not in out, out)
 hist = psql("SELECT row_to_json(r) FROM btexport.runs r")

@@ -42,18 +42,27 @@ def run_keys(run_id):
     return [f["key"] for f in psql_json(f"SELECT row_to_json(f) FROM btexport.run_files f WHERE run_id = {run_id} ORDER BY seq")]
 
 
-SPAN_FIXTURE_SQL = """
-SELECT json_build_array(l.id, l.span_id, l.root_span_id, l.span_parents[1], l.project_id::text,
-       (extract(epoch FROM l.created) * 1000000)::bigint::text,
-       l.span_attributes->>'name', l.span_attributes->>'type',
-       l.input::text, l.output::text, l.expected::text, l.error::text, l.scores::text, l.metadata::text,
-       l.tags, btexport._span_metrics(l.metrics)::text, l._xact_id::text)
-  FROM btexport.logs l ORDER BY l._xact_id, l.id"""
-SPAN_COLUMNS = [("id", "string"), ("span_id", "string"), ("trace_id", "string"), ("parent_span_id", "string"),
-                ("project_id", "string"), ("created", "timestamp"), ("name", "string"), ("type", "string"),
-                ("input", "json"), ("output", "json"), ("expected", "json"), ("error", "json"),
-                ("scores", "json"), ("metadata", "json"), ("tags", "list"), ("metrics", "json"),
-                ("_xact_id", "int64")]
+# the spans export's columns and their reader types, from the row schema (btexport.export_schema())
+READER_TYPE = {"text": "string", "uuid": "string", "timestamp with time zone": "timestamp", "jsonb": "json",
+               "text[]": "list", "bigint": "int64", "boolean": "boolean"}
+SCHEMA = [tuple(r.split("|")) for r in psql("SELECT name, pg_type FROM btexport.export_schema()"
+                                             " WHERE export_type = 'logs_spans' ORDER BY position").strip().split("\n")]
+SPAN_COLUMNS = [(n, READER_TYPE[t]) for n, t in SCHEMA]
+
+
+def fixture_expr(name, pgtype):
+    """a column of the export's typed query as the fixture of readers.mjs holds it"""
+    c = f'e."{name}"'
+    if pgtype == "timestamp with time zone":
+        return f"(extract(epoch FROM {c}) * 1000000)::bigint::text"
+    if pgtype in ("jsonb", "bigint", "uuid"):
+        return f"{c}::text"
+    return c
+
+
+SPAN_FIXTURE_SQL = ("SELECT json_build_array(" + ", ".join(fixture_expr(n, t) for n, t in SCHEMA) + ")"
+                    " FROM btexport._export_spans((SELECT id FROM btexport.projects WHERE name = 'app'), '0',"
+                    " '18446744073709551615') e")
 
 
 def readers_agree(data, columns, rows, codec):

@@ -62,7 +62,10 @@ EXPECTED = {
         'created', (extract(epoch FROM e.created) * 1000000)::bigint, 'name', e.name, 'type', e.type,
         'input', e.input::text, 'output', e.output::text, 'expected', e.expected::text, 'error', e.error::text,
         'scores', e.scores::text, 'metadata', e.metadata::text, 'tags', e.tags, 'metrics', e.metrics::text,
-        '_xact_id', e._xact_id)
+        '_xact_id', e._xact_id, 'root_span_id', e.root_span_id, 'span_parents', e.span_parents,
+        'is_root', e.is_root, 'org_id', e.org_id::text, 'log_id', e.log_id,
+        'span_attributes', e.span_attributes::text, 'context', e.context::text, 'origin', e.origin::text,
+        'comment', e.comment::text, 'audit_source', e.audit_source, 'audit_metadata', e.audit_metadata::text)
       FROM btexport._export_spans('{p}', '0', (SELECT cursor FROM btexport.automations WHERE name = '{a}')) e""",
     "logs_traces": """SELECT json_build_object('id', e.id, 'root_span_id', e.root_span_id, 'project_id', e.project_id::text,
         'created', (extract(epoch FROM e.created) * 1000000)::bigint, 'name', e.name,
@@ -140,6 +143,11 @@ check("the snapshot summary carries the run id, its tag and the cursor range",
       and summ.get("btexport.cursor-end") == r["cursor_to"], json.dumps(summ)[:400])
 check("partitioned by day(created)", meta["partition-specs"][-1]["fields"][0]["transform"] == "day"
       and any("created_day=" in k for k in list_keys(BUCKET, "spans/data/")))
+schema_want = psql_json("""SELECT json_build_object('id', field_id, 'name', name) FROM btexport.export_schema()
+                          WHERE export_type = 'logs_spans' ORDER BY position""")
+schema_got = [{"id": f["id"], "name": f["name"]} for f in meta["schemas"][-1]["fields"]]
+check("the table's schema is row schema v2 (btexport.export_schema()): names and field ids",
+      len(schema_want) == 28 and schema_got == schema_want, json.dumps(schema_got)[:600])
 judge("ice-spans", "spans", "run 1")
 
 # ---- runs 2..4: inserts and updates -------------------------------------------------------------

@@ -54,6 +54,10 @@ for _, r in rows:
 
 # apply every valid row in one call (the store's own fold is tested in test/ingest)
 body = "[" + ",".join(l for l, _ in rows) + "]"
+# the rows carry the capture's project_id: the project is created under that id (an event's project_id
+# must name the project it is logged into), and the exports carry it
+SDK_PROJECT_ID = "0b6f3a52-8f5e-4c1a-b1d2-3e4f5a6b7c8d"
+psql(f"SELECT btexport.create_project('sdk-capture', id => '{SDK_PROJECT_ID}')")
 psql(f"SELECT count(*) FROM btexport.log('sdk-capture', $btxjson${body}$btxjson$::jsonb)")
 n_store = int(psql("SELECT count(*) FROM btexport.logs"))
 check("every distinct row id of the SDK capture is stored once", n_store == len(state), f"{n_store} vs {len(state)}")
@@ -95,6 +99,22 @@ for r in fb:
         ok &= t in (s["tags"] or [])
     ok &= "_audit_source" not in json.dumps(s.get("metadata") or {})
 check(f"feedback ({len(fb)} rows) merged: scores, expected, tags; audit data not in metadata", fb and ok)
+# schema version 2: the audit fields of the last write, comment rows with origin and comment text,
+# and the project id the rows named
+last_audit = {}
+for _, r in rows:
+    if "_audit_source" in r or not r.get("_is_merge"):
+        last_audit[r["id"]] = (r.get("_audit_source"), r.get("_audit_metadata"))
+ok = all((spans[i]["audit_source"], spans[i]["audit_metadata"]) == a for i, a in last_audit.items() if a[0])
+check(f"the spans export carries audit_source / audit_metadata of the feedback rows", fb and ok,
+      repr([(i, spans[i]["audit_source"], a) for i, a in last_audit.items() if a[0]][:2]))
+comments = [r for _, r in rows if "comment" in r]
+ok = all(spans[r["id"]]["comment"] == r["comment"] and spans[r["id"]]["origin"] == r["origin"] for r in comments)
+check(f"comment rows ({len(comments)}) are exported with their comment text and origin", comments and ok,
+      repr([spans[r["id"]] for r in comments][:1])[:600])
+check("every exported span and trace carries the project id the SDK's rows named",
+      {s["project_id"] for s in spans.values()} == {SDK_PROJECT_ID}
+      and {t["project_id"] for t in traces.values()} == {SDK_PROJECT_ID})
 # end times arriving in later rows
 ends = [r for _, r in rows if r.get("_is_merge") and "end" in (r.get("metrics") or {}) and r.get("span_id")]
 ok = all(num_close(spans[r["id"]]["metrics"].get("end"), state[r["id"]]["metrics"]["end"])

@@ -12,6 +12,27 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'btexport_ingest_fold_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION btexport._ingest_fold_step(jsonb, jsonb, boolean, jsonb) IS 'internal: apply one event (replace or deep merge) to a row document';
 
+-- An event's own project_id must name the project it is logged into (or be absent or null):
+-- btexport never moves an event into another project silently.  A prepared event that names
+-- another project comes back as a reject.
+CREATE OR REPLACE FUNCTION btexport._ingest_check_project(p btexport._ingest_prepared, event jsonb, pid uuid,
+														   pname text)
+RETURNS btexport._ingest_prepared LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT CASE
+		WHEN p.message IS NOT NULL OR event OPERATOR(pg_catalog.->) 'project_id' IS NULL
+			 OR event OPERATOR(pg_catalog.->) 'project_id' OPERATOR(pg_catalog.=) 'null'::jsonb
+			 OR pg_catalog.lower(event OPERATOR(pg_catalog.->>) 'project_id') OPERATOR(pg_catalog.=) pid::text
+		THEN p
+		ELSE ROW(p.id, p.is_merge, NULL, 'project_id', '22023',
+				 pg_catalog.format('project_id %s is not the project being logged into',
+								   (event OPERATOR(pg_catalog.->) 'project_id')::text),
+				 pg_catalog.format('The events are logged into project "%s" (%s); an event''s project_id must be that id or absent, because btexport never moves an event into another project.',
+								   pname, pid),
+				 'Log the event into the project it names (create it with btexport.create_project(name, id => ''<its project_id>'')), or leave project_id out.'
+				)::btexport._ingest_prepared
+	END
+$$;
+
 -- fold the events of one row id, in order, onto the stored row (if any);
 -- the last argument is the created value for a new row whose first event has none
 CREATE OR REPLACE AGGREGATE btexport._ingest_fold(jsonb, boolean, jsonb) (
@@ -102,6 +123,7 @@ RETURNS SETOF btexport.log_result
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	pid			uuid;
+	pname		text;
 	porg		uuid;
 	skip		boolean;
 	may_write	boolean;
@@ -131,7 +153,7 @@ BEGIN
 	skip := on_error = 'skip';
 	may_write := skip OR cardinality(res) = 0;
 	pid := btexport._ingest_project(project);
-	SELECT p.org_id INTO porg FROM btexport.projects p WHERE p.id = pid;
+	SELECT p.org_id, p.name INTO porg, pname FROM btexport.projects p WHERE p.id = pid;
 
 	LOOP
 		WITH ev AS MATERIALIZED (
@@ -141,7 +163,7 @@ BEGIN
 						THEN t.e ->> 'id' END AS bad_id,
 				   p.*
 			  FROM jsonb_array_elements(events) WITH ORDINALITY AS t(e, n)
-			 CROSS JOIN LATERAL btexport._ingest_prepare(t.e) AS p
+			 CROSS JOIN LATERAL btexport._ingest_check_project(btexport._ingest_prepare(t.e), t.e, pid, pname) AS p
 			 WHERE pending IS NULL OR t.n = ANY (pending)
 		),
 		good AS MATERIALIZED (

@@ -108,7 +108,7 @@ BEGIN
 END
 $$;
 
--- key layout under the prefix: date = YYYY/MM/DD/ (the original guide's), hive = date=YYYY-MM-DD/hour=HH/
+-- key layout under the prefix: date = YYYY/MM/DD/ (the original guide's), hive = dt=YYYY-MM-DD/hour=HH/
 CREATE OR REPLACE FUNCTION btexport._check_layout(layout text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -117,10 +117,12 @@ BEGIN
 	IF layout IS NULL THEN
 		RETURN 'date';
 	END IF;
-	IF l NOT IN ('date', 'hive') THEN
+	-- hive_date: btexport 1.0's hive layout (date=YYYY-MM-DD/hour=HH/), kept by automations created
+	-- with 1.0 (the upgrade renames their layout); create_automation does not offer it
+	IF l NOT IN ('date', 'hive', 'hive_date') THEN
 		RAISE EXCEPTION 'unknown layout "%"', btexport._excerpt(layout)
 			USING ERRCODE = '22023',
-				  DETAIL = 'Layout date writes keys under <prefix>YYYY/MM/DD/, layout hive under <prefix>date=YYYY-MM-DD/hour=HH/.',
+				  DETAIL = 'Layout date writes keys under <prefix>YYYY/MM/DD/, layout hive under <prefix>dt=YYYY-MM-DD/hour=HH/.',
 				  HINT = 'Use layout => ''date'' (the default) or layout => ''hive'' (Hive-style partitions for Athena, Spark and Snowflake external tables).';
 	END IF;
 	RETURN l;

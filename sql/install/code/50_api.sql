@@ -242,6 +242,8 @@ BEGIN
 	END IF;
 	PERFORM btexport._parse_s3_path(a.s3_path);
 	PERFORM btexport._check_role(a.role_arn, a.external_id);
+	-- a restored or copied database's automation waits for btexport.rebase_cursor (75_operations.sql)
+	PERFORM btexport._check_cursor(a);
 END
 $$;
 REVOKE ALL ON FUNCTION btexport._check_runnable(btexport.automations) FROM PUBLIC;
@@ -388,4 +390,4 @@ GRANT EXECUTE ON FUNCTION btexport.drop_automation(text), btexport.drop_automati
 	btexport.unschedule(text), btexport.unschedule(bigint), btexport.rewind(text, timestamptz),
 	btexport.rewind(bigint, timestamptz), btexport.create_credential(text, text, text, text),
 	btexport.drop_credential(text), btexport.update_credential(text, text, text, text),
-	btexport.create_project(text, uuid) TO btexport_user;
+	btexport.create_project(text, uuid, uuid) TO btexport_user;

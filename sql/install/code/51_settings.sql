@@ -164,6 +164,7 @@ BEGIN
 	END IF;
 	a.status := 'active';
 	a.cursor := CASE WHEN a.connection IS NULL THEN btexport._cursor_since(a.project_id, start_from) ELSE '0' END;
+	a.cursor_cluster := btexport._cluster_id();		-- the cursor counts this database's xids
 	a.created := now();
 	a.updated := now();
 	RETURN a;
@@ -197,9 +198,51 @@ RETURNS text[] LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
 	   AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['id', 'owner', 'project_id', 'event_type', 's3_path', 'bucket',
 			'prefix', 'status', 'paused_reason', 'cron_jobid', 'cursor', 'start_from', 'created',
-			'connection', 'connection_owner', 'remote_project', 'remote_project_id', 'source_position']::pg_catalog.name[])
+			'connection', 'connection_owner', 'remote_project', 'remote_project_id', 'source_position', 'cursor_cluster']::pg_catalog.name[])
 $$;
 REVOKE ALL ON FUNCTION btexport._updatable_columns() FROM PUBLIC;
+
+-- layout hive_date is btexport 1.0's hive layout (date=YYYY-MM-DD/hour=HH/), kept by the
+-- automations created with 1.0 (the upgrade renames their layout); new automations, and
+-- automations changing their layout, get hive (dt=YYYY-MM-DD/hour=HH/)
+CREATE OR REPLACE FUNCTION btexport._refuse_hive_date(layout text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF lower(btrim(layout)) = 'hive_date' THEN
+		RAISE EXCEPTION 'layout hive_date is kept only by automations created with btexport 1.0'
+			USING ERRCODE = '22023',
+				  DETAIL = 'Its day partition is named date, a reserved word in Athena DDL.',
+				  HINT = 'Use layout => ''hive'' (partitions dt=YYYY-MM-DD/hour=HH/).';
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._refuse_hive_date(text) FROM PUBLIC;
+
+-- format, compression and layout are fixed for a prefix once it holds files, like the path: a
+-- loader's file format, pattern and partitions over the prefix depend on them.  Refuses (55000)
+-- when `a` (the validated new settings) changes one of them on automation `cur` after its first
+-- committed file.
+CREATE OR REPLACE FUNCTION btexport._check_file_settings_fixed(cur btexport.automations, a btexport.automations)
+RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	changed text[];
+BEGIN
+	changed := array_remove(ARRAY[
+		CASE WHEN a.format IS DISTINCT FROM cur.format THEN 'format' END,
+		CASE WHEN a.compression IS DISTINCT FROM btexport._check_compression(cur.format, cur.compression)
+			 THEN 'compression' END,
+		CASE WHEN a.layout IS DISTINCT FROM cur.layout THEN 'layout' END], NULL);
+	IF cardinality(changed) > 0
+	   AND EXISTS (SELECT 1 FROM btexport.run_files f WHERE f.automation_id = cur.id AND f.committed) THEN
+		RAISE EXCEPTION 'the % of automation "%" cannot be changed', array_to_string(changed, ' and '), cur.name
+			USING ERRCODE = '55000',
+				  DETAIL = format('%s already holds its files: format %s, compression %s, layout %s; loaders over the prefix (file format, pattern, partitions) depend on them.',
+								  cur.s3_path, cur.format, btexport._check_compression(cur.format, cur.compression), cur.layout),
+				  HINT = 'Create a new automation on a new prefix with the new settings (start_from picks where it begins), and pause or drop this one.';
+	END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION btexport._check_file_settings_fixed(btexport.automations, btexport.automations) FROM PUBLIC;
 
 -- create_automation's work: validate, refuse duplicates and overlapping paths, insert, schedule
 CREATE OR REPLACE FUNCTION btexport._create_automation(s jsonb)
@@ -209,6 +252,7 @@ DECLARE
 	cols text;
 BEGIN
 	PERFORM btexport._check_automation_name(s->>'name');
+	PERFORM btexport._refuse_hive_date(s->>'layout');
 	a := btexport._build_automation(s);
 	IF EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
@@ -232,7 +276,8 @@ REVOKE ALL ON FUNCTION btexport._create_automation(jsonb) FROM PUBLIC;
 
 -- update_automation's work on automation `cur` (the caller's, by name or id): the saved settings
 -- with the given ones (changes: no NULLs) applied, for the automation's owner.  The S3 path is
--- immutable; changing the format resets the compression to the new format's default.
+-- immutable, and so are the format, compression and layout once the automation has exported a
+-- file; changing the format resets the compression to the new format's default.
 CREATE OR REPLACE FUNCTION btexport._update_automation(cur btexport.automations, changes jsonb)
 RETURNS btexport.automations LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -254,6 +299,9 @@ BEGIN
 	IF changes ? 'name' AND changes->>'name' <> cur.name THEN
 		PERFORM btexport._check_automation_name(changes->>'name');
 	END IF;
+	IF changes ? 'layout' AND cur.layout <> 'hive_date' THEN
+		PERFORM btexport._refuse_hive_date(changes->>'layout');
+	END IF;
 	new_query := CASE WHEN lower(new_type) IN ('btql', 'btql_query', 'sql') THEN coalesce(changes->>'query', cur.query) END;
 	IF changes ? 'query' AND new_query IS NULL THEN
 		new_query := changes->>'query';		-- let the check report a query on a non-btql export
@@ -264,7 +312,10 @@ BEGIN
 								THEN changes->'compression' ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END,
 			'partitioning', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
 								 THEN changes->'partitioning' ELSE coalesce(changes->'partitioning', to_jsonb(cur.partitioning)) END));
+	-- an Iceberg table's format, partitioning and export type (its own message), then every
+	-- prefix's format, compression and layout
 	PERFORM btexport._check_table_immutable(cur, a);
+	PERFORM btexport._check_file_settings_fixed(cur, a);
 	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name
 			USING ERRCODE = '42710', HINT = 'Choose another name.';

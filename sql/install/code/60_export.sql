@@ -18,32 +18,48 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 				THEN (j OPERATOR(pg_catalog.->>) k)::numeric END
 $$;
 
--- span metrics as stored, plus latency (end - start), tokens and cost when derivable.
+-- A span's cost, one rule for every export (span metrics, trace totals, BTQL's summary shape):
+-- the cost the application reported (metrics.cost) when it is a number, else Braintrust's
+-- estimate (metrics.estimated_cost), else NULL.
+CREATE OR REPLACE FUNCTION btexport._span_cost(m jsonb) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT COALESCE(btexport._num(m, 'cost'), btexport._num(m, 'estimated_cost'))
+$$;
+
+-- span metrics as stored, plus latency (end - start), tokens (stored, or prompt + completion) and
+-- cost (btexport._span_cost); the three derived keys are always there, null when not derivable,
+-- and a stored key of the same name wins.
 -- STABLE, not IMMUTABLE: jsonb_build_object is STABLE, and the planner inlines a SQL function
 -- only when its body is no more volatile than its declaration; inlined into _export_spans it
 -- costs a few microseconds a row instead of a SQL-function call (fmgr_sql) per row.
 CREATE OR REPLACE FUNCTION btexport._span_metrics(m jsonb) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT CASE WHEN m IS NULL OR pg_catalog.jsonb_typeof(m) OPERATOR(pg_catalog.<>) 'object' THEN m
-		ELSE pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+		ELSE pg_catalog.jsonb_build_object(
 			'latency', btexport._num(m, 'end') OPERATOR(pg_catalog.-) btexport._num(m, 'start'),
 			'tokens', COALESCE(btexport._num(m, 'tokens'),
 							   btexport._num(m, 'prompt_tokens') OPERATOR(pg_catalog.+) btexport._num(m, 'completion_tokens')),
-			'cost', COALESCE(btexport._num(m, 'cost'), btexport._num(m, 'estimated_cost'))))
+			'cost', btexport._span_cost(m))
 			 OPERATOR(pg_catalog.||) m
 	END
 $$;
 
--- Logs (spans): one row per span version written in [p_from, p_to)
+-- Logs (spans): one row per span version written in [p_from, p_to).  The columns are row schema
+-- version 2 (btexport.export_schema()): 1.0's seventeen, then the span's remaining stored fields.
 CREATE OR REPLACE FUNCTION btexport._export_spans(p_project uuid, p_from xid8, p_to xid8)
 RETURNS TABLE (id text, span_id text, trace_id text, parent_span_id text, project_id uuid,
 			   created timestamptz, name text, type text, input jsonb, output jsonb, expected jsonb,
-			   error jsonb, scores jsonb, metadata jsonb, tags text[], metrics jsonb, _xact_id bigint)
+			   error jsonb, scores jsonb, metadata jsonb, tags text[], metrics jsonb, _xact_id bigint,
+			   root_span_id text, span_parents text[], is_root boolean, org_id uuid, log_id text,
+			   span_attributes jsonb, context jsonb, origin jsonb, comment jsonb, audit_source text,
+			   audit_metadata jsonb)
 LANGUAGE sql STABLE AS $$
 	SELECT l.id, l.span_id, l.root_span_id, l.span_parents[1], l.project_id, l.created,
 		   l.span_attributes OPERATOR(pg_catalog.->>) 'name', l.span_attributes OPERATOR(pg_catalog.->>) 'type',
 		   l.input, l.output, l.expected, l.error, l.scores, l.metadata, l.tags,
-		   btexport._span_metrics(l.metrics), l._xact_id::text::bigint
+		   btexport._span_metrics(l.metrics), l._xact_id::text::bigint,
+		   l.root_span_id, l.span_parents, l.is_root, l.org_id, l.log_id, l.span_attributes, l.context,
+		   l.origin, l.comment, l.audit_source, l.audit_metadata
 	  FROM btexport.logs l
 	 WHERE l.project_id OPERATOR(pg_catalog.=) p_project
 	   AND l._xact_id OPERATOR(pg_catalog.>=) p_from AND l._xact_id OPERATOR(pg_catalog.<) p_to
@@ -51,7 +67,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Logs (traces): one row per trace with a span written in [p_from, p_to), recomputed
--- over all of the trace's spans written before p_to.
+-- over all of the trace's spans written before p_to.  Every metrics key is always there
+-- (null when no span provides it; the counts are 0).
 CREATE OR REPLACE FUNCTION btexport._export_traces(p_project uuid, p_from xid8, p_to xid8)
 RETURNS TABLE (id text, root_span_id text, project_id uuid, created timestamptz, name text,
 			   metadata jsonb, scores jsonb, metrics jsonb, input jsonb, output jsonb, expected jsonb,
@@ -60,7 +77,7 @@ LANGUAGE sql STABLE AS $$
 	SELECT c.root_span_id, c.root_span_id, p_project, COALESCE(r.created, agg.min_created),
 		   r.span_attributes OPERATOR(pg_catalog.->>) 'name',
 		   r.metadata, sc.scores,
-		   pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+		   pg_catalog.jsonb_build_object(
 			   'prompt_tokens', agg.prompt_tokens,
 			   'completion_tokens', agg.completion_tokens,
 			   'total_tokens', CASE WHEN agg.prompt_tokens IS NULL AND agg.completion_tokens IS NULL THEN agg.tokens
@@ -71,7 +88,7 @@ LANGUAGE sql STABLE AS $$
 			   'errors', agg.errors,
 			   'start', agg.start_ts,
 			   'end', agg.end_ts,
-			   'duration', agg.end_ts OPERATOR(pg_catalog.-) agg.start_ts)),
+			   'duration', agg.end_ts OPERATOR(pg_catalog.-) agg.start_ts),
 		   r.input, r.output, r.expected, r.error, r.tags, agg.span_count, agg.max_xact
 	  FROM (SELECT DISTINCT w.root_span_id
 			  FROM btexport.logs w
@@ -84,7 +101,7 @@ LANGUAGE sql STABLE AS $$
 				   pg_catalog.sum(btexport._num(s.metrics, 'prompt_tokens')) AS prompt_tokens,
 				   pg_catalog.sum(btexport._num(s.metrics, 'completion_tokens')) AS completion_tokens,
 				   pg_catalog.sum(btexport._num(s.metrics, 'tokens')) AS tokens,
-				   pg_catalog.sum(COALESCE(btexport._num(s.metrics, 'estimated_cost'), btexport._num(s.metrics, 'cost'))) AS total_cost,
+				   pg_catalog.sum(btexport._span_cost(s.metrics)) AS total_cost,
 				   pg_catalog.count(*) FILTER (WHERE s.span_attributes OPERATOR(pg_catalog.->>) 'type' OPERATOR(pg_catalog.=) 'llm') AS llm_calls,
 				   pg_catalog.count(*) FILTER (WHERE s.span_attributes OPERATOR(pg_catalog.->>) 'type' OPERATOR(pg_catalog.=) 'tool') AS tool_calls,
 				   pg_catalog.count(*) FILTER (WHERE s.error IS NOT NULL AND s.error OPERATOR(pg_catalog.<>) 'null'::jsonb) AS errors,

@@ -24,6 +24,7 @@ RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_cat
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation);
 BEGIN
+	PERFORM btexport._check_cursor(a);
 	RETURN btexport._run(a.id, btexport._check_trigger(trigger), coalesce(wait, true));
 END
 $$;
@@ -35,9 +36,19 @@ CREATE OR REPLACE FUNCTION btexport.run(automation_id bigint, trigger text DEFAU
 RETURNS btexport.runs LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	a btexport.automations := btexport._automation_for_caller(automation_id);
+	skip text;
 BEGIN
-	IF trigger = 'schedule' AND (a.status = 'paused' OR btexport._period_due_at(a.id, a.period) > now()) THEN
-		RETURN NULL;
+	-- a scheduled trigger that starts no run leaves its reason in btexport.trigger_skips
+	IF trigger = 'schedule' THEN
+		skip := CASE WHEN a.status = 'paused' THEN 'paused'
+					 WHEN btexport._period_due_at(a.id, a.period) > now() THEN 'not_due'
+					 WHEN btexport._cursor_problem(a) IS NOT NULL THEN 'cursor_foreign' END;
+		IF skip IS NOT NULL THEN
+			PERFORM btexport._record_skip(a.id, trigger, skip, NULL);
+			RETURN NULL;
+		END IF;
+	ELSE
+		PERFORM btexport._check_cursor(a);
 	END IF;
 	RETURN btexport._run(a.id, btexport._check_trigger(trigger), coalesce(wait, trigger <> 'schedule'));
 END

@@ -65,7 +65,10 @@ CREATE OR REPLACE VIEW btexport.status WITH (security_barrier, security_invoker)
 		   CASE WHEN a.connection IS NULL THEN 'span store'
 				ELSE 'Braintrust connection ' OPERATOR(pg_catalog.||) a.connection END AS source,
 		   COALESCE(a.source_position, CASE WHEN a.connection IS NULL THEN a.cursor::text END) AS source_position,
-		   last.api_requests AS last_run_api_requests
+		   last.api_requests AS last_run_api_requests,
+		   -- a restored or copied database: why its runs refuse until btexport.rebase_cursor (lag_rows
+		   -- counts from a cursor that means nothing here)
+		   btexport._cursor_problem(a) AS cursor_problem
 	  FROM btexport.automations a
 	  LEFT JOIN btexport.projects p ON p.id = a.project_id
 	  LEFT JOIN LATERAL (SELECT r.* FROM btexport.runs r WHERE r.automation_id = a.id

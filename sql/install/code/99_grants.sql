@@ -7,8 +7,11 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA btexport FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
 	btexport._num(jsonb, text),
+	btexport._span_cost(jsonb),
 	btexport._json_float8(jsonb),
 	btexport._span_metrics(jsonb),
+	btexport.export_schema(),
+	btexport.export_type_map(),
 	btexport._export_spans(uuid, xid8, xid8),
 	btexport._export_traces(uuid, xid8, xid8),
 	btexport.btql_try_jsonb(text),
@@ -30,6 +33,9 @@ GRANT EXECUTE ON FUNCTION
 	btexport._check_query(text, uuid),
 	btexport._resolve_project(text),
 	btexport._progress(),
+	-- btexport.status (security_invoker) shows why a restored automation's runs refuse
+	btexport._cursor_problem(btexport.automations),
+	btexport._cluster_id(),
 	-- superusers only: it says so (42501 with a hint) to anyone else
 	btexport.reassign_owned(regrole, regrole)
 TO btexport_user;

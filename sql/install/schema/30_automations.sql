@@ -50,7 +50,7 @@ CREATE TABLE btexport.automations (
 	max_rows_per_run	bigint NOT NULL DEFAULT 100000 CHECK (max_rows_per_run > 0),
 	trace_idle			interval NOT NULL DEFAULT '30 seconds',
 	start_from			timestamptz,
-	layout				text NOT NULL DEFAULT 'date' CHECK (layout IN ('date', 'hive')),
+	layout				text NOT NULL DEFAULT 'date' CHECK (layout IN ('date', 'hive', 'hive_date')),
 	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	credential_owner	regrole,		-- the credential is (credential_owner, credential)

@@ -1549,7 +1549,7 @@ fn_search(comp *k, btx_btql_node *n, scope *s)
 	return mkval(F("(CASE WHEN (%s) IS NULL THEN NULL ELSE %s END)", q.s, btx_btql_sb_finish(&b)), T_BOOL);
 }
 
-/* estimated_cost(): metrics.estimated_cost, else metrics.cost (summary: total_cost) */
+/* estimated_cost(): a span's cost by the exports' one rule — metrics.cost, else metrics.estimated_cost (summary: total_cost) */
 static val
 fn_estimated_cost(comp *k, btx_btql_node *n, scope *s)
 {
@@ -1560,7 +1560,7 @@ fn_estimated_cost(comp *k, btx_btql_node *n, scope *s)
 		return bad();
 	if (s->summary)
 		return mkval(F("btexport._json_float8(%s OPERATOR(pg_catalog.->) 'total_cost')", m), T_NUM);
-	return mkval(F("coalesce(btexport._json_float8(%s OPERATOR(pg_catalog.->) 'estimated_cost'), btexport._json_float8(%s OPERATOR(pg_catalog.->) 'cost'))",
+	return mkval(F("coalesce(btexport._json_float8(%s OPERATOR(pg_catalog.->) 'cost'), btexport._json_float8(%s OPERATOR(pg_catalog.->) 'estimated_cost'))",
 				   m, m), T_NUM);
 }
 
@@ -2362,6 +2362,7 @@ summary_relation(comp *k, const char *where)
 			 "WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.=) 'number' GROUP BY e.key) sc) AS scores, "
 			 "pg_catalog.jsonb_build_object('prompt_tokens', coalesce(pg_catalog.sum(%s), 0), 'completion_tokens', coalesce(pg_catalog.sum(%s), 0), "
 			 "'total_tokens', coalesce(pg_catalog.sum(%s), 0) OPERATOR(pg_catalog.+) coalesce(pg_catalog.sum(%s), 0), "
+			 /* a span's cost: the reported cost, else the estimate (the traces export's rule) */
 			 "'total_cost', coalesce(pg_catalog.sum(coalesce(%s, %s)), 0), "
 			 "'llm_calls', pg_catalog.count(*) FILTER (WHERE l.span_attributes OPERATOR(pg_catalog.->>) 'type' OPERATOR(pg_catalog.=) 'llm'), "
 			 "'tool_calls', pg_catalog.count(*) FILTER (WHERE l.span_attributes OPERATOR(pg_catalog.->>) 'type' OPERATOR(pg_catalog.=) 'tool'), "
@@ -2371,7 +2372,7 @@ summary_relation(comp *k, const char *where)
 			 "FROM btexport.logs l WHERE %s GROUP BY l.project_id, l.root_span_id) g "
 			 "LEFT JOIN LATERAL (SELECT r0.* FROM btexport.logs r0 WHERE r0.project_id OPERATOR(pg_catalog.=) g.pid AND r0.root_span_id OPERATOR(pg_catalog.=) g.id "
 			 "AND r0.is_root ORDER BY r0.created, r0.id LIMIT 1) r ON true) t",
-			 pv_md, pv_in, pv_out, pv_ex, pv_er, pt, ct, pt, ct, ec, co, st, en, en, st, where);
+			 pv_md, pv_in, pv_out, pv_ex, pv_er, pt, ct, pt, ct, co, ec, st, en, en, st, where);
 }
 
 /* the user-visible name of a column: alias, last path segment, field, else the text */

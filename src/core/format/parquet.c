@@ -22,6 +22,7 @@
 
 #include "core/format/rle.h"
 #include "core/format/thrift.h"
+#include "core/format/utf8.h"
 
 /* Parquet enums (parquet.thrift) */
 #define PT_BOOLEAN		0
@@ -177,78 +178,6 @@ fail_usage(btx_pq_writer *w, int col, const char *what)
 		w->failed = 1;
 	}
 	return -1;
-}
-
-/* ---------- UTF-8 ---------- */
-
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t		i = 0;
-
-	while (i < n)
-	{
-		unsigned char c;
-
-		/* ASCII fast path, 8 bytes at a time */
-		while (i + 8 <= n)
-		{
-			uint64_t	x;
-
-			memcpy(&x, s + i, 8);
-			if (x & UINT64_C(0x8080808080808080))
-				break;
-			i += 8;
-		}
-		if (i >= n)
-			break;
-		c = s[i];
-		if (c < 0x80)
-		{
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-		{
-			if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
-				return 0;
-			i += 2;
-		}
-		else if (c >= 0xE0 && c <= 0xEF)
-		{
-			unsigned char c1;
-
-			if (i + 2 >= n)
-				return 0;
-			c1 = s[i + 1];
-			if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80)
-				return 0;
-			if (c == 0xE0 && c1 < 0xA0)
-				return 0;		/* overlong */
-			if (c == 0xED && c1 > 0x9F)
-				return 0;		/* surrogate */
-			i += 3;
-		}
-		else if (c >= 0xF0 && c <= 0xF4)
-		{
-			unsigned char c1;
-
-			if (i + 3 >= n)
-				return 0;
-			c1 = s[i + 1];
-			if ((c1 & 0xC0) != 0x80 || (s[i + 2] & 0xC0) != 0x80 ||
-				(s[i + 3] & 0xC0) != 0x80)
-				return 0;
-			if (c == 0xF0 && c1 < 0x90)
-				return 0;		/* overlong */
-			if (c == 0xF4 && c1 > 0x8F)
-				return 0;		/* > U+10FFFF */
-			i += 4;
-		}
-		else
-			return 0;
-	}
-	return 1;
 }
 
 /* ---------- small helpers ---------- */
@@ -1405,7 +1334,7 @@ open_column(btx_pq_writer *w, const btx_pq_column *cols, int i, btx_error *e)
 	btx_buf_init(&c->f_smin);
 	btx_buf_init(&c->f_smax);
 	if (name == NULL || name[0] == '\0' ||
-		!utf8_valid((const unsigned char *) name, strlen(name)))
+		!btx_utf8_valid((const unsigned char *) name, strlen(name)))
 	{
 		snprintf(detail, sizeof(detail), "Column %d has an empty or non-UTF-8 name.", i + 1);
 		return open_error(e, "42602", "invalid Parquet column name", detail);
@@ -1661,7 +1590,7 @@ btx_pq_bool(btx_pq_writer *w, int col, int v)
 static int
 check_utf8(btx_pq_writer *w, pq_col *c, const void *p, size_t len)
 {
-	if (w->opt.no_utf8_check || utf8_valid(p, len))
+	if (w->opt.no_utf8_check || btx_utf8_valid(p, len))
 		return 0;
 	if (!w->failed)
 	{

@@ -2,7 +2,7 @@
  * Unit tests for src/core/format: golden bytes for the Thrift compact encoder,
  * the RLE/bit-packed hybrid, PLAIN encoders and page headers (vectors from
  * parquet.md's appendix), writer structure checks, and round trips of the
- * gzip/zstd sinks.
+ * gzip/zstd sinks.  The JSON Lines writer's tests are in test_jsonl.c.
  */
 #include <math.h>
 #include <stdint.h>
@@ -18,9 +18,10 @@
 #include "core/format/parquet.h"
 #include "core/format/rle.h"
 #include "core/format/thrift.h"
+#include "unit.h"
 
-static int	n_pass;
-static int	n_fail;
+int			n_pass;
+int			n_fail;
 
 static void
 hexdump(char *dst, size_t dstlen, const unsigned char *p, size_t n)
@@ -66,7 +67,7 @@ check_hex(const char *name, const void *data, size_t len, const char *hex)
 	printf("FAIL %s\n     want %s\n     got  %s\n", name, hex, got);
 }
 
-static void
+void
 check(const char *name, int cond)
 {
 	if (cond)
@@ -797,6 +798,7 @@ main(void)
 	test_writer();
 	test_metrics();
 	test_zsink();
+	test_jsonl();
 	printf("%d passed, %d failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
 }
