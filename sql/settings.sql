@@ -66,23 +66,30 @@ INSERT INTO setting_values VALUES
 CREATE TEMP TABLE remote_values (setting text PRIMARY KEY, value jsonb);
 SELECT btexport.create_connection('settings-conn', 'sk-settings-key') AS connection;
 INSERT INTO remote_values VALUES ('connection', '"settings-conn"'), ('requests_per_minute', '42');
-SELECT setting AS setting_without_test_value FROM btexport._settings()
+-- (partitioning applies to format iceberg only, which takes no BTQL query and no layout hive:
+--  its own check follows)
+SELECT setting AS setting_without_test_value FROM btexport._settings() WHERE setting <> 'partitioning'
 EXCEPT SELECT setting FROM setting_values EXCEPT SELECT setting FROM remote_values;
 WITH base AS (SELECT to_jsonb(btexport._build_automation(
 				'{"name": "x", "project": "settings-base", "s3_path": "s3://b-9/base/"}')) AS j),
 	 given AS (SELECT to_jsonb(btexport._build_automation((SELECT jsonb_object_agg(setting, value)
 														   FROM setting_values))) AS j),
 	 col AS (SELECT setting, CASE setting WHEN 'project' THEN 'project_id' ELSE setting END AS c
-			   FROM btexport._settings() WHERE setting <> 'event_type')
+			   FROM btexport._settings() WHERE setting NOT IN ('event_type', 'partitioning'))
 SELECT setting AS setting_lost_by_build_automation FROM col, base, given
  WHERE base.j -> c = given.j -> c AND setting NOT IN (SELECT setting FROM remote_values);
+-- partitioning: an Iceberg automation's reaches the row, from create and from update
+SELECT (btexport._build_automation('{"name": "x", "project": "settings-base", "s3_path": "s3://b-9/base/",
+		"format": "iceberg"}')).partitioning AS iceberg_default,
+	   (btexport._build_automation('{"name": "x", "project": "settings-base", "s3_path": "s3://b-9/base/",
+		"format": "iceberg", "partitioning": "none"}')).partitioning AS iceberg_given;
 -- ... and with a connection as the source (project: remote_project; start_from is refused there)
 WITH base AS (SELECT to_jsonb(btexport._build_automation(
 				'{"name": "x", "project": "settings-base", "s3_path": "s3://b-9/base/", "connection": "settings-conn"}')) AS j),
 	 given AS (SELECT to_jsonb(btexport._build_automation((SELECT jsonb_object_agg(setting, value) FROM
 				(SELECT * FROM setting_values WHERE setting <> 'start_from' UNION ALL SELECT * FROM remote_values) v))) AS j),
 	 col AS (SELECT setting, CASE setting WHEN 'project' THEN 'remote_project' ELSE setting END AS c
-			   FROM btexport._settings() WHERE setting NOT IN ('event_type', 'start_from', 'connection'))
+			   FROM btexport._settings() WHERE setting NOT IN ('event_type', 'start_from', 'connection', 'partitioning'))
 SELECT setting AS remote_setting_lost_by_build_automation FROM col, base, given WHERE base.j -> c = given.j -> c;
 
 -- 5. every updatable setting reaches the saved automation through update_automation
@@ -93,10 +100,14 @@ SELECT (btexport._update_automation(btexport._automation_for_caller('upd'), (SEL
 	WHERE setting IN (SELECT setting FROM btexport._settings() WHERE update_position IS NOT NULL)
 	  AND setting NOT IN ('s3_path', 'interval')))).name;
 SELECT s.setting AS setting_lost_by_update FROM btexport._settings() s, before_update b, btexport.automations a
- WHERE a.name = 'all-settings' AND s.update_position IS NOT NULL AND s.setting NOT IN ('s3_path', 'interval')
+ WHERE a.name = 'all-settings' AND s.update_position IS NOT NULL AND s.setting NOT IN ('s3_path', 'interval', 'partitioning')
    AND s.setting NOT IN (SELECT setting FROM remote_values)
    AND b.j -> s.setting = to_jsonb(a) -> s.setting;
 SELECT btexport.drop_automation('all-settings');
+SELECT name, format, partitioning FROM btexport.create_automation('upd-ice', 'settings-app', 's3://b-9/upd-ice/', format => 'iceberg');
+SELECT name, format, partitioning FROM btexport.update_automation('upd-ice', partitioning => 'none');
+SELECT name, format, partitioning FROM btexport.update_automation('upd-ice', format => 'parquet');
+SELECT btexport.drop_automation('upd-ice');
 -- ... and the remote settings of an automation whose source is a connection
 SELECT name FROM btexport.create_automation('upd-remote', 'settings-app', 's3://b-9/upd-remote/', connection => 'settings-conn');
 SELECT (btexport._update_automation(btexport._automation_for_caller('upd-remote'), (SELECT jsonb_object_agg(setting, value) FROM remote_values

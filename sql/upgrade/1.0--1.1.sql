@@ -92,6 +92,20 @@ COMMENT ON COLUMN btexport.runs.progress_rows IS 'rows the run had written when 
 COMMENT ON COLUMN btexport.runs.progress_object IS 'the object the run was writing when it ended';
 
 -- ---------------------------------------------------------------------------
+-- Iceberg tables (docs/iceberg.md): format 'iceberg', its partitioning, and the snapshot a run
+-- committed.
+-- ---------------------------------------------------------------------------
+ALTER TABLE btexport.automations DROP CONSTRAINT automations_format_check;
+ALTER TABLE btexport.automations
+	ADD CONSTRAINT automations_format_check CHECK (format IN ('jsonl', 'parquet', 'iceberg'));
+ALTER TABLE btexport.automations ADD COLUMN partitioning text CHECK (partitioning IN ('day', 'none'));
+ALTER TABLE btexport.automations
+	ADD CONSTRAINT automations_partitioning_format_check CHECK ((format = 'iceberg') = (partitioning IS NOT NULL));
+ALTER TABLE btexport.runs ADD COLUMN snapshot_id bigint;
+COMMENT ON COLUMN btexport.runs.snapshot_id IS 'Iceberg automations: the snapshot the run committed (docs/iceberg.md)';
+COMMENT ON COLUMN btexport.automations.partitioning IS 'Iceberg tables: day (hidden partitioning day(created)) or none; chosen at creation';
+
+-- ---------------------------------------------------------------------------
 -- Functions whose signature changed.
 -- ---------------------------------------------------------------------------
 -- automation settings have one definition (sql/install/code/51_settings.sql): the builder takes them
@@ -177,8 +191,8 @@ DROP VIEW btexport.progress;
 DROP FUNCTION btexport._progress();
 DROP FUNCTION IF EXISTS btexport._live_progress();
 
--- create_automation, update_automation and test(...) take the settings connection and
--- requests_per_minute (at the end): the 1.0 signatures go, the code re-creates them
+-- create_automation, update_automation and test(...) take the settings connection,
+-- requests_per_minute and partitioning (at the end): the 1.0 signatures go, the code re-creates them
 DROP FUNCTION btexport.create_automation(text, text, text, text, text, text, text, text, text, text, text, integer,
 	text, text, text, text, text, text, boolean, text, text, bigint, interval, timestamptz, integer, text);
 DROP FUNCTION btexport.test(text, text, text, text, text, text, text, text, text, text, text, integer,

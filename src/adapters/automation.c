@@ -93,6 +93,7 @@ static const AutomationColumn columns[] = {
 	SQL_ONLY("created", TIMESTAMPTZOID),
 	SQL_ONLY("updated", TIMESTAMPTZOID),
 	FIELD("credential_owner", REGROLEOID, F_OID, credential_owner),	/* names are per owner */
+	FIELD("partitioning", TEXTOID, F_TEXT, partitioning),	/* Iceberg tables */
 	FIELD("connection", TEXTOID, F_TEXT, connection),
 	FIELD("connection_owner", REGROLEOID, F_OID, connection_owner),
 	FIELD("remote_project", TEXTOID, F_TEXT, remote_project),

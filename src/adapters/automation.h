@@ -33,7 +33,7 @@ typedef struct BtxAutomation
 	char	   *external_id;
 	char	   *credential;
 	Oid			credential_owner;	/* InvalidOid without a credential */
-	char	   *format;			/* jsonl | parquet */
+	char	   *format;			/* jsonl | parquet | iceberg (a table: run/sink_iceberg.c) */
 	int32		batch_size;
 	char	   *cursor;			/* xid8 as text */
 	char	   *compression;	/* none | gzip | zstd | snappy */
@@ -47,6 +47,7 @@ typedef struct BtxAutomation
 	char	   *layout;			/* date | hive | hive_date (1.0's hive, kept by 1.0 automations) */
 	bool		hive;			/* layout hive: <day>=YYYY-MM-DD/hour=HH/ instead of YYYY/MM/DD/ */
 	const char *hive_day;		/* the day partition's name: dt (hive), date (hive_date, 1.0's) */
+	char	   *partitioning;	/* format iceberg: day | none; else NULL */
 	/* a Braintrust connection as the source (NULL: the local span store) */
 	char	   *connection;
 	Oid			connection_owner;

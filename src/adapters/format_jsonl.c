@@ -79,7 +79,8 @@ jsonl_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxO
 
 	w->base.format = &BtxFormatJsonl;
 	w->base.obj = obj;
-	w->tupdesc = tupdesc;
+	/* our own copy: the span store's cursor frees a batch's descriptor at the next fetch */
+	w->tupdesc = CreateTupleDescCopy(tupdesc);
 	w->pivot = pivot;
 	w->kinds = palloc(sizeof(BtxValueKind) * n);
 	w->out = palloc0(sizeof(FmgrInfo) * n);
@@ -88,7 +89,7 @@ jsonl_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxO
 	w->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport jsonl row", ALLOCSET_DEFAULT_SIZES);
 	for (i = 0; i < n; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		Form_pg_attribute att = TupleDescAttr(w->tupdesc, i);
 		btx_pq_type pt;
 
 		names[i] = colnames ? colnames[i] : NameStr(att->attname);
@@ -328,6 +329,7 @@ jsonl_free(BtxFormatWriter *fw)
 	if (w->rowcxt && CurrentMemoryContext != w->rowcxt)
 		MemoryContextDelete(w->rowcxt);
 	w->rowcxt = NULL;
+	FreeTupleDesc(w->tupdesc);
 	pfree(w);
 }
 

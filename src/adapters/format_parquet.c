@@ -2,9 +2,11 @@
  * format_parquet.c — Parquet: the typed columns of a result set as one
  * Parquet file (src/core/format/parquet.c), one row group buffered at a time.
  *
- * Each PostgreSQL type maps to a Parquet type once per file (kind_of); a
- * row's values are converted in a memory context reset after the row, so a
- * run's memory stays bounded by the row group, not by its rows.
+ * Each PostgreSQL type maps to a Parquet type once per file (BtxValueKindOf);
+ * a row's values are converted in a memory context reset after the row, so a
+ * run's memory stays bounded by the row group, not by its rows.  The
+ * conversion (BtxPqRow, format_parquet.h) is shared with the Iceberg sink,
+ * which writes the same values through its table's writer.
  */
 #include "adapters/btexport.h"
 
@@ -18,21 +20,28 @@
 #include "utils/timestamp.h"
 
 #include "adapters/error.h"
+#include "adapters/format_parquet.h"
 #include "adapters/format_values.h"
 #include "adapters/format_writer.h"
 #include "core/format/parquet.h"
 
-typedef struct ParquetWriter
+/* the conversion of one result set's rows (format_parquet.h) */
+struct BtxPqRow
 {
-	BtxFormatWriter base;
-	TupleDesc	tupdesc;
-	btx_pq_writer *pq;
-	BtxValueKind	   *kinds;
+	TupleDesc	tupdesc;		/* our own copy: the caller's may be freed with its batch */
+	BtxValueKind *kinds;
 	FmgrInfo   *out;			/* output functions for BTX_V_OTHER */
 	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
 	btx_buf		scratch;		/* a jsonb's text (malloc'd, reused) */
 	Datum	   *values;			/* the row, deformed once */
 	bool	   *isnull;
+};
+
+typedef struct ParquetWriter
+{
+	BtxFormatWriter base;
+	btx_pq_writer *pq;
+	BtxPqRow   *conv;
 } ParquetWriter;
 
 static const char *
@@ -47,12 +56,61 @@ parquet_content_type(const char *compression)
 	return "application/vnd.apache.parquet";
 }
 
+/*
+ * The Parquet type of each column (types[i]), decided once per result set.
+ * The tuple descriptor is copied: a source that fetches in batches (the span
+ * store's cursor) frees the batch's descriptor with the next fetch, while a
+ * file outlives many batches.
+ */
+BtxPqRow *
+BtxPqRowNew(TupleDesc tupdesc, btx_pq_type *types)
+{
+	BtxPqRow   *r = palloc0(sizeof(BtxPqRow));
+	int			n = tupdesc->natts;
+	int			i;
+
+	r->tupdesc = CreateTupleDescCopy(tupdesc);
+	r->kinds = palloc(sizeof(BtxValueKind) * n);
+	r->out = palloc0(sizeof(FmgrInfo) * n);
+	r->values = palloc(sizeof(Datum) * n);
+	r->isnull = palloc(sizeof(bool) * n);
+	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport parquet row", ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(r->tupdesc, i);
+
+		r->kinds[i] = BtxValueKindOf(att->atttypid, &types[i]);
+		if (r->kinds[i] == BTX_V_OTHER)
+		{
+			Oid			fn;
+			bool		varlena;
+
+			getTypeOutputInfo(att->atttypid, &fn, &varlena);
+			fmgr_info(fn, &r->out[i]);
+		}
+	}
+	return r;
+}
+
+void
+BtxPqRowFree(BtxPqRow *r)
+{
+	/* after an error thrown inside a row the context may still be current: its parent frees it */
+	if (r->rowcxt && CurrentMemoryContext != r->rowcxt)
+		MemoryContextDelete(r->rowcxt);
+	r->rowcxt = NULL;
+	btx_buf_free(&r->scratch);
+	FreeTupleDesc(r->tupdesc);
+	pfree(r);
+}
+
 static BtxFormatWriter *
 parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxObject *obj)
 {
 	ParquetWriter *w = palloc0(sizeof(ParquetWriter));
 	int			n = tupdesc->natts;
 	btx_pq_column *cols = palloc0(sizeof(btx_pq_column) * n);
+	btx_pq_type *types = palloc0(sizeof(btx_pq_type) * n);
 	btx_pq_options opt;
 	btx_pq_kv	kv[3];
 	btx_error	err;
@@ -60,34 +118,13 @@ parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, Bt
 
 	w->base.format = &BtxFormatParquet;
 	w->base.obj = obj;
-	w->tupdesc = tupdesc;
-	w->kinds = palloc(sizeof(BtxValueKind) * n);
-	w->out = palloc0(sizeof(FmgrInfo) * n);
-	w->values = palloc(sizeof(Datum) * n);
-	w->isnull = palloc(sizeof(bool) * n);
-	w->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport parquet row", ALLOCSET_DEFAULT_SIZES);
+	w->conv = BtxPqRowNew(tupdesc, types);
 	for (i = 0; i < n; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-		cols[i].name = colnames ? colnames[i] : NameStr(att->attname);
-		w->kinds[i] = BtxValueKindOf(att->atttypid, &cols[i].type);
-		if (w->kinds[i] == BTX_V_OTHER)
-		{
-			Oid			fn;
-			bool		varlena;
-
-			getTypeOutputInfo(att->atttypid, &fn, &varlena);
-			fmgr_info(fn, &w->out[i]);
-		}
+		cols[i].name = colnames ? colnames[i] : NameStr(TupleDescAttr(tupdesc, i)->attname);
+		cols[i].type = types[i];
 	}
-	btx_pq_options_init(&opt);
-	opt.codec = !a->compression || strcmp(a->compression, "snappy") == 0 ? BTX_PQ_CODEC_SNAPPY :
-		strcmp(a->compression, "zstd") == 0 ? BTX_PQ_CODEC_ZSTD :
-		strcmp(a->compression, "gzip") == 0 ? BTX_PQ_CODEC_GZIP : BTX_PQ_CODEC_NONE;
-	/* a row group is buffered in memory: keep it well under a run's memory budget */
-	opt.row_group_bytes = (size_t) 64 * 1024 * 1024;
-	opt.created_by = "btexport version 1.1.0";
+	BtxPqOptionsFor(a, &opt);
 	kv[0].key = "btexport.automation";
 	kv[0].value = a->name;
 	kv[1].key = "btexport.schema_version";
@@ -102,6 +139,19 @@ parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, Bt
 	return &w->base;
 }
 
+/* the writer options of an automation's Parquet files: its codec, a bounded row group */
+void
+BtxPqOptionsFor(BtxAutomation *a, btx_pq_options *opt)
+{
+	btx_pq_options_init(opt);
+	opt->codec = !a->compression || strcmp(a->compression, "snappy") == 0 ? BTX_PQ_CODEC_SNAPPY :
+		strcmp(a->compression, "zstd") == 0 ? BTX_PQ_CODEC_ZSTD :
+		strcmp(a->compression, "gzip") == 0 ? BTX_PQ_CODEC_GZIP : BTX_PQ_CODEC_NONE;
+	/* a row group is buffered in memory: keep it well under a run's memory budget */
+	opt->row_group_bytes = (size_t) 64 * 1024 * 1024;
+	opt->created_by = "btexport version 1.1.0";
+}
+
 /*
  * One value as its Parquet type: text and JSON as their bytes (jsonb as its
  * text form, which no reader rewrites), timestamps as exact Unix
@@ -111,7 +161,7 @@ parquet_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, Bt
  * refused; the writer then reports it at the end of the row.
  */
 static int
-pq_value(ParquetWriter *w, int i, Datum d)
+pq_value(BtxPqRow *w, btx_pq_writer *pq, int i, Datum d)
 {
 	switch (w->kinds[i])
 	{
@@ -119,7 +169,7 @@ pq_value(ParquetWriter *w, int i, Datum d)
 			{
 				text	   *t = DatumGetTextPP(d);
 
-				return btx_pq_bytes(w->pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				return btx_pq_bytes(pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 			}
 		case BTX_V_JSONB:
 			{
@@ -132,34 +182,34 @@ pq_value(ParquetWriter *w, int i, Datum d)
 					BtxJsonbWrite(&w->scratch, DatumGetJsonbP(d));
 					if (w->scratch.oom)
 						ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
-					return btx_pq_bytes(w->pq, i, w->scratch.data, w->scratch.len);
+					return btx_pq_bytes(pq, i, w->scratch.data, w->scratch.len);
 				}
 				else
 					s = TextDatumGetCString(d);
-				return btx_pq_bytes(w->pq, i, s, strlen(s));
+				return btx_pq_bytes(pq, i, s, strlen(s));
 			}
 		case BTX_V_TS:
 			{
 				int64		us;
 
 				if (!BtxUnixMicros(DatumGetTimestampTz(d), &us))
-					return btx_pq_null(w->pq, i);
-				return btx_pq_int64(w->pq, i, us);
+					return btx_pq_null(pq, i);
+				return btx_pq_int64(pq, i, us);
 			}
 		case BTX_V_INT8:
-			return btx_pq_int64(w->pq, i, DatumGetInt64(d));
+			return btx_pq_int64(pq, i, DatumGetInt64(d));
 		case BTX_V_INT4:
-			return btx_pq_int64(w->pq, i, DatumGetInt32(d));
+			return btx_pq_int64(pq, i, DatumGetInt32(d));
 		case BTX_V_INT2:
-			return btx_pq_int64(w->pq, i, DatumGetInt16(d));
+			return btx_pq_int64(pq, i, DatumGetInt16(d));
 		case BTX_V_FLOAT8:
-			return btx_pq_double(w->pq, i, DatumGetFloat8(d));
+			return btx_pq_double(pq, i, DatumGetFloat8(d));
 		case BTX_V_FLOAT4:
-			return btx_pq_double(w->pq, i, DatumGetFloat4(d));
+			return btx_pq_double(pq, i, DatumGetFloat4(d));
 		case BTX_V_NUMERIC:
-			return btx_pq_double(w->pq, i, DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d)));
+			return btx_pq_double(pq, i, DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d)));
 		case BTX_V_BOOL:
-			return btx_pq_bool(w->pq, i, DatumGetBool(d) ? 1 : 0);
+			return btx_pq_bool(pq, i, DatumGetBool(d) ? 1 : 0);
 		case BTX_V_TEXTARR:
 			{
 				ArrayType  *arr = DatumGetArrayTypeP(d);
@@ -169,7 +219,7 @@ pq_value(ParquetWriter *w, int i, Datum d)
 							k;
 
 				deconstruct_array(arr, ARR_ELEMTYPE(arr), -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-				if (btx_pq_list_begin(w->pq, i) != 0)
+				if (btx_pq_list_begin(pq, i) != 0)
 					return -1;
 				for (k = 0; k < n; k++)
 				{
@@ -177,39 +227,38 @@ pq_value(ParquetWriter *w, int i, Datum d)
 
 					if (nulls[k])
 					{
-						if (btx_pq_list_item(w->pq, i, NULL, 0) != 0)
+						if (btx_pq_list_item(pq, i, NULL, 0) != 0)
 							return -1;
 						continue;
 					}
 					t = DatumGetTextPP(elems[k]);
-					if (btx_pq_list_item(w->pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != 0)
+					if (btx_pq_list_item(pq, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) != 0)
 						return -1;
 				}
-				return btx_pq_list_end(w->pq, i);
+				return btx_pq_list_end(pq, i);
 			}
 		case BTX_V_UUID:
 			{
 				char		u[36];
 
 				BtxUuidText(d, u);
-				return btx_pq_bytes(w->pq, i, u, 36);
+				return btx_pq_bytes(pq, i, u, 36);
 			}
 		case BTX_V_OTHER:
 			{
 				char	   *s = OutputFunctionCall(&w->out[i], d);
 
-				return btx_pq_bytes(w->pq, i, s, strlen(s));
+				return btx_pq_bytes(pq, i, s, strlen(s));
 			}
 	}
 	return -1;
 }
 
-static void
-parquet_row(BtxFormatWriter *fw, HeapTuple tuple)
+/* one row's values into pq, converted in the row context; the caller ends the row */
+void
+BtxPqRowPut(BtxPqRow *r, btx_pq_writer *pq, HeapTuple tuple)
 {
-	ParquetWriter *w = (ParquetWriter *) fw;
 	int			i;
-	btx_error	err;
 	MemoryContext old;
 
 	/*
@@ -218,17 +267,26 @@ parquet_row(BtxFormatWriter *fw, HeapTuple tuple)
 	 * context they pile up in the SPI procedure context until the run ends
 	 * (~10 KB a row, gigabytes for a million spans).
 	 */
-	old = MemoryContextSwitchTo(w->rowcxt);
-	heap_deform_tuple(tuple, w->tupdesc, w->values, w->isnull);
-	for (i = 0; i < w->tupdesc->natts; i++)
+	old = MemoryContextSwitchTo(r->rowcxt);
+	heap_deform_tuple(tuple, r->tupdesc, r->values, r->isnull);
+	for (i = 0; i < r->tupdesc->natts; i++)
 	{
-		if (w->isnull[i])
-			btx_pq_null(w->pq, i);
+		if (r->isnull[i])
+			btx_pq_null(pq, i);
 		else
-			(void) pq_value(w, i, w->values[i]);	/* a failure surfaces at end_row */
+			(void) pq_value(r, pq, i, r->values[i]);	/* a failure surfaces at end_row */
 	}
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(w->rowcxt);
+	MemoryContextReset(r->rowcxt);
+}
+
+static void
+parquet_row(BtxFormatWriter *fw, HeapTuple tuple)
+{
+	ParquetWriter *w = (ParquetWriter *) fw;
+	btx_error	err;
+
+	BtxPqRowPut(w->conv, w->pq, tuple);
 	if (btx_pq_end_row(w->pq, &err) != 0)
 		BtxObjectRaise(w->base.obj, &err);
 }
@@ -260,11 +318,9 @@ parquet_free(BtxFormatWriter *fw)
 	if (w->pq)
 		btx_pq_free(w->pq);
 	w->pq = NULL;
-	/* after an error thrown inside a row the context may still be current: its parent frees it */
-	if (w->rowcxt && CurrentMemoryContext != w->rowcxt)
-		MemoryContextDelete(w->rowcxt);
-	w->rowcxt = NULL;
-	btx_buf_free(&w->scratch);
+	if (w->conv)
+		BtxPqRowFree(w->conv);
+	w->conv = NULL;
 	pfree(w);
 }
 

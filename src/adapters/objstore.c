@@ -436,6 +436,60 @@ BtxStoreHead(BtxTarget *t, const char *key)
 	return true;
 }
 
+/*
+ * Whole small objects for a plain-C core's I/O callbacks (an Iceberg table's
+ * metadata, src/core/iceberg): they never throw, so no longjmp crosses the
+ * core.  Read: 0, 1 when there is no such object, -1 with *err.  Put
+ * (write-once with if_none_match): 0, 1 when the key exists (412, or 409: a
+ * concurrent conditional write), -1 with *err.
+ */
+int
+BtxStoreRead(BtxTarget *t, const char *key, btx_buf *out, btx_error *err)
+{
+	ClientHolder *h = (ClientHolder *) t->client;
+	btx_s3_response resp;
+	int			rc;
+
+	if (h == NULL || h->client == NULL)
+	{
+		btx_error_set(err, 1, "XX000", "S3 target is not connected");
+		return -1;
+	}
+	btx_s3_response_init(&resp);
+	rc = btx_s3_get_object(h->client, t->bucket, key, &resp, err);
+	if (rc == 0)
+		btx_buf_append(out, resp.body.data, resp.body.len);
+	else if (resp.status == 404)
+		rc = 1;
+	btx_s3_response_free(&resp);
+	return rc;
+}
+
+int
+BtxStoreWrite(BtxTarget *t, const char *key, const void *data, size_t len, bool if_none_match,
+			  btx_error *err)
+{
+	ClientHolder *h = (ClientHolder *) t->client;
+	btx_s3_put_options opt;
+	btx_s3_response resp;
+	int			rc;
+
+	if (h == NULL || h->client == NULL)
+	{
+		btx_error_set(err, 1, "XX000", "S3 target is not connected");
+		return -1;
+	}
+	memset(&opt, 0, sizeof(opt));
+	opt.content_type = "application/octet-stream";
+	opt.if_none_match = if_none_match ? 1 : 0;
+	btx_s3_response_init(&resp);
+	rc = btx_s3_put_object(h->client, t->bucket, key, data, len, &opt, &resp, err);
+	if (rc != 0 && if_none_match && (resp.status == 412 || resp.status == 409))
+		rc = 1;
+	btx_s3_response_free(&resp);
+	return rc;
+}
+
 /* one DELETE; the core error in *err when it fails */
 static bool
 delete_object(BtxTarget *t, const char *key, bool ignore_interrupts, btx_error *err)

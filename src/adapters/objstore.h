@@ -71,6 +71,10 @@ extern void BtxStoreDelete(BtxTarget *t, const char *key);
  * errors: false means "not done, try again later").  With ignore_interrupts
  * the delete runs even with a cancel pending (cleanup after an error).
  */
+/* whole small objects for a core's I/O callbacks: never throw (see objstore.c) */
+extern int	BtxStoreRead(BtxTarget *t, const char *key, btx_buf *out, btx_error *err);
+extern int	BtxStoreWrite(BtxTarget *t, const char *key, const void *data, size_t len,
+						  bool if_none_match, btx_error *err);
 extern bool BtxStoreTryDelete(BtxTarget *t, const char *key, bool ignore_interrupts);
 extern bool BtxStoreAbortUploads(BtxTarget *t, const char *prefix);
 extern bool BtxStoreListKeys(BtxTarget *t, const char *prefix, List **keys);

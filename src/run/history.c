@@ -363,14 +363,14 @@ BtxHistorySucceed(BtxRun *run, const BtxRunResult *result)
 		 " rows = $3, bytes = $4, files = $5, manifest_key = $6,"
 		 " progress_rows = $3, progress_bytes = $4, progress_object = $7,"
 		 " progress_at = pg_catalog.clock_timestamp(),"
-		 " position_to = $8, api_requests = $9 WHERE id = $1",
-		 9, (Oid[]) {INT8OID, TEXTOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, INT8OID},
+		 " position_to = $8, api_requests = $9, snapshot_id = $10 WHERE id = $1",
+		 10, (Oid[]) {INT8OID, TEXTOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID},
 		 (Datum[]) {Int64GetDatum(run->id), STATUS(BTX_RUN_SUCCEEDED), Int64GetDatum((int64) result->rows),
 			 Int64GetDatum((int64) result->bytes), Int32GetDatum(list_length(result->files)),
 			 result->manifest_key ? T(result->manifest_key) : (Datum) 0, object ? T(object) : (Datum) 0,
-		 cursor ? (Datum) 0 : T(run->to), Int64GetDatum(requests)},
+		 cursor ? (Datum) 0 : T(run->to), Int64GetDatum(requests), Int64GetDatum(result->snapshot_id)},
 		 (const char[]) {' ', ' ', ' ', ' ', ' ', result->manifest_key ? ' ' : 'n', object ? ' ' : 'n',
-		 cursor ? 'n' : ' ', requests >= 0 ? ' ' : 'n'},
+		 cursor ? 'n' : ' ', requests >= 0 ? ' ' : 'n', result->snapshot_id ? ' ' : 'n'},
 		 SPI_OK_UPDATE, "record the run's result");
 	if (cursor)
 		run_sql("UPDATE btexport.automations SET cursor = $3::xid8 WHERE id = $1 AND cursor = $2::xid8",
@@ -524,8 +524,12 @@ run_file_exists(const char *sql, const char *bucket, const char *key)
 bool
 BtxHistoryKeyPrefixUsed(const char *bucket, const char *prefix)
 {
+	/* an object key under it, or a run with this base key (a table's files are not under it) */
 	return run_file_exists("SELECT 1 FROM btexport.run_files WHERE bucket = $1"
-						   " AND pg_catalog.starts_with(key, $2) LIMIT 1", bucket, prefix);
+						   " AND pg_catalog.starts_with(key, $2)"
+						   " UNION ALL SELECT 1 FROM btexport.runs r JOIN btexport.automations a"
+						   " ON a.id = r.automation_id WHERE a.bucket = $1 AND r.base_key = $2 LIMIT 1",
+						   bucket, prefix);
 }
 
 List *

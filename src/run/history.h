@@ -108,6 +108,7 @@ typedef struct BtxRunResult
 	uint64		bytes;
 	List	   *files;			/* BtxRunFile * */
 	char	   *manifest_key;	/* NULL when the run wrote no file */
+	int64		snapshot_id;	/* a table's sink: the snapshot committed (0: none) */
 } BtxRunResult;
 
 struct BtxSource;

@@ -17,7 +17,8 @@
  *
  * The implementations: loose files in S3 under the automation's prefix
  * (sink_files.c: a format writer, adapters/format_writer.h, into the object
- * store, adapters/objstore.h).  A new file format is a BtxFormat, not a sink;
+ * store, adapters/objstore.h), and an Apache Iceberg table at the
+ * automation's s3_path (sink_iceberg.c: one snapshot per run).  A new file format is a BtxFormat, not a sink;
  * a new kind of destination (a table format with its own commit) implements
  * BtxSinkMethods in one file and is chosen in BtxSinkFor.
  */
@@ -85,5 +86,6 @@ extern BtxSink *BtxSinkFor(BtxAutomation *a, const char *base_key, uint64 target
 
 /* the implementations */
 extern const BtxSinkMethods BtxFilesSink;
+extern const BtxSinkMethods BtxIcebergSink;	/* an Iceberg table (sink_iceberg.c) */
 
 #endif

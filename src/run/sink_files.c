@@ -18,6 +18,7 @@
 
 #include "adapters/format_values.h"
 #include "adapters/objstore.h"
+#include "run/iceberg.h"
 #include "core/format/jsonl.h"
 #include "run/keys.h"
 #include "run/sink.h"
@@ -278,10 +279,14 @@ const BtxSinkMethods BtxFilesSink = {
 BtxSink *
 BtxSinkFor(BtxAutomation *a, const char *base_key, uint64 target_size, int part_size_kb)
 {
-	BtxSink    *sink = palloc0(sizeof(BtxSink));
-	FilesState *fs = palloc0(sizeof(FilesState));
+	BtxSink    *sink;
+	FilesState *fs;
 
-	/* one kind of destination so far: loose files in S3 */
+	/* a table format with its own commit, or loose files in S3 */
+	if (strcmp(a->format, "iceberg") == 0)
+		return BtxIcebergSinkNew(a, base_key, target_size, part_size_kb);
+	sink = palloc0(sizeof(BtxSink));
+	fs = palloc0(sizeof(FilesState));
 	sink->methods = &BtxFilesSink;
 	sink->automation = a;
 	sink->state = fs;

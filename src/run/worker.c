@@ -117,6 +117,19 @@ advisory_unlock(LockClass cls, int64 id)
 	(void) LockRelease(&tag, ExclusiveLock, true);
 }
 
+/* maintenance of an automation's destination (src/api/iceberg.c) excludes its runs */
+bool
+BtxRunLockTry(int64 automation_id)
+{
+	return advisory_lock(LOCK_RUNNING, automation_id, false);
+}
+
+void
+BtxRunLockRelease(int64 automation_id)
+{
+	advisory_unlock(LOCK_RUNNING, automation_id);
+}
+
 /* take one of btexport.max_workers slots, waiting for a free one */
 static int
 take_slot(void)

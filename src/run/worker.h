@@ -20,4 +20,12 @@ typedef struct BtxWorkerArgs
 	BtxRunSettings settings;
 } BtxWorkerArgs;
 
+/*
+ * The lock a running export of the automation holds (session level): taken
+ * without waiting by a call that must not overlap a run (Iceberg
+ * maintenance); false when a run holds it.  Release it in every outcome.
+ */
+extern bool BtxRunLockTry(int64 automation_id);
+extern void BtxRunLockRelease(int64 automation_id);
+
 #endif

@@ -9,9 +9,13 @@ does.
 
 usage: python3 faultproxy.py LISTEN_PORT UPSTREAM_PORT RATE SEED [STALL_SECONDS]
        prints "ready" when listening; counts of injected faults go to stderr at exit.
+       FAULT_MATCH=<regex>: only requests whose request line ("PUT /bucket/key HTTP/1.1") matches
+       draw a fault (the others pass); FAULT_KINDS=500,503: only these kinds of fault;
+       FAULT_REPORT=1: print "stall <request line>" on stdout when a stall begins.
 """
 import os
 import random
+import re
 import socket
 import socketserver
 import sys
@@ -20,18 +24,20 @@ import time
 
 LISTEN, UPSTREAM, RATE, SEED = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 STALL = float(sys.argv[5]) if len(sys.argv) > 5 else 1.0
+MATCH = re.compile(os.environ["FAULT_MATCH"].encode()) if os.environ.get("FAULT_MATCH") else None
+KINDS = tuple(os.environ.get("FAULT_KINDS", "500,503,reset,stall").split(","))
 rng = random.Random(SEED)
 lock = threading.Lock()
 counts = {"pass": 0, "500": 0, "503": 0, "reset": 0, "stall": 0}
 
 
-def choose():
+def choose(start=b""):
     with lock:
         x = rng.random()
-        if x >= RATE:
+        if x >= RATE or (MATCH is not None and not MATCH.search(start)):
             counts["pass"] += 1
             return "pass"
-        kind = ("500", "503", "reset", "stall")[int(rng.random() * 4)]
+        kind = KINDS[int(rng.random() * len(KINDS))]
         counts[kind] += 1
         return kind
 
@@ -92,7 +98,7 @@ class Handler(socketserver.StreamRequestHandler):
                     return
                 start, headers, body = msg
                 method = start.split()[0].decode()
-                action = choose()
+                action = choose(start)
                 if action == "reset":
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     return
@@ -102,6 +108,8 @@ class Handler(socketserver.StreamRequestHandler):
                     self.wfile.flush()
                     continue
                 if action == "stall":
+                    if os.environ.get("FAULT_REPORT"):
+                        print("stall " + start.decode("latin-1").strip(), flush=True)
                     time.sleep(STALL)
                 if up is None:
                     up = socket.create_connection(("127.0.0.1", UPSTREAM))

@@ -69,8 +69,9 @@ function same(col, got, want) {
   got = norm(got)
   if (want === null) return got === null
   if (col === 'created') return got instanceof Date && got.getTime() === Math.floor(want / 1000)
-  if (col === 'tokens') return typeof got === 'bigint' ? got === BigInt(want) : got === want
-  if (col === 'tags') return Array.isArray(got) && got.length === want.length && got.every((x, i) => x === want[i])
+  if (typeof got === 'bigint') return typeof want === 'number' && got === BigInt(want)
+  if (col === 'tokens') return got === want
+  if (Array.isArray(want)) return Array.isArray(got) && got.length === want.length && got.every((x, i) => x === want[i])
   return got === want
 }
 try {
@@ -120,13 +121,18 @@ if (entriesPath && !expectMismatch) {
       const [{ n }] = await q(`SELECT count(*)::BIGINT AS n FROM read_parquet(${lit})`)
       if (Number(n) !== e.record_count) fail(`duckdb ${e.file}: ${n} rows, manifest says ${e.record_count}`)
       if (fs.statSync(file).size !== e.file_size_in_bytes) fail(`${e.file}: ${fs.statSync(file).size} bytes, manifest says ${e.file_size_in_bytes}`)
-      // field ids of the leaf columns (DuckDB's parquet_schema), by column name
+      // field ids of the columns (DuckDB's parquet_schema, in schema order), by column name; an
+      // element's is the element id of the list column just before it
       const schema = await q(`SELECT name, field_id FROM parquet_schema(${lit})`)
+      let list
       for (const s of schema.slice(1)) { // [0] is the root
         if (s.name === 'list') continue
         let want
-        if (s.name === 'element') want = [...fields.values()].find((f) => f.type.type === 'list')?.type['element-id']
-        else want = fields.get(s.name)?.id
+        if (s.name === 'element') want = list?.type['element-id']
+        else {
+          want = fields.get(s.name)?.id
+          list = fields.get(s.name)?.type?.type === 'list' ? fields.get(s.name) : undefined
+        }
         if (want === undefined) fail(`${e.file}: column ${s.name} is not in the table schema`)
         else if (Number(s.field_id) !== want) fail(`${e.file}: column ${s.name} has field id ${s.field_id}, the table says ${want}`)
       }

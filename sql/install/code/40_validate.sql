@@ -142,10 +142,10 @@ DECLARE
 	f text := lower(btrim(coalesce(format, 'jsonl')));
 BEGIN
 	f := CASE f WHEN 'jsonl' THEN 'jsonl' WHEN 'json_lines' THEN 'jsonl' WHEN 'json lines' THEN 'jsonl'
-				WHEN 'ndjson' THEN 'jsonl' WHEN 'parquet' THEN 'parquet' ELSE NULL END;
+				WHEN 'ndjson' THEN 'jsonl' WHEN 'parquet' THEN 'parquet' WHEN 'iceberg' THEN 'iceberg' ELSE NULL END;
 	IF f IS NULL THEN
 		RAISE EXCEPTION 'unknown format "%"', btexport._excerpt(format)
-			USING ERRCODE = '22023', HINT = 'Use jsonl (JSON Lines) or parquet.';
+			USING ERRCODE = '22023', HINT = 'Use jsonl (JSON Lines), parquet, or iceberg (an Apache Iceberg table at s3_path).';
 	END IF;
 	RETURN f;
 END

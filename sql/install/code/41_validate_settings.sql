@@ -9,14 +9,14 @@ DECLARE
 	c text := lower(btrim(compression));
 BEGIN
 	IF compression IS NULL THEN
-		RETURN CASE format WHEN 'parquet' THEN 'snappy' ELSE 'none' END;
+		RETURN CASE WHEN format IN ('parquet', 'iceberg') THEN 'snappy' ELSE 'none' END;
 	END IF;
 	IF c = 'gz' THEN c := 'gzip'; ELSIF c IN ('zst', 'zstandard') THEN c := 'zstd'; ELSIF c = 'uncompressed' THEN c := 'none'; END IF;
 	IF format = 'jsonl' AND c NOT IN ('none', 'gzip', 'zstd') THEN
 		RAISE EXCEPTION 'unknown compression "%" for JSON Lines', btexport._excerpt(compression)
 			USING ERRCODE = '22023', HINT = 'Use none, gzip (.jsonl.gz) or zstd (.jsonl.zst).';
 	END IF;
-	IF format = 'parquet' AND c NOT IN ('none', 'gzip', 'zstd', 'snappy') THEN
+	IF format IN ('parquet', 'iceberg') AND c NOT IN ('none', 'gzip', 'zstd', 'snappy') THEN
 		RAISE EXCEPTION 'unknown compression "%" for Parquet', btexport._excerpt(compression)
 			USING ERRCODE = '22023', HINT = 'Use snappy (the default), zstd, gzip or none.';
 	END IF;
@@ -126,6 +126,74 @@ BEGIN
 				  HINT = 'Use layout => ''date'' (the default) or layout => ''hive'' (Hive-style partitions for Athena, Spark and Snowflake external tables).';
 	END IF;
 	RETURN l;
+END
+$$;
+
+-- Iceberg tables (docs/iceberg.md): the partitioning of format 'iceberg' ('day' by default for spans,
+-- 'none' for traces), and
+-- the combinations that make no sense refused: partitioning without Iceberg, an Iceberg table of a
+-- BTQL query (its rows need not have the id and created columns a table resolves updates and
+-- partitions on), an Iceberg table with layout hive (Iceberg lays out its own files)
+CREATE OR REPLACE FUNCTION btexport._check_table_format(format text, partitioning text, export_type text, layout text)
+RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	p text := lower(btrim(partitioning));
+BEGIN
+	IF format IS DISTINCT FROM 'iceberg' THEN
+		IF partitioning IS NOT NULL THEN
+			RAISE EXCEPTION 'partitioning applies to Iceberg tables only'
+				USING ERRCODE = '22023',
+					  DETAIL = format('The automation writes %s files; their keys follow layout.', format),
+					  HINT = 'Use format => ''iceberg'' with partitioning, or leave partitioning out.';
+		END IF;
+		RETURN NULL;
+	END IF;
+	IF export_type = 'btql' THEN
+		RAISE EXCEPTION 'an Iceberg table cannot hold a BTQL query''s rows'
+			USING ERRCODE = '0A000',
+				  DETAIL = 'A table keeps one row per span (or trace) by its id and partitions on created; a query''s rows need not have them.',
+				  HINT = 'Use export_type => ''logs_spans'' or ''logs_traces'' with format => ''iceberg'', or format => ''parquet'' for the query.';
+	END IF;
+	IF layout = 'hive' THEN
+		RAISE EXCEPTION 'layout hive does not apply to Iceberg tables'
+			USING ERRCODE = '22023',
+				  DETAIL = 'An Iceberg table lays out its own files: data/ and metadata/ under s3_path.',
+				  HINT = 'Leave layout out (or ''date''); choose the table''s partitioning with partitioning => ''day'' or ''none''.';
+	END IF;
+	IF partitioning IS NULL THEN
+		RETURN CASE WHEN export_type = 'logs_traces' THEN 'none' ELSE 'day' END;
+	END IF;
+	IF p = 'day' AND export_type = 'logs_traces' THEN
+		RAISE EXCEPTION 'a table of traces cannot be partitioned by day'
+			USING ERRCODE = '0A000',
+				  DETAIL = 'A trace''s created time can move to another day when its root span arrives after its children, and a partition''s deletes reach no other partition: the old row would stay.',
+				  HINT = 'Leave partitioning out for logs_traces (it is ''none''), or export logs_spans.';
+	END IF;
+	IF p NOT IN ('day', 'none') THEN
+		RAISE EXCEPTION 'unknown partitioning "%"', btexport._excerpt(partitioning)
+			USING ERRCODE = '22023',
+				  HINT = 'Use partitioning => ''day'' (hidden partitioning on day(created), the default) or ''none''.';
+	END IF;
+	RETURN p;
+END
+$$;
+
+-- an automation that has exported keeps its kind of destination: an Iceberg table's format,
+-- partitioning and export type are fixed by its first export (so is a folder's against becoming a table)
+CREATE OR REPLACE FUNCTION btexport._check_table_immutable(cur btexport.automations, a btexport.automations)
+RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF (cur.format = 'iceberg' OR a.format = 'iceberg')
+	   AND (a.format IS DISTINCT FROM cur.format OR a.partitioning IS DISTINCT FROM cur.partitioning
+			OR a.export_type IS DISTINCT FROM cur.export_type)
+	   AND EXISTS (SELECT 1 FROM btexport.runs r
+				    WHERE r.automation_id = cur.id AND r.status = 'succeeded' AND r.files > 0) THEN
+		RAISE EXCEPTION 'the table format of automation "%" cannot be changed after it exported', cur.name
+			USING ERRCODE = '55000',
+				  DETAIL = format('%s holds what the automation exported as %s (partitioning %s, export type %s).',
+								  cur.s3_path, cur.format, coalesce(cur.partitioning, 'none'), cur.export_type),
+				  HINT = 'Create a new automation with a new s3_path for the new format (and pause or drop this one).';
+	END IF;
 END
 $$;
 

@@ -51,7 +51,9 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 		('layout',						'text',			'''date''',			23),
 		-- the source: a Braintrust connection (project is then Braintrust's project, by name or id)
 		('connection',					'text',			'NULL',				NULL),
-		('requests_per_minute',			'integer',		'NULL',				24)
+		('requests_per_minute',			'integer',		'NULL',				24),
+		-- Iceberg tables (docs/iceberg.md)
+		('partitioning',				'text',			'NULL',				25)
 $$;
 REVOKE ALL ON FUNCTION btexport._settings() FROM PUBLIC;
 
@@ -148,6 +150,7 @@ BEGIN
 	a.start_from := start_from;
 	a.max_failures := btexport._check_positive('max_failures', (s->>'max_failures')::integer, 5);
 	a.layout := btexport._check_layout(s->>'layout');
+	a.partitioning := btexport._check_table_format(a.format, s->>'partitioning', a.export_type, a.layout);
 	IF credential IS NOT NULL THEN
 		-- names are per owner: the credential is (credential_owner, credential)
 		cred := btexport._credential_for(a.owner::oid, credential);
@@ -306,7 +309,12 @@ BEGIN
 	a := btexport._build_automation(btexport._settings_of(cur) || (changes - 's3_path')
 		|| jsonb_build_object('owner', cur.owner::oid, 'export_type', new_type, 'query', new_query,
 			'compression', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
-								THEN changes->'compression' ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END));
+								THEN changes->'compression' ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END,
+			'partitioning', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
+								 THEN changes->'partitioning' ELSE coalesce(changes->'partitioning', to_jsonb(cur.partitioning)) END));
+	-- an Iceberg table's format, partitioning and export type (its own message), then every
+	-- prefix's format, compression and layout
+	PERFORM btexport._check_table_immutable(cur, a);
 	PERFORM btexport._check_file_settings_fixed(cur, a);
 	IF a.name <> cur.name AND EXISTS (SELECT 1 FROM btexport.automations x WHERE x.name = a.name) THEN
 		RAISE EXCEPTION 'automation "%" already exists', a.name

@@ -31,7 +31,7 @@ CREATE TABLE btexport.automations (
 	region				text NOT NULL,
 	endpoint			text,
 	credential			text,
-	format				text NOT NULL CHECK (format IN ('jsonl', 'parquet')),
+	format				text NOT NULL CHECK (format IN ('jsonl', 'parquet', 'iceberg')),
 	"interval"			text,
 	schedule			text,
 	period				interval,		-- start-to-start cadence when cron cannot express the interval
@@ -54,7 +54,9 @@ CREATE TABLE btexport.automations (
 	created				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated				timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	credential_owner	regrole,		-- the credential is (credential_owner, credential)
+	partitioning		text CHECK (partitioning IN ('day', 'none')),	-- Iceberg tables only (docs/iceberg.md)
 	CHECK ((export_type = 'btql') = (query IS NOT NULL)),
+	CONSTRAINT automations_partitioning_format_check CHECK ((format = 'iceberg') = (partitioning IS NOT NULL)),
 	CONSTRAINT automations_credential_owner_check CHECK ((credential IS NULL) = (credential_owner IS NULL)),
 	CONSTRAINT automations_credential_fkey FOREIGN KEY (credential_owner, credential)
 		REFERENCES btexport.credentials (owner, name)
@@ -88,7 +90,8 @@ CREATE TABLE btexport.runs (
 	progress_rows		bigint,
 	progress_bytes		bigint,
 	progress_object		text,
-	progress_at			timestamptz
+	progress_at			timestamptz,
+	snapshot_id			bigint
 );
 CREATE INDEX runs_automation_idx ON btexport.runs (automation_id, id DESC);
 CREATE INDEX runs_started_idx ON btexport.runs (started_at);
@@ -98,6 +101,8 @@ COMMENT ON COLUMN btexport.runs.cleaned IS 'objects a failed run left in S3 have
 COMMENT ON TABLE btexport.runs IS 'run history: one row per export run';
 COMMENT ON COLUMN btexport.runs.progress_rows IS 'rows the run had written when it ended (a failed run''s were removed again; NULL before it started); btexport.progress shows them live';
 COMMENT ON COLUMN btexport.runs.progress_object IS 'the object the run was writing when it ended';
+COMMENT ON COLUMN btexport.runs.snapshot_id IS 'Iceberg automations: the snapshot the run committed (docs/iceberg.md)';
+COMMENT ON COLUMN btexport.automations.partitioning IS 'Iceberg tables: day (hidden partitioning day(created)) or none; chosen at creation';
 
 CREATE TABLE btexport.run_files (
 	run_id				bigint NOT NULL REFERENCES btexport.runs (id) ON DELETE CASCADE,

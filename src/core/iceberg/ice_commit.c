@@ -435,7 +435,7 @@ put_totals(json_t *s, const btx_ice_table *base, const counters *k)
 static json_t *
 summary_json(btx_ice_commit *c, const btx_ice_table *base, const counters *k, int partitions)
 {
-	json_t	   *s = json_object();
+	json_t	   *s = ice_json_object();
 	const char *op;
 	int			i;
 
@@ -722,7 +722,7 @@ btx_ice_commit_plan(btx_ice_commit *c, const btx_ice_table *base, const btx_ice_
 			memset(&old[j], 0, sizeof(old[j]));
 			nlist++;
 		}
-	snap = json_object();
+	snap = ice_json_object();
 	json_object_set_new(snap, "sequence-number", json_integer(seq));
 	json_object_set_new(snap, "snapshot-id", json_integer(c->snapshot_id));
 	if (parent >= 0)

@@ -7,6 +7,19 @@
 
 #include <jansson.h>
 
+/*
+ * A new empty JSON object.  Not jansson's json_object() by name: inside the
+ * PostgreSQL backend that symbol resolves to PostgreSQL's own json_object
+ * (the SQL function's C entry point, exported by the server binary, which
+ * comes first in the dynamic linker's search), so the call would run
+ * PostgreSQL's function.  json_pack's internal call stays inside libjansson.
+ */
+static inline json_t *
+ice_json_object(void)
+{
+	return json_pack("{}");
+}
+
 #include "core/iceberg/iceberg.h"
 
 /* the partition field id of the day spec, as the reference writers assign it */

@@ -298,7 +298,7 @@ btx_ice_table_parse(const char *json, size_t len, int version, btx_error *err)
 static json_t *
 field_json(const btx_ice_field *f)
 {
-	json_t	   *o = json_object();
+	json_t	   *o = ice_json_object();
 	json_t	   *type;
 
 	if (f->type == BTX_ICE_LIST_STRING)
@@ -389,7 +389,7 @@ btx_ice_table_create(const btx_ice_table_def *d, btx_error *err)
 		return NULL;
 	if (d->table_uuid == NULL && btx_ice_uuid(uuid, err) != 0)
 		return NULL;
-	doc = json_object();
+	doc = ice_json_object();
 	fields = json_array();
 	for (i = 0; i < d->nfields; i++)
 		json_array_append_new(fields, field_json(&d->fields[i]));
@@ -416,7 +416,7 @@ btx_ice_table_create(const btx_ice_table_def *d, btx_error *err)
 		json_array_append_new(orders, json_pack("{s:i, s:[{s:s, s:i, s:s, s:s}]}", "order-id", 1, "fields",
 												"transform", "identity", "source-id", (int) d->sort_source_id,
 												"direction", "asc", "null-order", "nulls-first"));
-	props = json_object();
+	props = ice_json_object();
 	for (i = 0; i < d->nproperties; i++)
 		if (d->properties[i].key && d->properties[i].value)
 			json_object_set_new(props, d->properties[i].key, json_string(d->properties[i].value));
@@ -540,6 +540,25 @@ btx_ice_table_summary(const btx_ice_table *t, int64_t snapshot_id, const char *k
 	return json_string_value(json_object_get(json_object_get(s, "summary"), key));
 }
 
+/* the newest snapshot whose summary has key = value (a run's tag): its id, or -1 */
+int64_t
+btx_ice_table_find_snapshot(const btx_ice_table *t, const char *key, const char *value)
+{
+	json_t	   *snaps = json_object_get(t->doc, "snapshots");
+	json_t	   *s;
+	size_t		i;
+	int64_t		found = -1;
+
+	json_array_foreach(snaps, i, s)
+	{
+		const char *v = json_string_value(json_object_get(json_object_get(s, "summary"), key));
+
+		if (v && strcmp(v, value) == 0)
+			found = int_or(s, "snapshot-id", -1);
+	}
+	return found;
+}
+
 const btx_ice_field *
 btx_ice_table_field(const btx_ice_table *t, int32_t id)
 {
@@ -641,7 +660,7 @@ ice_table_with_snapshot(const btx_ice_table *base, json_t *snap, int64_t snapsho
 	refs = json_object_get(doc, "refs");
 	if (!json_is_object(refs))
 	{
-		refs = json_object();
+		refs = ice_json_object();
 		json_object_set_new(doc, "refs", refs);
 	}
 	json_object_set_new(refs, "main", json_pack("{s:I, s:s}", "snapshot-id", (json_int_t) snapshot_id,

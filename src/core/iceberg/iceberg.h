@@ -108,6 +108,9 @@ extern int	btx_ice_table_snapshot_count(const btx_ice_table *t);
 /* a summary value of a snapshot (snapshot_id -1: the current one); NULL if absent */
 extern const char *btx_ice_table_summary(const btx_ice_table *t, int64_t snapshot_id,
 										 const char *key);
+/* the newest snapshot whose summary holds key = value (a run's tag); -1: none */
+extern int64_t btx_ice_table_find_snapshot(const btx_ice_table *t, const char *key,
+										   const char *value);
 /* the schema's field with this id; NULL if none */
 extern const btx_ice_field *btx_ice_table_field(const btx_ice_table *t, int32_t id);
 extern int	btx_ice_table_nfields(const btx_ice_table *t);

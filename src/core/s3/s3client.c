@@ -1262,6 +1262,17 @@ btx_s3_head_object(btx_s3_client *c, const char *bucket, const char *key,
 	return btx_s3_call_perform(c, &call, resp, err);
 }
 
+/* the whole object in resp->body (at most the response limit, 64 MB: metadata, not data) */
+int
+btx_s3_get_object(btx_s3_client *c, const char *bucket, const char *key,
+				  btx_s3_response *resp, btx_error *err)
+{
+	btx_s3_call call;
+
+	call_init(&call, "GetObject", "get object", "GET", bucket, key);
+	return btx_s3_call_perform(c, &call, resp, err);
+}
+
 int
 btx_s3_delete_object(btx_s3_client *c, const char *bucket, const char *key,
 					 btx_s3_response *resp, btx_error *err)

@@ -189,6 +189,9 @@ extern int	btx_s3_put_object(btx_s3_client *c, const char *bucket, const char *k
 							  btx_s3_response *resp, btx_error *err);
 extern int	btx_s3_head_object(btx_s3_client *c, const char *bucket, const char *key,
 							   btx_s3_response *resp, btx_error *err);
+/* the object's bytes in resp->body; a missing object fails with resp->status 404 */
+extern int	btx_s3_get_object(btx_s3_client *c, const char *bucket, const char *key,
+							  btx_s3_response *resp, btx_error *err);
 extern int	btx_s3_delete_object(btx_s3_client *c, const char *bucket, const char *key,
 								 btx_s3_response *resp, btx_error *err);
 /* one page; call again with out->next_token while out->truncated */

@@ -661,6 +661,10 @@ test_commits(void)
 		  strcmp(btx_ice_table_summary(t, -1, "operation"), "append") == 0 &&
 		  strcmp(btx_ice_table_summary(t, -1, "total-records"), "3") == 0 &&
 		  strcmp(btx_ice_table_summary(t, -1, "btexport.run-id"), "7") == 0);
+	check("a snapshot is found by a summary value, and only by its own",
+		  btx_ice_table_find_snapshot(t, "btexport.run-id", "7") == 11 &&
+		  btx_ice_table_find_snapshot(t, "btexport.run-id", "8") == -1 &&
+		  btx_ice_table_find_snapshot(t, "no-such-key", "7") == -1);
 	btx_ice_table_free(t);
 	rc = commit_file(&s, "s3://bucket/t", 2, "s3://bucket/t/data/created_day=2022-01-08/d.parquet", 19000, 12, &t, &err);
 	check("a delete-only commit is a 'delete' snapshot, sequence 2",

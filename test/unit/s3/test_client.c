@@ -461,6 +461,16 @@ test_requests(void)
 	}
 	T_END();
 
+	T_BEGIN("s3 get object: the body whole; a missing key fails with status 404");
+	fake_push(&f, 200, NULL, "{\"format-version\": 2}");
+	T_CHECK(btx_s3_get_object(c, "test-bucket", "t/metadata/v1.metadata.json", &resp, &err) == 0, "%s", err.message);
+	T_CHECK(resp.body.len == 21 && memcmp(resp.body.data, "{\"format-version\": 2}", 21) == 0, "body %zu", resp.body.len);
+	T_STREQ(f.seen[f.nseen - 1].method, "GET");
+	fake_push(&f, 404, NULL, "<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>");
+	T_CHECK(btx_s3_get_object(c, "test-bucket", "t/metadata/v9.metadata.json", &resp, &err) != 0, "ok?");
+	T_CHECK(resp.status == 404, "status %ld", resp.status);
+	T_END();
+
 	T_BEGIN("s3 PermanentRedirect names the bucket's region");
 	fake_push(&f, 301, "x-amz-bucket-region: eu-central-1\r\n",
 			  "<Error><Code>PermanentRedirect</Code><Message>use the endpoint</Message>"
