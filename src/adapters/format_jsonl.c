@@ -31,12 +31,7 @@
 typedef struct JsonlWriter
 {
 	BtxFormatWriter base;
-	TupleDesc	tupdesc;
-	BtxValueKind *kinds;
-	FmgrInfo   *out;			/* output functions (BTX_V_OTHER, float4, numeric) */
-	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
-	Datum	   *values;			/* the row, deformed once */
-	bool	   *isnull;
+	BtxRowValues rv;			/* the columns' kinds, output functions, the current row */
 	btx_jsonl  *jl;
 	btx_zsink  *z;				/* compression, or NULL */
 	int			pivot;			/* BTQL pivot column: its members join the row; -1 */
@@ -79,30 +74,10 @@ jsonl_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxO
 
 	w->base.format = &BtxFormatJsonl;
 	w->base.obj = obj;
-	/* our own copy: the span store's cursor frees a batch's descriptor at the next fetch */
-	w->tupdesc = CreateTupleDescCopy(tupdesc);
 	w->pivot = pivot;
-	w->kinds = palloc(sizeof(BtxValueKind) * n);
-	w->out = palloc0(sizeof(FmgrInfo) * n);
-	w->values = palloc(sizeof(Datum) * n);
-	w->isnull = palloc(sizeof(bool) * n);
-	w->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport jsonl row", ALLOCSET_DEFAULT_SIZES);
+	BtxRowValuesInit(&w->rv, tupdesc, NULL);
 	for (i = 0; i < n; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(w->tupdesc, i);
-		btx_pq_type pt;
-
-		names[i] = colnames ? colnames[i] : NameStr(att->attname);
-		w->kinds[i] = BtxValueKindOf(att->atttypid, &pt);
-		if (w->kinds[i] == BTX_V_OTHER || w->kinds[i] == BTX_V_FLOAT4 || w->kinds[i] == BTX_V_NUMERIC)
-		{
-			Oid			fn;
-			bool		varlena;
-
-			getTypeOutputInfo(att->atttypid, &fn, &varlena);
-			fmgr_info(fn, &w->out[i]);
-		}
-	}
+		names[i] = colnames ? colnames[i] : NameStr(TupleDescAttr(tupdesc, i)->attname);
 	memset(&opt, 0, sizeof(opt));
 	/* text in a UTF8 database is valid UTF-8 already; anything else is checked */
 	opt.validate_utf8 = w->validate_utf8 = GetDatabaseEncoding() != PG_UTF8;
@@ -139,7 +114,7 @@ jl_number(JsonlWriter *w, int i, Datum d)
 {
 	char	   *s;
 
-	if (w->kinds[i] == BTX_V_FLOAT8)
+	if (w->rv.kinds[i] == BTX_V_FLOAT8)
 	{
 		double		v = DatumGetFloat8(d);
 
@@ -149,7 +124,7 @@ jl_number(JsonlWriter *w, int i, Datum d)
 	}
 	else
 	{
-		s = OutputFunctionCall(&w->out[i], d);
+		s = OutputFunctionCall(&w->rv.out[i], d);
 		if (strcmp(s, "NaN") == 0 || strcmp(s, "Infinity") == 0 || strcmp(s, "-Infinity") == 0)
 			return btx_jsonl_null(w->jl, i);
 	}
@@ -162,7 +137,7 @@ jl_json(JsonlWriter *w, int i, Datum d)
 {
 	char	   *s;
 
-	if (TupleDescAttr(w->tupdesc, i)->atttypid == JSONBOID)
+	if (TupleDescAttr(w->rv.tupdesc, i)->atttypid == JSONBOID)
 	{
 		Jsonb	   *j = DatumGetJsonbP(d);
 		btx_buf    *b;
@@ -217,7 +192,7 @@ jl_text_array(JsonlWriter *w, int i, Datum d)
 static int
 jl_value(JsonlWriter *w, int i, Datum d)
 {
-	switch (w->kinds[i])
+	switch (w->rv.kinds[i])
 	{
 		case BTX_V_TEXT:
 			{
@@ -258,7 +233,7 @@ jl_value(JsonlWriter *w, int i, Datum d)
 			}
 		case BTX_V_OTHER:
 			{
-				char	   *s = OutputFunctionCall(&w->out[i], d);
+				char	   *s = OutputFunctionCall(&w->rv.out[i], d);
 
 				return btx_jsonl_string(w->jl, i, s, strlen(s));
 			}
@@ -274,19 +249,16 @@ jsonl_row(BtxFormatWriter *fw, HeapTuple tuple)
 	MemoryContext old;
 	int			i;
 
-	/* detoasted copies and text forms are garbage once the writer has copied the bytes */
-	old = MemoryContextSwitchTo(w->rowcxt);
-	heap_deform_tuple(tuple, w->tupdesc, w->values, w->isnull);
-	for (i = 0; i < w->tupdesc->natts; i++)
+	old = BtxRowValuesBegin(&w->rv, tuple);
+	for (i = 0; i < w->rv.tupdesc->natts; i++)
 	{
 		/* a failure surfaces at end_row */
-		if (!w->isnull[i])
-			(void) jl_value(w, i, w->values[i]);
+		if (!w->rv.isnull[i])
+			(void) jl_value(w, i, w->rv.values[i]);
 		else if (i != w->pivot)
 			(void) btx_jsonl_null(w->jl, i);
 	}
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(w->rowcxt);
+	BtxRowValuesEnd(&w->rv, old);
 	if (btx_jsonl_end_row(w->jl, &err) != 0)
 		raise_writer(w, &err);
 }
@@ -325,11 +297,7 @@ jsonl_free(BtxFormatWriter *fw)
 	if (w->z)
 		btx_zsink_free(w->z);
 	w->z = NULL;
-	/* after an error thrown inside a row the context may still be current: its parent frees it */
-	if (w->rowcxt && CurrentMemoryContext != w->rowcxt)
-		MemoryContextDelete(w->rowcxt);
-	w->rowcxt = NULL;
-	FreeTupleDesc(w->tupdesc);
+	BtxRowValuesFree(&w->rv);
 	pfree(w);
 }
 

@@ -28,13 +28,8 @@
 /* the conversion of one result set's rows (format_parquet.h) */
 struct BtxPqRow
 {
-	TupleDesc	tupdesc;		/* our own copy: the caller's may be freed with its batch */
-	BtxValueKind *kinds;
-	FmgrInfo   *out;			/* output functions for BTX_V_OTHER */
-	MemoryContext rowcxt;		/* a row's detoasted values and text forms; reset per row */
+	BtxRowValues rv;			/* the columns' kinds, output functions, the current row */
 	btx_buf		scratch;		/* a jsonb's text (malloc'd, reused) */
-	Datum	   *values;			/* the row, deformed once */
-	bool	   *isnull;
 };
 
 typedef struct ParquetWriter
@@ -66,41 +61,16 @@ BtxPqRow *
 BtxPqRowNew(TupleDesc tupdesc, btx_pq_type *types)
 {
 	BtxPqRow   *r = palloc0(sizeof(BtxPqRow));
-	int			n = tupdesc->natts;
-	int			i;
 
-	r->tupdesc = CreateTupleDescCopy(tupdesc);
-	r->kinds = palloc(sizeof(BtxValueKind) * n);
-	r->out = palloc0(sizeof(FmgrInfo) * n);
-	r->values = palloc(sizeof(Datum) * n);
-	r->isnull = palloc(sizeof(bool) * n);
-	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport parquet row", ALLOCSET_DEFAULT_SIZES);
-	for (i = 0; i < n; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(r->tupdesc, i);
-
-		r->kinds[i] = BtxValueKindOf(att->atttypid, &types[i]);
-		if (r->kinds[i] == BTX_V_OTHER)
-		{
-			Oid			fn;
-			bool		varlena;
-
-			getTypeOutputInfo(att->atttypid, &fn, &varlena);
-			fmgr_info(fn, &r->out[i]);
-		}
-	}
+	BtxRowValuesInit(&r->rv, tupdesc, types);
 	return r;
 }
 
 void
 BtxPqRowFree(BtxPqRow *r)
 {
-	/* after an error thrown inside a row the context may still be current: its parent frees it */
-	if (r->rowcxt && CurrentMemoryContext != r->rowcxt)
-		MemoryContextDelete(r->rowcxt);
-	r->rowcxt = NULL;
+	BtxRowValuesFree(&r->rv);
 	btx_buf_free(&r->scratch);
-	FreeTupleDesc(r->tupdesc);
 	pfree(r);
 }
 
@@ -163,7 +133,7 @@ BtxPqOptionsFor(BtxAutomation *a, btx_pq_options *opt)
 static int
 pq_value(BtxPqRow *w, btx_pq_writer *pq, int i, Datum d)
 {
-	switch (w->kinds[i])
+	switch (w->rv.kinds[i])
 	{
 		case BTX_V_TEXT:
 			{
@@ -175,7 +145,7 @@ pq_value(BtxPqRow *w, btx_pq_writer *pq, int i, Datum d)
 			{
 				char	   *s;
 
-				if (TupleDescAttr(w->tupdesc, i)->atttypid == JSONBOID)
+				if (TupleDescAttr(w->rv.tupdesc, i)->atttypid == JSONBOID)
 				{
 					/* the same text as JsonbToCString, through the reused scratch buffer */
 					btx_buf_reset(&w->scratch);
@@ -246,7 +216,7 @@ pq_value(BtxPqRow *w, btx_pq_writer *pq, int i, Datum d)
 			}
 		case BTX_V_OTHER:
 			{
-				char	   *s = OutputFunctionCall(&w->out[i], d);
+				char	   *s = OutputFunctionCall(&w->rv.out[i], d);
 
 				return btx_pq_bytes(pq, i, s, strlen(s));
 			}
@@ -261,23 +231,16 @@ BtxPqRowPut(BtxPqRow *r, btx_pq_writer *pq, HeapTuple tuple)
 	int			i;
 	MemoryContext old;
 
-	/*
-	 * Detoasted copies, JsonbToCString's strings and output-function results
-	 * are garbage once the writer has copied the bytes: without a per-row
-	 * context they pile up in the SPI procedure context until the run ends
-	 * (~10 KB a row, gigabytes for a million spans).
-	 */
-	old = MemoryContextSwitchTo(r->rowcxt);
-	heap_deform_tuple(tuple, r->tupdesc, r->values, r->isnull);
-	for (i = 0; i < r->tupdesc->natts; i++)
+	/* converted in the row context (BtxRowValues: ~10 KB a row would pile up otherwise) */
+	old = BtxRowValuesBegin(&r->rv, tuple);
+	for (i = 0; i < r->rv.tupdesc->natts; i++)
 	{
-		if (r->isnull[i])
+		if (r->rv.isnull[i])
 			btx_pq_null(pq, i);
 		else
-			(void) pq_value(r, pq, i, r->values[i]);	/* a failure surfaces at end_row */
+			(void) pq_value(r, pq, i, r->rv.values[i]);	/* a failure surfaces at end_row */
 	}
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(r->rowcxt);
+	BtxRowValuesEnd(&r->rv, old);
 }
 
 static void

@@ -4,8 +4,11 @@
  */
 #include "adapters/btexport.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/uuid.h"
 
@@ -178,4 +181,63 @@ BtxJsonbWrite(btx_buf *b, Jsonb *jb)
 				elog(ERROR, "unexpected jsonb iterator token %d", (int) tok);
 		}
 	}
+}
+
+void
+BtxRowValuesInit(BtxRowValues *r, TupleDesc tupdesc, btx_pq_type *types)
+{
+	int			n = tupdesc->natts;
+	int			i;
+
+	r->tupdesc = CreateTupleDescCopy(tupdesc);
+	r->kinds = palloc(sizeof(BtxValueKind) * n);
+	r->out = palloc0(sizeof(FmgrInfo) * n);
+	r->values = palloc(sizeof(Datum) * n);
+	r->isnull = palloc(sizeof(bool) * n);
+	r->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "btexport row", ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(r->tupdesc, i);
+		btx_pq_type pt;
+
+		r->kinds[i] = BtxValueKindOf(att->atttypid, &pt);
+		if (types)
+			types[i] = pt;
+		if (r->kinds[i] == BTX_V_OTHER || r->kinds[i] == BTX_V_FLOAT4 || r->kinds[i] == BTX_V_NUMERIC)
+		{
+			Oid			fn;
+			bool		varlena;
+
+			getTypeOutputInfo(att->atttypid, &fn, &varlena);
+			fmgr_info(fn, &r->out[i]);
+		}
+	}
+}
+
+MemoryContext
+BtxRowValuesBegin(BtxRowValues *r, HeapTuple tuple)
+{
+	MemoryContext old = MemoryContextSwitchTo(r->rowcxt);
+
+	heap_deform_tuple(tuple, r->tupdesc, r->values, r->isnull);
+	return old;
+}
+
+void
+BtxRowValuesEnd(BtxRowValues *r, MemoryContext old)
+{
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(r->rowcxt);
+}
+
+void
+BtxRowValuesFree(BtxRowValues *r)
+{
+	/* after an error thrown inside a row the context may still be current: its parent frees it */
+	if (r->rowcxt && CurrentMemoryContext != r->rowcxt)
+		MemoryContextDelete(r->rowcxt);
+	r->rowcxt = NULL;
+	if (r->tupdesc)
+		FreeTupleDesc(r->tupdesc);
+	r->tupdesc = NULL;
 }

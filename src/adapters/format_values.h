@@ -13,6 +13,9 @@
 
 #include "adapters/btexport.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "fmgr.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -47,5 +50,35 @@ extern void BtxUuidText(Datum d, char *buf);
 
 /* a jsonb's text, the same as JsonbToCString's, appended to b */
 extern void BtxJsonbWrite(btx_buf *b, Jsonb *jb);
+
+/*
+ * One result set's rows as typed values, decided once per file: a copy of the
+ * tuple descriptor (a source that fetches in batches, the span store's
+ * cursor, frees a batch's descriptor with the next fetch, while a file
+ * outlives many batches), each column's kind, the output functions of the
+ * kinds written as text (other types, float4, numeric), and a per-row memory
+ * context: detoasted copies and text forms are garbage once a writer has
+ * copied the bytes, and without it they pile up until the run ends.
+ */
+typedef struct BtxRowValues
+{
+	TupleDesc	tupdesc;
+	BtxValueKind *kinds;
+	FmgrInfo   *out;
+	MemoryContext rowcxt;
+	Datum	   *values;			/* the current row, deformed once */
+	bool	   *isnull;
+} BtxRowValues;
+
+/* set up r for rows of tupdesc; types[i] (if not NULL) gets each column's Parquet type */
+extern void BtxRowValuesInit(BtxRowValues *r, TupleDesc tupdesc, btx_pq_type *types);
+
+/* deform tuple into r->values / r->isnull inside the row context; returns the context to go back to */
+extern MemoryContext BtxRowValuesBegin(BtxRowValues *r, HeapTuple tuple);
+
+/* the row is written: back to old, the row's memory freed */
+extern void BtxRowValuesEnd(BtxRowValues *r, MemoryContext old);
+
+extern void BtxRowValuesFree(BtxRowValues *r);
 
 #endif
