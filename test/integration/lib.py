@@ -109,22 +109,60 @@ def moto_user_key(user):
     return json.loads(moto_iam("create-access-key", "--user-name", user))["AccessKey"]
 
 
+def _s3_get(bucket, key="", query=None):
+    """A GET on moto's S3 signed with SigV4 (AWS Signature Version 4, stdlib hmac/hashlib) by the
+    test user's key: the tests read back what btexport wrote many hundred times, and one AWS CLI
+    process costs about a second each (its start-up, not the request).  moto checks the signature
+    as it does the CLI's; the AWS CLI is still the reader where its own behaviour is the point
+    (head-object, multipart listings, recursive copies: see the callers of aws())."""
+    import datetime
+    import hashlib
+    import hmac
+    from urllib.parse import quote, urlsplit
+    endpoint = os.environ["MOTO_ENDPOINT"]
+    host = urlsplit(endpoint).netloc
+    path = "/" + quote(bucket, safe="") + ("/" + quote(key, safe="/~") if key else "")
+    qs = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted((query or {}).items()))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    empty = hashlib.sha256(b"").hexdigest()
+    canonical = f"GET\n{path}\n{qs}\nhost:{host}\nx-amz-content-sha256:{empty}\nx-amz-date:{amz_date}\n\n" \
+                f"host;x-amz-content-sha256;x-amz-date\n{empty}"
+    scope = f"{day}/us-east-1/s3/aws4_request"
+    to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    k = ("AWS4" + os.environ["BTX_SECRET"]).encode()
+    for part in (day, "us-east-1", "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    req = urllib.request.Request(endpoint + path + (f"?{qs}" if qs else ""), headers={
+        "x-amz-date": amz_date, "x-amz-content-sha256": empty,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={os.environ['BTX_AKID']}/{scope}, "
+                         f"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.read()
+    except urllib.error.HTTPError as e:
+        raise RuntimeError(f"GET s3://{bucket}/{key} failed: {e.code} {e.read()[:300]!r}") from None
+
+
 def list_keys(bucket, prefix=""):
-    out = aws("s3api", "list-objects-v2", "--bucket", bucket, "--prefix", prefix, "--output", "json")
-    if not out.strip():
-        return []
-    return sorted(o["Key"] for o in json.loads(out).get("Contents", []))
+    """Every key under prefix, sorted (ListObjectsV2, following continuation tokens)."""
+    import xml.etree.ElementTree as ET
+    ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+    keys, token = [], None
+    while True:
+        q = {"list-type": "2", "prefix": prefix}
+        if token:
+            q["continuation-token"] = token
+        root = ET.fromstring(_s3_get(bucket, query=q))
+        keys += [c.findtext(f"{ns}Key") for c in root.findall(f"{ns}Contents")]
+        token = root.findtext(f"{ns}NextContinuationToken")
+        if root.findtext(f"{ns}IsTruncated") != "true" or not token:
+            return sorted(keys)
 
 
 def get_object(bucket, key):
-    with tempfile.NamedTemporaryFile(delete=False) as f:
-        path = f.name
-    try:
-        aws("s3", "cp", f"s3://{bucket}/{key}", path, "--only-show-errors")
-        with open(path, "rb") as f:
-            return f.read()
-    finally:
-        os.unlink(path)
+    return _s3_get(bucket, key)
 
 
 def read_jsonl_objects(bucket, keys):
