@@ -57,9 +57,16 @@ SDK_PROJECT_ID = "0b6f3a52-8f5e-4c1a-b1d2-3e4f5a6b7c8d"
 
 def for_project(project, text):
     """The capture's text addressed to `project`: an event's project_id must name the project it is
-    logged into (docs/ingest.md), so each scenario's project gets its own id in the rows."""
-    _, out, _ = psql("SELECT btexport.create_project(%s);" % lit(project))
-    return text.replace('"project_id":"%s"' % SDK_PROJECT_ID, '"project_id":"%s"' % out.strip())
+    logged into (docs/ingest.md), so each scenario's project gets its own id in the rows.  The id is
+    asked for once per project (create_project returns the existing project's id), not once per line:
+    a psql process per line was most of this suite's time."""
+    if project not in PROJECT_IDS:
+        _, out, _ = psql("SELECT btexport.create_project(%s);" % lit(project))
+        PROJECT_IDS[project] = out.strip()
+    return text.replace('"project_id":"%s"' % SDK_PROJECT_ID, '"project_id":"%s"' % PROJECT_IDS[project])
+
+
+PROJECT_IDS = {}
 
 
 def fetch_rows(project):
