@@ -60,6 +60,67 @@ suite() {	# name command...   (BTX_ONLY=<extended regex>: run only the suites wh
 	echo "    ($((SECONDS - t0)) s)"
 }
 
+# Lane 2: suites that bring their own servers run in a background lane beside lane 1 (unit, fuzz,
+# pg_regress, the integration suites on the shared cluster, sanitize, bench).  Lane 1's unit tests
+# and fuzzers use one core, the integration suites wait on pg_cron's minute tick: lane 2 fills
+# that room.  Nothing is shared between the lanes: each lane-2 suite starts its own cluster (free
+# port, own data directory, own pg_cron), moto and servers; builds are in per-suite directories.
+# No suite of lane 2 measures speed (s3's "fails quickly" bound is 3 s for ~0.5 s of retries).
+# Their blocks ("--- name", "=== name: ...", their own time) are printed when the lane is
+# collected, at the end, in the order below.
+LANE2_COMPONENTS="format upgrade readme s3 iceberg btapi btql ingest lint"
+LANE2_INTEGRATION="test_ops_secrets"	# waits for two pg_cron ticks (~2 min, idle)
+source test/harness/pg.sh
+source test/harness/moto.sh
+source test/harness/braintrust.sh
+own_servers() {	# dir command...: run the command against a cluster, moto and the API double of its own
+	local dir="$1" rc; shift
+	pg_start "$dir/pg" >"$dir-pg-start.log" 2>&1 || { cat "$dir-pg-start.log"; echo "0 passed, 1 failed"; return 1; }
+	moto_start "$dir/moto" >"$dir-moto-start.log" 2>&1 || { cat "$dir-moto-start.log"; pg_stop; echo "0 passed, 1 failed"; return 1; }
+	btdouble_start "$dir/btdouble" || { moto_stop; pg_stop; echo "0 passed, 1 failed"; return 1; }
+	"$@"; rc=$?
+	btdouble_stop; moto_stop; pg_stop
+	return $rc
+}
+LANE2=()	# the lane-2 suites this run selected, in order: "name|command..."
+for t in $LANE2_COMPONENTS; do
+	[ -f "test/$t/run.sh" ] && LANE2+=("$t|bash test/$t/run.sh")
+done
+for t in $LANE2_INTEGRATION; do
+	[ -f "test/integration/$t.py" ] && LANE2+=("integration $t|own_servers $WORK/lane2-$t python3 test/integration/$t.py")
+done
+lane2_run() {	# in the background: each selected suite, one after the other; its log and "rc seconds"
+	local e name log t0
+	for e in "${LANE2[@]}"; do
+		name="${e%%|*}"
+		if [ -n "${BTX_ONLY:-}" ] && ! [[ "$name" =~ $BTX_ONLY ]]; then continue; fi
+		log="$WORK/$(echo "$name" | tr ' /' '__').log"; t0=$SECONDS
+		( eval "${e#*|}" ) >"$log" 2>&1
+		echo "$? $((SECONDS - t0))" >"$log.rc"
+	done
+}
+lane2_collect() {	# wait for lane 2, then print and count each of its suites
+	local e name log rc secs
+	wait "$LANE2_PID"
+	for e in "${LANE2[@]}"; do
+		name="${e%%|*}"
+		if [ -n "${BTX_ONLY:-}" ] && ! [[ "$name" =~ $BTX_ONLY ]]; then continue; fi
+		log="$WORK/$(echo "$name" | tr ' /' '__').log"
+		read -r rc secs <"$log.rc" 2>/dev/null || { rc=1; secs="?"; }
+		echo "--- $name (lane 2)"
+		tally "$name" "$log" "$rc"
+		echo "    ($secs s)"
+	done
+}
+in_lane2() {	# name -> true when lane 2 runs it
+	local e
+	for e in "${LANE2[@]}"; do [ "${e%%|*}" = "$1" ] && return 0; done
+	return 1
+}
+lane2_run &
+LANE2_PID=$!
+trap 'kill "$LANE2_PID" 2>/dev/null' EXIT
+
 # 1. C unit tests of the plain-C cores, under ASan/UBSan
 for d in test/unit/*/; do
 	[ -f "$d/Makefile" ] && suite "unit $(basename "$d")" make --no-print-directory -C "$d" check
@@ -71,13 +132,10 @@ for d in test/fuzz/*/; do
 done
 
 # 3. a cluster (pg_cron + btexport preloaded) and moto for the SQL-level suites
-source test/harness/pg.sh
-source test/harness/moto.sh
-source test/harness/braintrust.sh
 pg_start "$WORK/pg" >"$WORK/pg-start.log" 2>&1 || { cat "$WORK/pg-start.log"; echo "0 passed, 1 failed"; exit 1; }
 moto_start "$WORK/moto" >"$WORK/moto-start.log" 2>&1 || { cat "$WORK/moto-start.log"; pg_stop; echo "0 passed, 1 failed"; exit 1; }
 btdouble_start "$WORK/btdouble" || { moto_stop; pg_stop; echo "0 passed, 1 failed"; exit 1; }
-cleanup() { btdouble_stop; moto_stop; pg_stop; }
+cleanup() { btdouble_stop; moto_stop; pg_stop; kill "$LANE2_PID" 2>/dev/null; }
 trap cleanup EXIT
 
 regress() {
@@ -99,13 +157,14 @@ suite "pg_regress" regress
 
 # 4. integration tests (Python, stdlib only) against the cluster and moto
 for t in test/integration/test_*.py; do
-	suite "integration $(basename "$t" .py)" python3 "$t"
+	in_lane2 "integration $(basename "$t" .py)" || suite "integration $(basename "$t" .py)" python3 "$t"
 done
 
-# 5. component suites that bring their own servers
+# 5. component suites that bring their own servers (the others are in lane 2)
 for s in test/*/run.sh; do
-	suite "$(basename "$(dirname "$s")")" bash "$s"
+	in_lane2 "$(basename "$(dirname "$s")")" || suite "$(basename "$(dirname "$s")")" bash "$s"
 done
+lane2_collect
 
 echo
 if [ ${#SUITE_FAIL[@]} -gt 0 ]; then echo "failed suites: ${SUITE_FAIL[*]}"; fi
