@@ -838,6 +838,68 @@ load_existing(IceState *st)
 	return t;
 }
 
+/* is key's last component named after a compaction's tag ("compact-<time>")? */
+static bool
+compaction_object(const char *key)
+{
+	const char *base = strrchr(key, '/');
+
+	base = base ? base + 1 : key;
+	if (strncmp(base, "snap-", 5) == 0)
+		return strstr(base, "-compact-") != NULL;	/* manifest lists: snap-<id>-<attempt>-<tag>.avro */
+	return strncmp(base, "compact-", 8) == 0;
+}
+
+/*
+ * Remove what an earlier compaction that crashed (or whose backend was
+ * killed) left: objects named after a compaction's tag that no snapshot of
+ * the table references, and open multipart uploads.  The caller holds the
+ * automation's run lock, so no run or compaction is writing to the table: a
+ * finished compaction's objects are referenced by its snapshot, or were
+ * removed by expiry with it.  Returns how many objects went.
+ */
+static int
+sweep_compactions(IceState *st)
+{
+	const char *dirs[2] = {"data/", "metadata/"};
+	char	  **refs = NULL;
+	int			nrefs = 0;
+	volatile int removed = 0;
+	btx_error	err;
+	int			d;
+
+	if (btx_ice_referenced(st->t, &st->io, &refs, &nrefs, &err) != 0)
+		raise_ice(&err);
+	PG_TRY();
+	{
+		for (d = 0; d < 2; d++)
+		{
+			char	   *under = psprintf("%s%s%s", st->key_root, st->key_root[0] ? "/" : "", dirs[d]);
+			List	   *keys = NIL;
+			ListCell   *lc;
+
+			(void) BtxStoreAbortUploads(&st->target, under);
+			if (!BtxStoreListKeys(&st->target, under, &keys))
+				continue;		/* a listing failure leaves the leftovers for the next compaction */
+			foreach(lc, keys)
+			{
+				const char *key = lfirst(lc);
+
+				if (compaction_object(key) &&
+					!btx_ice_is_referenced(refs, nrefs, psprintf("%s%s", st->uri_prefix, key)) &&
+					BtxStoreTryDelete(&st->target, key, false))
+					removed++;
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		btx_ice_referenced_free(refs, nrefs);
+	}
+	PG_END_TRY();
+	return removed;
+}
+
 /* the newest transaction id any row the caller can see may have: the end of a window over everything */
 static char *
 window_end_now(void)
@@ -880,6 +942,12 @@ BtxIcebergCompact(BtxAutomation *a, uint64 target_size, BtxIcebergMaint *out)
 	{
 		ice_connect(sink);
 		st->t = load_existing(st);
+		out->leftovers_removed = sweep_compactions(st);
+		if (out->leftovers_removed > 0)
+			ereport(NOTICE,
+					(errmsg("removed %d objects an interrupted compaction of automation \"%s\" left",
+							out->leftovers_removed, a->name),
+					 errdetail("No snapshot of the table referenced them.")));
 		if (btx_ice_live_files(st->t, &st->io, &live, &nlive, &err) != 0)
 			raise_ice(&err);
 		if (nlive > 0)

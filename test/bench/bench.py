@@ -32,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 WORK = os.environ["WORK"]
 BUCKET = os.environ["S3_BUCKET"]
 ENDPOINT = os.environ["S3_ENDPOINT"]
+NULL_ENDPOINT = os.environ["NULL_ENDPOINT"]     # null_s3.py: the discarding endpoint (a test double)
 S3_DIR = os.environ["S3_DIR"]
 TICK = os.sysconf("SC_CLK_TCK")
 FIGURES = {}          # everything measured, for the JSON file
@@ -103,6 +104,13 @@ def timed(fn, *a, **k):
 
 def median(xs):
     return statistics.median(xs) if xs else None
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a process (all its threads), in seconds"""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def postmaster_pid():
@@ -238,23 +246,30 @@ SEQ = [0]
 SMOKE = [False]
 
 
-def btexport_run(project, n, fmt, codec, db="bench", max_rows=None, tag=""):
-    """create an automation over the project, run it once (wait => true), return its figures"""
+def btexport_run(project, n, fmt, codec, db="bench", max_rows=None, tag="", endpoint=None, server_pid=None):
+    """create an automation over the project, run it once (wait => true), return its figures;
+    server_pid: the S3 server's process, whose CPU time during the run is reported too"""
+    endpoint = endpoint or ENDPOINT
+    server_pid = server_pid or int(os.environ["S3_PID"])
     SEQ[0] += 1
     name = f"{fmt}-{codec}-{n}-{SEQ[0]}{tag}"
     prefix = f"btx/{name}/"
     # Parquet's default codec is snappy: 'none' must be said
-    comp = f", compression => '{codec}'" if fmt == "parquet" or codec != "none" else ""
+    comp = f", compression => '{codec}'" if fmt in ("parquet", "iceberg") or codec != "none" else ""
+    if fmt == "iceberg":
+        comp += ", partitioning => 'none'"     # one table file per target size, as the Parquet run
     mr = f", max_rows_per_run => {max_rows}" if max_rows else ""
     aid = psql(f"SELECT id FROM btexport.create_automation(name => '{name}', project => '{project}',"
                f" s3_path => 's3://{BUCKET}/{prefix}', export_type => 'logs_spans', format => '{fmt}'{comp}{mr},"
-               f" endpoint => '{ENDPOINT}', credential => 's3')", db=db)
+               f" endpoint => '{endpoint}', credential => 's3')", db=db)
     mon = WorkerMonitor(postmaster_pid())
     mon.start()
+    srv0 = proc_cpu_s(server_pid)
     t0 = time.perf_counter()
     psql(f"SELECT id FROM btexport.run('{name}')", db=db)
     wall = time.perf_counter() - t0
     m = mon.finish()
+    m["server_cpu_s"] = proc_cpu_s(server_pid) - srv0
     runs = json.loads(psql(f"SELECT json_agg(json_build_object('id', id, 'status', status, 'rows', rows, 'bytes', bytes,"
                            f" 'files', files, 'pid', pid, 'error', error_message) ORDER BY id)"
                            f" FROM btexport.runs WHERE automation_id = {aid}", db=db))
@@ -471,7 +486,7 @@ def verify_readers(codec, btx, source, columns):
 
 def measure_size(n, project, reps, single_run_extra):
     pid = project_id(project)
-    out = {"n": n, "limit": [], "jsonl": [], "peer_jsonl": [], "peer_stream": []}
+    out = {"n": n, "limit": [], "jsonl": [], "peer_jsonl": [], "peer_stream": [], "jsonl_null": [], "iceberg": []}
     for codec in PARQUET_CODECS:
         out[codec], out[f"peer_{codec}"] = [], []
     for rep in range(reps):
@@ -487,7 +502,7 @@ def measure_size(n, project, reps, single_run_extra):
                     r = btexport_run(project, n, fmt, codec, max_rows=max(n, 100000))
                     out[key].append(r)
                     say(f"  btexport {key}: {r['wall_s']:.2f} s, {r['bytes'] / 1e6:.1f} MB in {len(r['files'])} files,"
-                        f" VmHWM {r['vmhwm_mb']:.0f} MB, CPU {r['cpu_s']:.2f} s")
+                        f" VmHWM {r['vmhwm_mb']:.0f} MB, CPU {r['cpu_s']:.2f} s, s3rver's CPU {r['server_cpu_s']:.2f} s")
                 else:
                     if fmt == "jsonl":
                         r = peer_jsonl(pid, n, rep)
@@ -525,6 +540,18 @@ def measure_size(n, project, reps, single_run_extra):
                     if h1.digest() != h2.digest():
                         fail("btexport's JSON Lines differ from the documented form rendered in SQL")
                     say("  btexport's JSON Lines objects are byte-identical to the documented form rendered in SQL")
+                # the throughput target: the same export into the discarding endpoint (the limit's
+                # /dev/null is free; s3rver is not), then the limit again, next to it
+                r = btexport_run(project, n, "jsonl", "none", max_rows=max(n, 100000), tag="-null",
+                                 endpoint=NULL_ENDPOINT, server_pid=int(os.environ["NULL_PID"]))
+                if r["bytes"] != b["bytes"] or len(r["files"]) != len(b["files"]):
+                    fail(f"into the discarding endpoint btexport wrote {r['bytes']} bytes in {len(r['files'])} files,"
+                         f" into s3rver {b['bytes']} in {len(b['files'])}")
+                out["jsonl_null"].append(r)
+                say(f"  btexport JSON Lines into the discarding endpoint: {r['wall_s']:.2f} s, CPU {r['cpu_s']:.2f} s,"
+                    f" the endpoint's CPU {r['server_cpu_s']:.2f} s")
+                out["limit"].append(measure_limit(pid, n))
+                say(f"  limit {out['limit'][-1]:.2f} s")
                 os.unlink(p["path"])
                 s3_rm(b["prefix"])
                 s3_rm(p["key"])
@@ -533,6 +560,12 @@ def measure_size(n, project, reps, single_run_extra):
                 s3_rm(out[peer][-1]["key"])
                 if rep < reps - 1:
                     s3_rm(out[key][-1]["prefix"])
+        # issue 17: the same rows as an Iceberg table (snappy, unpartitioned), against the Parquet snappy run
+        r = btexport_run(project, n, "iceberg", "snappy", max_rows=max(n, 100000))
+        out["iceberg"].append(r)
+        say(f"  btexport iceberg (snappy): {r['wall_s']:.2f} s, {r['bytes'] / 1e6:.1f} MB in {len(r['files'])} files,"
+            f" VmHWM {r['vmhwm_mb']:.0f} MB, CPU {r['cpu_s']:.2f} s")
+        s3_rm(r["prefix"])
     say(f"N={n}: the source rows for the read-back check: the export's query, dumped by psql")
     source, columns, t = dump_source(project_id(project), n)
     out["source_dump"] = {"s": t, "bytes": os.path.getsize(source)}
@@ -657,14 +690,16 @@ def report(args, res):
 
     w(f"btexport benchmark — {res['when']}  mode: {'quick' if args.quick else 'full'}  "
       f"commit {res['commit']} (btexport.so md5 {res['versions']['btexport_so_md5'][:12]})  PostgreSQL {res['versions']['postgresql']}")
-    w(f"machine: {res['machine']}; local S3: s3rver 5 ({ENDPOINT}); rows ~{res['row_bytes']:.0f} B of JSON each")
+    w(f"machine: {res['machine']}; local S3: s3rver 5 ({ENDPOINT}, objects in {S3_DIR}); rows ~{res['row_bytes']:.0f} B of JSON each")
     w("wall = median over repetitions; MB/s = JSON Lines bytes of the rows / wall; ratio = btexport wall / peer wall")
+    w(f"discarding endpoint: test/bench/null_s3.py ({NULL_ENDPOINT}), a test double that reads and drops every byte,"
+      " the counterpart of the limit's /dev/null")
     w("")
     for s in res["sizes"]:
         n = s["n"]
         jb = median([r["bytes"] for r in s["jsonl"]])
         lim = median(s["limit"])
-        w(f"== {n:,} spans ({jb / 1e6:.0f} MB of JSON Lines), {len(s['limit'])} repetition(s)")
+        w(f"== {n:,} spans ({jb / 1e6:.0f} MB of JSON Lines), {len(s['jsonl'])} repetition(s)")
         w(hdr)
 
         def row(label, runs, peer=None, extra=""):
@@ -676,22 +711,30 @@ def report(args, res):
             return t
         t_lim = row("limit: COPY (row_to_json) TO '/dev/null'", s["limit"])
         t_j = row("btexport JSON Lines", s["jsonl"], s["peer_jsonl"])
+        t_jn = row("btexport JSON Lines, discarding endpoint", s["jsonl_null"])
         t_pj = row("  peer: \\copy + aws s3 cp", s["peer_jsonl"])
         row("  peer: \\copy | aws s3 cp - (streaming)", s["peer_stream"])
         t_pq = {}
         for codec in PARQUET_CODECS:
             t_pq[codec] = row(f"btexport Parquet {codec}", s[codec], s[f"peer_{codec}"])
             row(f"  peer: \\copy + DuckDB + aws s3 cp ({codec})", s[f"peer_{codec}"])
+        t_ice = row("btexport Iceberg (snappy, unpartitioned)", s["iceberg"])
         if "jsonl_default_chunks" in s:
             r = s["jsonl_default_chunks"]
             w(f"{'btexport JSON Lines, max_rows_per_run 100000':44} {r['wall_s']:>8.2f} {fmt_rate(n, jb, r['wall_s'])}"
               f" {'':>7} {r['vmhwm_mb']:>9.0f} {r['cpu_s']:>7.2f}  ({r['runs']} runs)")
         pj = median([p["wall_s"] for p in s["peer_jsonl"]])
         ps = median([p["wall_s"] for p in s["peer_stream"]])
+        srv = median([r["server_cpu_s"] for r in s["jsonl"]])
         w(f"  JSON Lines: btexport / peer = {t_j / pj:.2f} (target <= 0.8: "
           f"{verdict(f'JSONL e2e / peer @ {n}', t_j / pj, '<=', 0.8)}); btexport / streaming peer = {t_j / ps:.2f}"
-          f" (target <= 0.8: {verdict(f'JSONL e2e / streaming peer @ {n}', t_j / ps, '<=', 0.8)}); throughput = "
-          f"{t_lim / t_j:.0%} of the COPY limit (target >= 90%: {verdict(f'JSONL throughput / limit @ {n}', t_lim / t_j, '>=', 0.9)})")
+          f" (target <= 0.8: {verdict(f'JSONL e2e / streaming peer @ {n}', t_j / ps, '<=', 0.8)})")
+        w(f"  JSON Lines throughput: into the discarding endpoint {t_lim / t_jn:.0%} of the COPY limit (target >= 90%: "
+          f"{verdict(f'JSONL throughput / limit @ {n}', t_lim / t_jn, '>=', 0.9)}); into s3rver {t_lim / t_j:.0%}"
+          f" (no target: s3rver itself used {srv:.2f} s of CPU during btexport's {t_j:.2f} s,"
+          f" the discarding endpoint {median([r['server_cpu_s'] for r in s['jsonl_null']]):.2f} s)")
+        w(f"  Iceberg: btexport Iceberg / btexport Parquet snappy = {t_ice / t_pq['snappy']:.2f} (target <= 1.15: "
+          f"{verdict(f'Iceberg / Parquet snappy @ {n}', t_ice / t_pq['snappy'], '<=', 1.15)})")
         for codec in PARQUET_CODECS:
             t_b = t_pq[codec]
             timed_target = codec in ("snappy", "zstd")     # issue 7 sets the end-to-end target for these two
@@ -731,7 +774,7 @@ def report(args, res):
     w("")
     small, large = res["sizes"][0], res["sizes"][-1]
     w("== peak RSS of the run worker (VmHWM; includes shared buffers it touched) and peak private RssAnon")
-    for key, label in [("jsonl", "JSON Lines")] + [(c, f"Parquet {c}") for c in PARQUET_CODECS]:
+    for key, label in [("jsonl", "JSON Lines")] + [(c, f"Parquet {c}") for c in PARQUET_CODECS] + [("iceberg", "Iceberg")]:
         a = max(r["vmhwm_mb"] for r in small[key])
         b = max(r["vmhwm_mb"] for r in large[key])
         aa = max(r["rss_anon_peak_mb"] for r in small[key])

@@ -21,7 +21,15 @@ command -v node >/dev/null || { echo "FATAL: node not found" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/btexport-bench.XXXXXX)
 chmod 755 "$WORK"
-mkdir -p test/bench/results "$WORK/s3"
+mkdir -p test/bench/results
+# s3rver keeps its objects in memory (tmpfs) when /dev/shm has room for the 1M exports (parts and
+# objects of the largest, about 4 GB): the disk's write-back otherwise adds noise to every upload,
+# btexport's and the peers' alike
+S3_DIR="$WORK/s3"
+if [ "$(df --output=avail -k /dev/shm 2>/dev/null | tail -1)" -gt $((16 * 1024 * 1024)) ] 2>/dev/null; then
+	S3_DIR=$(mktemp -d /dev/shm/btexport-bench-s3.XXXXXX)
+fi
+mkdir -p "$S3_DIR"
 OUT="test/bench/results/bench-$(date -u +%Y%m%d-%H%M%S).txt"
 
 # a private installation of this tree's build (test/harness/install.sh), so the figures are this
@@ -32,16 +40,18 @@ btx_private_install "$WORK/inst"
 source test/harness/pg.sh
 source test/harness/moto.sh		# free_port
 S3_PID=
+NULL_PID=
 cleanup() {
 	local rc=$?
 	set +e			# s3rver's own exit status (143 after the kill) is not the benchmark's
 	[ -n "$S3_PID" ] && kill "$S3_PID" 2>/dev/null && wait "$S3_PID" 2>/dev/null
+	[ -n "$NULL_PID" ] && kill "$NULL_PID" 2>/dev/null && wait "$NULL_PID" 2>/dev/null
 	pg_stop
-	rm -rf "$WORK"
+	rm -rf "$WORK" "$S3_DIR"
 	exit $rc
 }
 if [ "${KEEP:-0}" = 1 ]; then
-	trap 'echo "kept: PGHOST=$PGHOST PGPORT=$PGPORT, s3rver pid $S3_PID at $S3_ENDPOINT, $WORK"' EXIT
+	trap 'echo "kept: PGHOST=$PGHOST PGPORT=$PGPORT, s3rver pid $S3_PID at $S3_ENDPOINT ($S3_DIR), null_s3 pid $NULL_PID, $WORK"' EXIT
 else
 	trap cleanup EXIT
 fi
@@ -51,7 +61,7 @@ PG_EXTRA_CONF="max_wal_size = '8GB'
 checkpoint_timeout = '30min'" pg_start "$WORK/pg" "${BENCH_PGPORT:-}" >/dev/null
 export PGDIR
 
-export AKID=AKIABENCHMARK0000001 SECRET=bench/secret+key=1 S3_BUCKET=bench S3_DIR="$WORK/s3"
+export AKID=AKIABENCHMARK0000001 SECRET=bench/secret+key=1 S3_BUCKET=bench S3_DIR
 S3_PORT=$(free_port)
 S3_KEYS="$AKID:$SECRET" node test/harness/start-s3rver5.js "$S3_DIR" "$S3_PORT" "$S3_BUCKET" >"$WORK/s3rver.log" 2>&1 &
 S3_PID=$!
@@ -61,7 +71,19 @@ for _ in $(seq 1 400); do
 	sleep 0.05
 done
 grep -q listening "$WORK/s3rver.log" || { echo "FATAL: s3rver did not start" >&2; exit 1; }
-export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" WORK
+export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" WORK S3_PID
 
-echo "bench: PostgreSQL on port $PGPORT, s3rver 5 on $S3_PORT, work directory $WORK"
+# the discarding endpoint (a test double: the S3 counterpart of the limit's /dev/null, see null_s3.py)
+NULL_PORT=$(free_port)
+python3 test/bench/null_s3.py "$NULL_PORT" >"$WORK/null_s3.log" 2>&1 &
+NULL_PID=$!
+for _ in $(seq 1 200); do
+	grep -q listening "$WORK/null_s3.log" && break
+	kill -0 "$NULL_PID" 2>/dev/null || { cat "$WORK/null_s3.log" >&2; echo "FATAL: null_s3.py exited" >&2; exit 1; }
+	sleep 0.05
+done
+grep -q listening "$WORK/null_s3.log" || { echo "FATAL: null_s3.py did not start" >&2; exit 1; }
+export NULL_ENDPOINT="http://127.0.0.1:$NULL_PORT" NULL_PID
+
+echo "bench: PostgreSQL on port $PGPORT, s3rver 5 on $S3_PORT (objects in $S3_DIR), discarding endpoint on $NULL_PORT, work directory $WORK"
 python3 test/bench/bench.py --out "$OUT" "${ARGS[@]}"

@@ -321,6 +321,31 @@ psql("""SELECT count(*) FROM btexport.log('ice', (SELECT jsonb_agg(jsonb_build_o
 r = run("ice-spans")
 check("a run after the compaction succeeded", r["status"] == "succeeded", json.dumps(r)[:300])
 judge("ice-spans", "spans", "update after compaction")
+
+# what an interrupted compaction leaves: objects named after its tag that no snapshot references, and
+# an open multipart upload (planted as a killed compaction leaves them); the next compaction removes
+# them, and nothing the table references
+lost = "compact-1700000000000000"
+day_dir = next(k for k in list_keys(BUCKET, "spans/data/") if "/created_day=" in k).rsplit("/", 1)[0]
+planted = [f"{day_dir}/{lost}-1.parquet", f"spans/metadata/{lost}-m0.avro", f"spans/metadata/snap-42-1-{lost}.avro"]
+with tempfile.NamedTemporaryFile() as f:
+    f.write(b"PAR1 left by a compaction that never committed")
+    f.flush()
+    for key in planted:
+        aws("s3api", "put-object", "--bucket", BUCKET, "--key", key, "--body", f.name)
+aws("s3api", "create-multipart-upload", "--bucket", BUCKET, "--key", f"{day_dir}/{lost}-2.parquet")
+referenced = set(k for k in list_keys(BUCKET, "spans/") if "/compact-" in k or "-compact-" in k) - set(planted)
+check("the first compaction's own objects are there to keep", len(referenced) >= 3, str(sorted(referenced))[:300])
+rc, out, err = psql("SELECT row_to_json(c) FROM btexport.iceberg_compact('ice-spans') c", check_error=False)
+check("a compaction after an interrupted one succeeds and says what it removed",
+      rc == 0 and "removed 3 objects an interrupted compaction" in err, (out + err)[:400])
+keys = set(list_keys(BUCKET, "spans/"))
+check("the interrupted compaction's objects are gone", not (set(planted) & keys), str(sorted(set(planted) & keys)))
+check("the earlier compaction's objects the table references stay", referenced <= keys,
+      str(sorted(referenced - keys))[:300])
+uploads = aws("s3api", "list-multipart-uploads", "--bucket", BUCKET, "--prefix", "spans/")
+check("its open multipart upload is aborted", lost not in uploads, uploads[:300])
+judge("ice-spans", "spans", "after a compaction that cleaned up an interrupted one")
 e = psql_json("SELECT row_to_json(e) FROM btexport.iceberg_expire_snapshots('ice-spans', keep => 2) e")[0]
 v, meta = metadata("spans")
 after = len(list_keys(BUCKET, "spans/data/"))

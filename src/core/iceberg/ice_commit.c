@@ -1212,3 +1212,64 @@ done:
 	set_free(&gone_files);
 	return rc;
 }
+
+/*
+ * Everything the table's snapshots reference: every snapshot's manifest list,
+ * its manifests and the files of their entries (deleted entries too: a
+ * retained older snapshot may still need them).  The caller compares an
+ * object listing against it to find objects no snapshot can reach, e.g. what
+ * a crashed compaction left.  *out is sorted (strcmp), for bsearch.
+ */
+int
+btx_ice_referenced(const btx_ice_table *t, const btx_ice_io *io, char ***out, int *nout,
+				   btx_error *err)
+{
+	int64_t    *ids = NULL;
+	int			nids = 0;
+	strset		all = {0};
+	strset		files = {0};
+	int			i;
+
+	*out = NULL;
+	*nout = 0;
+	if (ice_snapshot_ids(t, &ids, &nids) != 0)
+		return ice_oom(err);
+	if (collect(t, io, ids, nids, &all, &all, &files, 0, NULL, err) != 0)
+	{
+		free(ids);
+		set_free(&all);
+		set_free(&files);
+		return -1;
+	}
+	free(ids);
+	for (i = 0; i < files.n; i++)
+	{
+		if (set_add(&all, files.s[i]) != 0)
+		{
+			set_free(&all);
+			set_free(&files);
+			return ice_oom(err);
+		}
+	}
+	set_free(&files);
+	set_sort(&all);
+	*out = all.s;
+	*nout = all.n;
+	return 0;
+}
+
+int
+btx_ice_is_referenced(char *const *refs, int nrefs, const char *uri)
+{
+	return nrefs > 0 && bsearch(&uri, refs, nrefs, sizeof(char *), cmp_str) != NULL;
+}
+
+void
+btx_ice_referenced_free(char **refs, int nrefs)
+{
+	int			i;
+
+	for (i = 0; i < nrefs; i++)
+		free(refs[i]);
+	free(refs);
+}

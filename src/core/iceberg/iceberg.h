@@ -357,6 +357,16 @@ extern int	btx_ice_expire_plan(const btx_ice_table *base, int keep_last, int64_t
 								int64_t now_ms, const btx_ice_io *io, btx_ice_plan *plan,
 								btx_error *err);
 
+/*
+ * Every object the table's snapshots reference (manifest lists, manifests,
+ * data and delete files, as URIs), sorted: an object under the table's
+ * folders that is not among them is reachable from no snapshot.
+ */
+extern int	btx_ice_referenced(const btx_ice_table *t, const btx_ice_io *io, char ***out,
+							   int *nout, btx_error *err);
+extern int	btx_ice_is_referenced(char *const *refs, int nrefs, const char *uri);
+extern void btx_ice_referenced_free(char **refs, int nrefs);
+
 /* single-value serialization (spec Appendix D) of bounds */
 extern void btx_ice_bound_long(btx_buf *out, int64_t v);
 extern void btx_ice_bound_double(btx_buf *out, double v);

@@ -760,6 +760,35 @@ test_commits(void)
 		btx_ice_commit_free(c);
 	}
 
+	/* referenced: every snapshot's list, manifests and files, replaced ones too; nothing else */
+	if (t2)
+	{
+		char	  **refs = NULL;
+		int			nrefs = 0;
+		int			i;
+		int			lists = 0;
+		int			sorted = 1;
+
+		rc = btx_ice_referenced(t2, &io, &refs, &nrefs, &err);
+		for (i = 0; rc == 0 && i < nrefs; i++)
+		{
+			lists += strstr(refs[i], "/snap-") != NULL;
+			if (i > 0 && strcmp(refs[i - 1], refs[i]) >= 0)
+				sorted = 0;
+		}
+		check("referenced: 5 manifest lists, sorted, without duplicates",
+			  rc == 0 && lists == 5 && sorted);
+		check("referenced: the live compacted file and the replaced a.parquet",
+			  rc == 0 &&
+			  btx_ice_is_referenced(refs, nrefs, "s3://bucket/t/data/created_day=2022-01-08/compact.parquet") &&
+			  btx_ice_is_referenced(refs, nrefs, "s3://bucket/t/data/created_day=2022-01-08/a.parquet"));
+		check("referenced: not a file no commit added, nor a metadata file",
+			  rc == 0 &&
+			  !btx_ice_is_referenced(refs, nrefs, "s3://bucket/t/data/created_day=2022-01-08/nope.parquet") &&
+			  !btx_ice_is_referenced(refs, nrefs, "s3://bucket/t/metadata/v1.metadata.json"));
+		btx_ice_referenced_free(refs, nrefs);
+	}
+
 	/* expiry: keep the last snapshot only; files only older snapshots referenced go */
 	if (t2)
 	{
