@@ -60,10 +60,10 @@ suite() {	# name command...   (BTX_ONLY=<extended regex>: run only the suites wh
 	echo "    ($((SECONDS - t0)) s)"
 }
 
-# Lane 2: suites that bring their own servers run in a background lane beside lane 1 (unit, fuzz,
-# pg_regress, the integration suites on the shared cluster, sanitize, bench).  Lane 1's unit tests
-# and fuzzers use one core, the integration suites wait on pg_cron's minute tick: lane 2 fills
-# that room.  Nothing is shared between the lanes: each lane-2 suite starts its own cluster (free
+# Lane 2: suites that bring their own servers run in a background lane beside lane 1 (unit,
+# pg_regress, the integration suites on the shared cluster, sanitize, bench; the fuzzers run after
+# both lanes).  Lane 1's unit tests use one core, the integration suites wait on pg_cron's minute
+# tick and on subprocesses: lane 2 fills that room.  Nothing is shared between the lanes: each lane-2 suite starts its own cluster (free
 # port, own data directory, own pg_cron), moto and servers; builds are in per-suite directories.
 # No suite of lane 2 measures speed (s3's "fails quickly" bound is 3 s for ~0.5 s of retries).
 # Their blocks ("--- name", "=== name: ...", their own time) are printed when the lane is
@@ -126,12 +126,7 @@ for d in test/unit/*/; do
 	[ -f "$d/Makefile" ] && suite "unit $(basename "$d")" make --no-print-directory -C "$d" check
 done
 
-# 2. fuzzing every parser, bounded
-for d in test/fuzz/*/; do
-	[ -f "$d/Makefile" ] && suite "fuzz $(basename "$d")" make --no-print-directory -C "$d" fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
-done
-
-# 3. a cluster (pg_cron + btexport preloaded) and moto for the SQL-level suites
+# 2. a cluster (pg_cron + btexport preloaded) and moto for the SQL-level suites
 pg_start "$WORK/pg" >"$WORK/pg-start.log" 2>&1 || { cat "$WORK/pg-start.log"; echo "0 passed, 1 failed"; exit 1; }
 moto_start "$WORK/moto" >"$WORK/moto-start.log" 2>&1 || { cat "$WORK/moto-start.log"; pg_stop; echo "0 passed, 1 failed"; exit 1; }
 btdouble_start "$WORK/btdouble" || { moto_stop; pg_stop; echo "0 passed, 1 failed"; exit 1; }
@@ -155,16 +150,22 @@ regress() {
 }
 suite "pg_regress" regress
 
-# 4. integration tests (Python, stdlib only) against the cluster and moto
+# 3. integration tests (Python, stdlib only) against the cluster and moto
 for t in test/integration/test_*.py; do
 	in_lane2 "integration $(basename "$t" .py)" || suite "integration $(basename "$t" .py)" python3 "$t"
 done
 
-# 5. component suites that bring their own servers (the others are in lane 2)
+# 4. component suites that bring their own servers (the others are in lane 2)
 for s in test/*/run.sh; do
 	in_lane2 "$(basename "$(dirname "$s")")" || suite "$(basename "$(dirname "$s")")" bash "$s"
 done
 lane2_collect
+
+# 6. fuzzing every parser, bounded: last, when lane 2 has ended, so that each fuzzer's FUZZ_SECONDS
+# (wall time) has a core to itself and runs as many inputs as it did before the lanes
+for d in test/fuzz/*/; do
+	[ -f "$d/Makefile" ] && suite "fuzz $(basename "$d")" make --no-print-directory -C "$d" fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
+done
 
 echo
 if [ ${#SUITE_FAIL[@]} -gt 0 ]; then echo "failed suites: ${SUITE_FAIL[*]}"; fi
