@@ -161,7 +161,7 @@ for s in test/*/run.sh; do
 done
 lane2_collect
 
-# 6. fuzzing every parser, bounded: last, when lane 2 has ended, so that each fuzzer's FUZZ_SECONDS
+# 5. fuzzing every parser, bounded: last, when lane 2 has ended, so that each fuzzer's FUZZ_SECONDS
 # (wall time) has a core to itself and runs as many inputs as it did before the lanes
 for d in test/fuzz/*/; do
 	[ -f "$d/Makefile" ] && suite "fuzz $(basename "$d")" make --no-print-directory -C "$d" fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
