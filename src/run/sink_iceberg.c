@@ -19,17 +19,20 @@
  *     created (work_mem, then temporary files: memory stays flat), written
  *     day after day before the commit: a run of new spans (a day or two)
  *     never sorts, a backfill of many days sorts only what does not fit
- *     and its id into that partition's equality delete file: a delete with
- *     the snapshot's sequence number N removes every older version (data
- *     sequence < N) and leaves the new one, committed with N, in place.  A
- *     table without a snapshot gets no deletes;
+ *     and its id into the equality delete file that goes with that data
+ *     file: a delete with the snapshot's sequence number N removes every
+ *     older version (data sequence < N) and leaves the new one, committed
+ *     with N, in place.  Deletes are global (written with the table's
+ *     unpartitioned spec, under data/): they reach an older version in any
+ *     day, also one a changed created left behind.  A table without a
+ *     snapshot gets no deletes;
  *   - finish: one commit (manifests, manifest list, vN.metadata.json created
  *     with If-None-Match — the commit point — and version-hint.text), retried
  *     on a lost race.  The snapshot summary carries btexport.run-id,
  *     btexport.run-tag and the cursor range.
  *
  * Every object the run writes is named after its tag (the last component of
- * its base key): data/<part>/<tag>-<k>.parquet, <tag>-<k>-eqdel.parquet,
+ * its base key): data/<part>/<tag>-<k>.parquet, data/<tag>-<k>-eqdel.parquet,
  * metadata/<tag>-m<k>.avro, metadata/snap-<id>-<attempt>-<tag>.avro.  A run
  * that failed before its commit is invisible; the next run's remove_orphans
  * deletes its objects unless a snapshot of the table carries its tag (it
@@ -346,7 +349,7 @@ open_file(IceState *st, IceFile *f, IcePart *part, int content)
 
 	name = psprintf("%s-%d%s.parquet", st->tag, ++st->nfile, content == BTX_ICE_DATA ? "" : "-eqdel");
 	btx_buf_init(&uri);
-	if (btx_ice_data_file_uri(st->t, &part->p, name, &uri, &err) != 0)
+	if (btx_ice_file_uri(st->t, content, &part->p, name, &uri, &err) != 0)
 	{
 		btx_buf_free(&uri);
 		raise_ice(&err);

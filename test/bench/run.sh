@@ -62,27 +62,26 @@ checkpoint_timeout = '30min'" pg_start "$WORK/pg" "${BENCH_PGPORT:-}" >/dev/null
 export PGDIR
 
 export AKID=AKIABENCHMARK0000001 SECRET=bench/secret+key=1 S3_BUCKET=bench S3_DIR
+# start a server in the background and wait for "listening" in its log; its pid in SERVER_PID
+start_server() {	# name log command...
+	local name=$1 log=$2; shift 2
+	"$@" >"$log" 2>&1 &
+	SERVER_PID=$!
+	for _ in $(seq 1 400); do
+		grep -q listening "$log" && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; echo "FATAL: $name exited" >&2; exit 1; }
+		sleep 0.05
+	done
+	kill "$SERVER_PID" 2>/dev/null; echo "FATAL: $name did not start" >&2; exit 1
+}
 S3_PORT=$(free_port)
-S3_KEYS="$AKID:$SECRET" node test/harness/start-s3rver5.js "$S3_DIR" "$S3_PORT" "$S3_BUCKET" >"$WORK/s3rver.log" 2>&1 &
-S3_PID=$!
-for _ in $(seq 1 400); do
-	grep -q listening "$WORK/s3rver.log" && break
-	kill -0 "$S3_PID" 2>/dev/null || { cat "$WORK/s3rver.log" >&2; echo "FATAL: s3rver exited" >&2; exit 1; }
-	sleep 0.05
-done
-grep -q listening "$WORK/s3rver.log" || { echo "FATAL: s3rver did not start" >&2; exit 1; }
+start_server s3rver "$WORK/s3rver.log" env S3_KEYS="$AKID:$SECRET" node test/harness/start-s3rver5.js "$S3_DIR" "$S3_PORT" "$S3_BUCKET"
+S3_PID=$SERVER_PID
 export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" WORK S3_PID
-
 # the discarding endpoint (a test double: the S3 counterpart of the limit's /dev/null, see null_s3.py)
 NULL_PORT=$(free_port)
-python3 test/bench/null_s3.py "$NULL_PORT" >"$WORK/null_s3.log" 2>&1 &
-NULL_PID=$!
-for _ in $(seq 1 200); do
-	grep -q listening "$WORK/null_s3.log" && break
-	kill -0 "$NULL_PID" 2>/dev/null || { cat "$WORK/null_s3.log" >&2; echo "FATAL: null_s3.py exited" >&2; exit 1; }
-	sleep 0.05
-done
-grep -q listening "$WORK/null_s3.log" || { echo "FATAL: null_s3.py did not start" >&2; exit 1; }
+start_server null_s3.py "$WORK/null_s3.log" python3 test/bench/null_s3.py "$NULL_PORT"
+NULL_PID=$SERVER_PID
 export NULL_ENDPOINT="http://127.0.0.1:$NULL_PORT" NULL_PID
 
 echo "bench: PostgreSQL on port $PGPORT, s3rver 5 on $S3_PORT (objects in $S3_DIR), discarding endpoint on $NULL_PORT, work directory $WORK"

@@ -472,7 +472,8 @@ class Checker:
                     self.expect(os.path.getsize(lp) == size, ew, f"file_size_in_bytes {size} != {os.path.getsize(lp)}")
                 live.append({"path": fpath, "content": content, "record_count": rc, "size": size,
                              "data_seq": dseq, "file_seq": fseq, "partition": pvals, "metrics": metrics,
-                             "equality_ids": eq or []})
+                             "equality_ids": eq or [], "spec_id": spec_id,
+                             "unpartitioned": not spec["fields"]})
                 if self.ours and content == 0:
                     self.check_ours_data_file(ew, fpath, spec, pvals, metrics, types)
         self.expect(mf["added_files_count"] == counts[1][0] and mf["existing_files_count"] == counts[0][0] and
@@ -653,7 +654,8 @@ class Checker:
                 out["live"].append({"file": os.path.relpath(lp, root or self.dir), "content": e["content"],
                                     "record_count": e["record_count"], "file_size_in_bytes": e["size"],
                                     "data_sequence_number": e["data_seq"], "equality_ids": e["equality_ids"],
-                                    "metrics": m})
+                                    "spec_id": e["spec_id"], "partition": e["partition"],
+                                    "unpartitioned": e["unpartitioned"], "metrics": m})
             with open(dump, "w") as f:
                 json.dump(out, f, indent=1)
 

@@ -256,7 +256,7 @@ write_files(const btx_ice_table *t, const btx_ice_table *writer_table, btx_ice_c
 				continue;
 			snprintf(name, sizeof(name), "%s-%d-%s.parquet", tag, d, content ? "eqdel" : "data");
 			btx_buf_init(&uri);
-			if (btx_ice_data_file_uri(t, &p, name, &uri, &err) != 0)
+			if (btx_ice_file_uri(t, content ? BTX_ICE_EQUALITY_DELETES : BTX_ICE_DATA, &p, name, &uri, &err) != 0)
 				die("uri", &err);
 			local_path(uri.data, path, sizeof(path));
 			mkdirs(path);

@@ -10,6 +10,9 @@
 //     (entries.json, from check_table.py --dump): row count = record_count,
 //     Parquet field ids = the table's, null counts and min/max within the
 //     manifest's bounds.
+//  3. The spec's own rule for equality deletes (partition-scoped unless the
+//     delete's spec is unpartitioned), applied to the ids DuckDB reads: every
+//     expected id lives exactly once.
 // Prints "ok"/"FAIL" lines; exits 1 on a failure (with --expect-mismatch:
 // exits 0 only if icebird's rows differ from the expected ones).
 import http from 'node:http'
@@ -174,6 +177,29 @@ if (entriesPath && !expectMismatch) {
     }
   }
   if (failures === 0) ok(`duckdb: ${files} live files read; row counts, sizes, field ids, null counts and bounds agree with the manifests`)
+
+  // ---------- 3. the spec's scoping of equality deletes, applied literally ----------
+  // icebird applies every equality delete to every data file; the spec applies one to a data file
+  // only when the delete's data sequence number is greater and the delete's partition (spec id and
+  // values) is the data file's, or the delete's spec is unpartitioned (a global delete).  The ids
+  // of each live file come from DuckDB; the rows left must be the expected ids, each once.
+  const idsOf = async (e) => (await q(`SELECT id FROM read_parquet('${path.join(root, e.file).replaceAll("'", "''")}')`)).map((r) => r.id)
+  const deletes = []
+  for (const e of dump.live.filter((x) => x.content === 2)) deletes.push({ ...e, ids: new Set(await idsOf(e)) })
+  const seen = new Map()
+  for (const e of dump.live.filter((x) => x.content === 0)) {
+    for (const id of await idsOf(e)) {
+      const gone = deletes.some((d) => d.data_sequence_number > e.data_sequence_number && d.ids.has(id) &&
+        (d.unpartitioned || (d.spec_id === e.spec_id && JSON.stringify(d.partition) === JSON.stringify(e.partition))))
+      if (!gone) seen.set(id, (seen.get(id) || 0) + 1)
+    }
+  }
+  const twice = [...seen].filter(([, n]) => n > 1).map(([id]) => id)
+  const missing = expected.filter((r) => !seen.has(r.id)).map((r) => r.id)
+  const extra = [...seen.keys()].filter((id) => !expected.some((r) => r.id === id))
+  if (twice.length || missing.length || extra.length) {
+    fail(`scoped deletes: ${twice.length} ids live more than once (${twice.slice(0, 3)}), ${missing.length} missing, ${extra.length} extra`)
+  } else ok(`scoped deletes: ${seen.size} ids live once each, as expected`)
 }
 
 server.close()

@@ -47,7 +47,24 @@ struct btx_ice_table
 	int64_t		last_sequence;
 	char	   *schema_json;	/* current schema, compact JSON */
 	char	   *spec_fields_json;	/* default spec's fields array */
+
+	/*
+	 * Equality deletes are global: written with an unpartitioned spec, so
+	 * that a delete removes a span's older version from every day, even one
+	 * its created moved away from (spec: "equality delete files stored with
+	 * an unpartitioned spec are applied as global deletes").  For a
+	 * day-partitioned table deletes_view is the table seen through that spec
+	 * (it shares every other field; freed with the table); otherwise NULL and
+	 * deletes use the default spec, which is unpartitioned.
+	 */
+	int32_t		deletes_spec_id;
+	struct btx_ice_table *deletes_view;
 };
+
+/* the table as the files of this content are written and read: deletes through deletes_view */
+extern const btx_ice_table *ice_spec_table(const btx_ice_table *t, int content);
+/* the table as a manifest of this partition spec id is read; NULL: a spec btexport does not write */
+extern const btx_ice_table *ice_spec_table_by_id(const btx_ice_table *t, int32_t spec_id);
 
 /* errors */
 extern int	ice_fail(btx_error *err, int code, const char *sqlstate, const char *fmt,...) BTX_PRINTF(4, 5);

@@ -375,6 +375,8 @@ btx_ice_manifest_encode(const btx_ice_table *t, int content, const btx_ice_entry
 	int			rc = -1;
 	int			i;
 
+	/* content is the manifest's (0 data, 1 deletes): delete manifests use the deletes' spec */
+	t = ice_spec_table(t, content == 0 ? BTX_ICE_DATA : BTX_ICE_EQUALITY_DELETES);
 	btx_buf_init(&schema);
 	if (entry_schema(t, &schema) != 0)
 	{
@@ -511,6 +513,7 @@ btx_ice_manifest_summarize(const btx_ice_table *t, int content, const btx_ice_en
 	int32_t		lo = 0;
 	int32_t		hi = 0;
 
+	t = ice_spec_table(t, content == 0 ? BTX_ICE_DATA : BTX_ICE_EQUALITY_DELETES);
 	memset(m, 0, sizeof(*m));
 	m->spec_id = t->spec_id;
 	m->content = content;
@@ -1016,6 +1019,8 @@ btx_ice_manifest_decode(const btx_ice_table *t, const void *data, size_t len,
 	if (dec_init(&d, data, len, err) != 0)
 		goto fail;
 	spec = ice_ocf_get(&d.ocf, "partition-spec-id");
+	if (t != NULL && spec != NULL && ice_spec_table_by_id(t, (int32_t) atoi(spec)) != NULL)
+		t = ice_spec_table_by_id(t, (int32_t) atoi(spec));	/* global deletes: the unpartitioned spec */
 	if (t != NULL && !same_spec(t, ice_ocf_get(&d.ocf, "partition-spec")))
 	{
 		ice_fail(err, BTX_ICE_E_INVALID, "0A000", "manifest written with another partition spec than the table's");

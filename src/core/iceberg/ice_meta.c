@@ -88,7 +88,71 @@ btx_ice_table_free(btx_ice_table *t)
 	free(t->partition_avro);
 	free(t->schema_json);
 	free(t->spec_fields_json);
+	free(t->deletes_view);
 	free(t);
+}
+
+const btx_ice_table *
+ice_spec_table(const btx_ice_table *t, int content)
+{
+	return content == BTX_ICE_EQUALITY_DELETES && t->deletes_view ? t->deletes_view : t;
+}
+
+const btx_ice_table *
+ice_spec_table_by_id(const btx_ice_table *t, int32_t spec_id)
+{
+	if (spec_id == t->spec_id)
+		return t;
+	if (t->deletes_view && spec_id == t->deletes_spec_id)
+		return t->deletes_view;
+	return NULL;
+}
+
+/*
+ * A day-partitioned table's unpartitioned spec for its equality deletes: the
+ * one in the metadata, or (a table written before deletes were global) one
+ * added to the document, which the next commit writes out.  The view shares
+ * the table's fields, with the spec's id, no partition field and "[]".
+ */
+static int
+deletes_spec(btx_ice_table *t, json_t *doc, btx_error *err)
+{
+	json_t	   *specs = json_object_get(doc, "partition-specs");
+	json_t	   *sp;
+	size_t		i;
+	int64_t		max_id = -1;
+	btx_ice_table *v;
+
+	t->deletes_spec_id = -1;
+	json_array_foreach(specs, i, sp)
+	{
+		int64_t		id = int_or(sp, "spec-id", -1);
+
+		if (id > max_id)
+			max_id = id;
+		if (t->deletes_spec_id < 0 && json_is_array(json_object_get(sp, "fields")) &&
+			json_array_size(json_object_get(sp, "fields")) == 0)
+			t->deletes_spec_id = (int32_t) id;
+	}
+	if (t->deletes_spec_id < 0)
+	{
+		t->deletes_spec_id = (int32_t) (max_id + 1);
+		if (json_array_append_new(specs, json_pack("{s:i, s:[]}", "spec-id", (int) t->deletes_spec_id,
+												   "fields")) != 0)
+			return ice_oom(err);
+	}
+	v = malloc(sizeof(btx_ice_table));
+	if (v == NULL)
+		return ice_oom(err);
+	*v = *t;
+	v->spec_id = t->deletes_spec_id;
+	v->day_source_id = 0;
+	v->partition_name = NULL;
+	v->partition_avro = NULL;
+	v->spec_fields_json = (char *) "[]";
+	v->deletes_view = NULL;
+	t->deletes_view = v;
+	return 0;
 }
 
 static json_t *
@@ -270,6 +334,10 @@ ice_table_from_doc(json_t *doc, int version, btx_error *err)
 	t->sort_order_id = (int32_t) int_or(doc, "default-sort-order-id", 0);
 	if (t->current_snapshot >= 0 && ice_snapshot_json(t, t->current_snapshot) == NULL)
 		goto corrupt_doc;
+	/* last: the deletes' view copies the parsed table */
+	t->deletes_spec_id = t->spec_id;
+	if (t->day_source_id && deletes_spec(t, doc, err) != 0)
+		goto fail;
 	return t;
 corrupt_doc:
 	corrupt(err, "a required field is missing or has the wrong type");
@@ -441,7 +509,10 @@ btx_ice_table_create(const btx_ice_table_def *d, btx_error *err)
 	json_object_set_new(doc, "schemas", json_pack("[{s:s, s:i, s:o}]", "type", "struct", "schema-id", 0,
 												  "fields", fields));
 	json_object_set_new(doc, "default-spec-id", json_integer(0));
-	json_object_set_new(doc, "partition-specs", json_pack("[{s:i, s:o}]", "spec-id", 0, "fields", pfields));
+	/* day-partitioned: spec 1 is the unpartitioned spec of the (global) equality deletes */
+	json_object_set_new(doc, "partition-specs", d->day_source_id ?
+						json_pack("[{s:i, s:o}, {s:i, s:[]}]", "spec-id", 0, "fields", pfields, "spec-id", 1, "fields") :
+						json_pack("[{s:i, s:o}]", "spec-id", 0, "fields", pfields));
 	json_object_set_new(doc, "last-partition-id",
 						json_integer(d->day_source_id ? ICE_PARTITION_FIELD_ID : ICE_PARTITION_FIELD_ID - 1));
 	json_object_set_new(doc, "default-sort-order-id", json_integer(d->sort_source_id ? 1 : 0));

@@ -88,7 +88,7 @@ btx_ice_writer_open(const btx_ice_table *t, int content, const btx_ice_partition
 		ice_oom(err);
 		return NULL;
 	}
-	w->t = t;
+	w->t = ice_spec_table(t, content);	/* deletes: global, no partition */
 	w->content = content;
 	if (partition)
 		w->part = *partition;
@@ -342,4 +342,11 @@ btx_ice_data_file_uri(const btx_ice_table *t, const btx_ice_partition *p, const 
 	}
 	btx_buf_puts(out, name);
 	return out->oom ? ice_oom(err) : 0;
+}
+
+int
+btx_ice_file_uri(const btx_ice_table *t, int content, const btx_ice_partition *p, const char *name,
+				 btx_buf *out, btx_error *err)
+{
+	return btx_ice_data_file_uri(ice_spec_table(t, content), p, name, out, err);
 }

@@ -200,6 +200,13 @@ extern void btx_ice_writer_free(btx_ice_writer *w);
 /* <location>/data[/<field>_day=<yyyy-mm-dd>]/<name>; name chosen by the caller */
 extern int	btx_ice_data_file_uri(const btx_ice_table *t, const btx_ice_partition *p,
 								  const char *name, btx_buf *out, btx_error *err);
+/*
+ * Where a file of this content goes: data files under their day's folder;
+ * equality deletes, global in a day-partitioned table (the table's
+ * unpartitioned spec: they apply to every day), under data/ itself.
+ */
+extern int	btx_ice_file_uri(const btx_ice_table *t, int content, const btx_ice_partition *p,
+							 const char *name, btx_buf *out, btx_error *err);
 
 /* ---------- Avro manifests and manifest lists ---------- */
 

@@ -268,7 +268,51 @@ test_metadata(void)
 		  btx_ice_table_field(u, 7)->json && !btx_ice_table_field(u, 1)->json &&
 		  btx_ice_table_field(u, 6)->type == BTX_ICE_LIST_STRING &&
 		  btx_ice_table_field(u, 6)->element_id == 8);
+	check("a day-partitioned table has spec 1, unpartitioned, for its global equality deletes",
+		  strstr(js.data, "\"spec-id\": 1,") != NULL && strstr(js.data, "\"default-spec-id\": 0") != NULL);
+	{
+		btx_ice_partition p = {0, 19700};
+		btx_buf		uri;
+
+		btx_buf_init(&uri);
+		check("data files go under their day's folder, equality deletes under data/ itself",
+			  u && btx_ice_file_uri(u, BTX_ICE_DATA, &p, "a.parquet", &uri, &err) == 0 &&
+			  strstr(uri.data, "/data/created_day=2023-12-09/a.parquet") != NULL &&
+			  btx_ice_file_uri(u, BTX_ICE_EQUALITY_DELETES, &p, "a-eqdel.parquet", &uri, &err) == 0 &&
+			  strcmp(uri.data + strlen(uri.data) - strlen("/data/a-eqdel.parquet"), "/data/a-eqdel.parquet") == 0);
+		btx_buf_free(&uri);
+	}
 	btx_ice_table_free(u);
+	u = NULL;
+	{
+		/* a table written before deletes were global: its metadata gains the spec at the next commit */
+		char	   *old = strdup(js.data);
+		char	   *second = old ? strstr(old, "\"spec-id\": 1,") : NULL;
+		char	   *from = second;
+		char	   *to = second ? strchr(second, '}') : NULL;
+
+		/* cut ", { "spec-id": 1, "fields": [] }" out of the partition-specs array */
+		while (from && from > old && *from != '{')
+			from--;
+		while (from && from > old && *from != ',')
+			from--;
+		if (from && to && *from == ',')
+			memmove(from, to + 1, strlen(to + 1) + 1);
+		else
+			second = NULL;
+		u = second && strstr(old, "\"spec-id\": 1") == NULL ? btx_ice_table_parse(old, strlen(old), 1, &err) : NULL;
+		btx_buf_reset(&js);
+		check("a partitioned table without an unpartitioned spec of its own gets one (the next id)",
+			  u && btx_ice_table_json(u, &js, &err) == 0 && strstr(js.data, "\"spec-id\": 1,") != NULL);
+		btx_ice_table_free(u);
+		free(old);
+	}
+	btx_ice_table_free(t);
+	def_init(&d, 0);
+	t = btx_ice_table_create(&d, &err);
+	btx_buf_reset(&js);
+	check("an unpartitioned table has one spec (its deletes are global already)",
+		  t && btx_ice_table_json(t, &js, &err) == 0 && strstr(js.data, "\"spec-id\": 1") == NULL);
 	btx_ice_table_free(t);
 
 	def_init(&d, 0);
