@@ -24,7 +24,6 @@ typedef struct BtxIcebergMaint
 	int			files_added;
 	int			files_removed;	/* compaction: live files replaced; expiry: objects deleted */
 	int			snapshots_expired;
-	int			leftovers_removed;	/* compaction: objects an interrupted one left */
 } BtxIcebergMaint;
 
 /*

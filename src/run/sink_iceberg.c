@@ -714,6 +714,44 @@ ice_abort(BtxSink *sink)
 			(void) BtxStoreTryDelete(&st->target, ((BtxRunFile *) lfirst(lc))->key, true);
 }
 
+/*
+ * Abort the open multipart uploads under the table's data/ and metadata/,
+ * then delete the objects there that match accepts (counted in *removed).
+ * False when a step failed: a folder whose uploads or listing failed is left
+ * as it is, for a later attempt.
+ */
+static bool
+delete_table_objects(IceState *st, bool (*match) (IceState *st, const char *key, void *arg),
+					 void *arg, int *removed)
+{
+	const char *dirs[2] = {"data/", "metadata/"};
+	bool		ok = true;
+	int			d;
+
+	for (d = 0; d < 2; d++)
+	{
+		char	   *under = psprintf("%s%s%s", st->key_root, st->key_root[0] ? "/" : "", dirs[d]);
+		List	   *keys = NIL;
+		ListCell   *lc;
+
+		if (!BtxStoreAbortUploads(&st->target, under) || !BtxStoreListKeys(&st->target, under, &keys))
+		{
+			ok = false;
+			continue;
+		}
+		foreach(lc, keys)
+		{
+			if (!match(st, lfirst(lc), arg))
+				continue;
+			if (BtxStoreTryDelete(&st->target, lfirst(lc), false))
+				(*removed)++;
+			else
+				ok = false;
+		}
+	}
+	return ok;
+}
+
 /* is key one of the objects a run with this tag writes? */
 static bool
 tagged(const char *key, const char *tag)
@@ -735,15 +773,19 @@ tagged(const char *key, const char *tag)
 }
 
 static bool
+tagged_match(IceState *st, const char *key, void *tag)
+{
+	return tagged(key, tag);
+}
+
+static bool
 ice_remove_orphans(BtxSink *sink, const char *base_key, BtxCommittedFn committed)
 {
 	IceState   *st = sink->state;
 	char	   *tag = BtxIcebergRunTag(base_key);
-	const char *dirs[2] = {"data/", "metadata/"};
 	btx_ice_table *t;
 	btx_error	err;
-	bool		ok = true;
-	int			d;
+	int			removed = 0;
 
 	t = btx_ice_table_load(st->location, &st->io, &err);
 	if (t != NULL)
@@ -756,22 +798,7 @@ ice_remove_orphans(BtxSink *sink, const char *base_key, BtxCommittedFn committed
 	}
 	else if (strcmp(err.sqlstate, "42P01") != 0)
 		return false;			/* cannot tell: try again next time */
-	for (d = 0; d < 2; d++)
-	{
-		char	   *under = psprintf("%s%s%s", st->key_root, st->key_root[0] ? "/" : "", dirs[d]);
-		List	   *keys = NIL;
-		ListCell   *lc;
-
-		if (!BtxStoreAbortUploads(&st->target, under) || !BtxStoreListKeys(&st->target, under, &keys))
-		{
-			ok = false;
-			continue;
-		}
-		foreach(lc, keys)
-			if (tagged(lfirst(lc), tag) && !BtxStoreTryDelete(&st->target, lfirst(lc), false))
-				ok = false;
-	}
-	return ok;
+	return delete_table_objects(st, tagged_match, tag, &removed);
 }
 
 static void
@@ -841,16 +868,27 @@ load_existing(IceState *st)
 	return t;
 }
 
-/* is key's last component named after a compaction's tag ("compact-<time>")? */
+/* what the table's snapshots reference (btx_ice_referenced) */
+typedef struct IceRefs
+{
+	char	  **uris;
+	int			n;
+} IceRefs;
+
+/* an object named after a compaction's tag ("compact-<time>") that no snapshot references */
 static bool
-compaction_object(const char *key)
+compaction_leftover(IceState *st, const char *key, void *refs)
 {
 	const char *base = strrchr(key, '/');
+	bool		named;
 
 	base = base ? base + 1 : key;
 	if (strncmp(base, "snap-", 5) == 0)
-		return strstr(base, "-compact-") != NULL;	/* manifest lists: snap-<id>-<attempt>-<tag>.avro */
-	return strncmp(base, "compact-", 8) == 0;
+		named = strstr(base, "-compact-") != NULL;	/* manifest lists: snap-<id>-<attempt>-<tag>.avro */
+	else
+		named = strncmp(base, "compact-", 8) == 0;
+	return named && !btx_ice_is_referenced(((IceRefs *) refs)->uris, ((IceRefs *) refs)->n,
+											psprintf("%s%s", st->uri_prefix, key));
 }
 
 /*
@@ -859,45 +897,28 @@ compaction_object(const char *key)
  * the table references, and open multipart uploads.  The caller holds the
  * automation's run lock, so no run or compaction is writing to the table: a
  * finished compaction's objects are referenced by its snapshot, or were
- * removed by expiry with it.  Returns how many objects went.
+ * removed by expiry with it.  A step that fails leaves the leftovers for the
+ * next compaction.  Returns how many objects went.
  */
 static int
 sweep_compactions(IceState *st)
 {
-	const char *dirs[2] = {"data/", "metadata/"};
-	char	  **refs = NULL;
-	int			nrefs = 0;
+	IceRefs	refs = {NULL, 0};
 	volatile int removed = 0;
 	btx_error	err;
-	int			d;
 
-	if (btx_ice_referenced(st->t, &st->io, &refs, &nrefs, &err) != 0)
+	if (btx_ice_referenced(st->t, &st->io, &refs.uris, &refs.n, &err) != 0)
 		raise_ice(&err);
 	PG_TRY();
 	{
-		for (d = 0; d < 2; d++)
-		{
-			char	   *under = psprintf("%s%s%s", st->key_root, st->key_root[0] ? "/" : "", dirs[d]);
-			List	   *keys = NIL;
-			ListCell   *lc;
+		int			n = 0;
 
-			(void) BtxStoreAbortUploads(&st->target, under);
-			if (!BtxStoreListKeys(&st->target, under, &keys))
-				continue;		/* a listing failure leaves the leftovers for the next compaction */
-			foreach(lc, keys)
-			{
-				const char *key = lfirst(lc);
-
-				if (compaction_object(key) &&
-					!btx_ice_is_referenced(refs, nrefs, psprintf("%s%s", st->uri_prefix, key)) &&
-					BtxStoreTryDelete(&st->target, key, false))
-					removed++;
-			}
-		}
+		(void) delete_table_objects(st, compaction_leftover, &refs, &n);
+		removed = n;
 	}
 	PG_FINALLY();
 	{
-		btx_ice_referenced_free(refs, nrefs);
+		btx_ice_referenced_free(refs.uris, refs.n);
 	}
 	PG_END_TRY();
 	return removed;
@@ -932,6 +953,7 @@ BtxIcebergCompact(BtxAutomation *a, uint64 target_size, BtxIcebergMaint *out)
 	BtxRowBatch batch;
 	btx_ice_entry *live = NULL;
 	int			nlive = 0;
+	int			leftovers;
 	btx_error	err;
 
 	memset(out, 0, sizeof(*out));
@@ -945,11 +967,11 @@ BtxIcebergCompact(BtxAutomation *a, uint64 target_size, BtxIcebergMaint *out)
 	{
 		ice_connect(sink);
 		st->t = load_existing(st);
-		out->leftovers_removed = sweep_compactions(st);
-		if (out->leftovers_removed > 0)
+		leftovers = sweep_compactions(st);
+		if (leftovers > 0)
 			ereport(NOTICE,
 					(errmsg("removed %d objects an interrupted compaction of automation \"%s\" left",
-							out->leftovers_removed, a->name),
+							leftovers, a->name),
 					 errdetail("No snapshot of the table referenced them.")));
 		if (btx_ice_live_files(st->t, &st->io, &live, &nlive, &err) != 0)
 			raise_ice(&err);

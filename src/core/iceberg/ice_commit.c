@@ -1227,31 +1227,20 @@ btx_ice_referenced(const btx_ice_table *t, const btx_ice_io *io, char ***out, in
 	int64_t    *ids = NULL;
 	int			nids = 0;
 	strset		all = {0};
-	strset		files = {0};
-	int			i;
+	int			rc;
 
 	*out = NULL;
 	*nout = 0;
 	if (ice_snapshot_ids(t, &ids, &nids) != 0)
 		return ice_oom(err);
-	if (collect(t, io, ids, nids, &all, &all, &files, 0, NULL, err) != 0)
+	/* lists, manifests and files all into one set */
+	rc = collect(t, io, ids, nids, &all, &all, &all, 0, NULL, err);
+	free(ids);
+	if (rc != 0)
 	{
-		free(ids);
 		set_free(&all);
-		set_free(&files);
 		return -1;
 	}
-	free(ids);
-	for (i = 0; i < files.n; i++)
-	{
-		if (set_add(&all, files.s[i]) != 0)
-		{
-			set_free(&all);
-			set_free(&files);
-			return ice_oom(err);
-		}
-	}
-	set_free(&files);
 	set_sort(&all);
 	*out = all.s;
 	*nout = all.n;
@@ -1261,7 +1250,9 @@ btx_ice_referenced(const btx_ice_table *t, const btx_ice_io *io, char ***out, in
 int
 btx_ice_is_referenced(char *const *refs, int nrefs, const char *uri)
 {
-	return nrefs > 0 && bsearch(&uri, refs, nrefs, sizeof(char *), cmp_str) != NULL;
+	strset		x = {(char **) refs, nrefs, nrefs};
+
+	return set_has(&x, uri);
 }
 
 void

@@ -1019,8 +1019,13 @@ btx_ice_manifest_decode(const btx_ice_table *t, const void *data, size_t len,
 	if (dec_init(&d, data, len, err) != 0)
 		goto fail;
 	spec = ice_ocf_get(&d.ocf, "partition-spec-id");
-	if (t != NULL && spec != NULL && ice_spec_table_by_id(t, (int32_t) atoi(spec)) != NULL)
-		t = ice_spec_table_by_id(t, (int32_t) atoi(spec));	/* global deletes: the unpartitioned spec */
+	if (t != NULL && spec != NULL)
+	{
+		const btx_ice_table *st = ice_spec_table_by_id(t, (int32_t) atoi(spec));
+
+		if (st != NULL)
+			t = st;				/* global deletes: the unpartitioned spec */
+	}
 	if (t != NULL && !same_spec(t, ice_ocf_get(&d.ocf, "partition-spec")))
 	{
 		ice_fail(err, BTX_ICE_E_INVALID, "0A000", "manifest written with another partition spec than the table's");
