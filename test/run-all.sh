@@ -49,10 +49,16 @@ tally() {	# name logfile exitcode
 		echo "=== $name: $p passed"
 	fi
 }
-suite() {	# name command...   (BTX_ONLY=<extended regex>: run only the suites whose name matches)
+selected() {	# name: does BTX_ONLY (an extended regex, if set) select this suite?
+	[ -z "${BTX_ONLY:-}" ] || [[ "$1" =~ $BTX_ONLY ]]
+}
+log_of() {	# name: the suite's log file
+	echo "$WORK/$(echo "$1" | tr ' /' '__').log"
+}
+suite() {	# name command...
 	local name="$1"; shift
-	if [ -n "${BTX_ONLY:-}" ] && ! [[ "$name" =~ $BTX_ONLY ]]; then return 0; fi
-	local log="$WORK/$(echo "$name" | tr ' /' '__').log"
+	selected "$name" || return 0
+	local log; log=$(log_of "$name")
 	local t0=$SECONDS
 	echo "--- $name"
 	( "$@" ) >"$log" 2>&1
@@ -93,8 +99,8 @@ lane2_run() {	# in the background: each selected suite, one after the other; its
 	local e name log t0
 	for e in "${LANE2[@]}"; do
 		name="${e%%|*}"
-		if [ -n "${BTX_ONLY:-}" ] && ! [[ "$name" =~ $BTX_ONLY ]]; then continue; fi
-		log="$WORK/$(echo "$name" | tr ' /' '__').log"; t0=$SECONDS
+		selected "$name" || continue
+		log=$(log_of "$name"); t0=$SECONDS
 		( eval "${e#*|}" ) >"$log" 2>&1
 		echo "$? $((SECONDS - t0))" >"$log.rc"
 	done
@@ -104,8 +110,8 @@ lane2_collect() {	# wait for lane 2, then print and count each of its suites
 	wait "$LANE2_PID"
 	for e in "${LANE2[@]}"; do
 		name="${e%%|*}"
-		if [ -n "${BTX_ONLY:-}" ] && ! [[ "$name" =~ $BTX_ONLY ]]; then continue; fi
-		log="$WORK/$(echo "$name" | tr ' /' '__').log"
+		selected "$name" || continue
+		log=$(log_of "$name")
 		read -r rc secs <"$log.rc" 2>/dev/null || { rc=1; secs="?"; }
 		echo "--- $name (lane 2)"
 		tally "$name" "$log" "$rc"

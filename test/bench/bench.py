@@ -106,11 +106,15 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
-def proc_cpu_s(pid):
-    """utime + stime of a process (all its threads), in seconds"""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+def stat_cpu_s(stat):
+    """utime + stime (all threads), in seconds, from the text of /proc/<pid>/stat"""
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def proc_cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return stat_cpu_s(f.read())
 
 
 def postmaster_pid():
@@ -163,8 +167,7 @@ class WorkerMonitor(threading.Thread):
                 self.hwm_kb = max(self.hwm_kb, int(line.split()[1]))
             elif line.startswith("RssAnon:"):
                 self.anon_kb = max(self.anon_kb, int(line.split()[1]))
-        fields = stat[stat.rindex(")") + 2:].split()
-        self.cpu_s[pid] = (int(fields[11]) + int(fields[12])) / TICK
+        self.cpu_s[pid] = stat_cpu_s(stat)
         return True
 
     def run(self):
