@@ -237,20 +237,32 @@ static bool
 files_remove_orphans(BtxSink *sink, const char *base_key, BtxCommittedFn committed)
 {
 	FilesState *fs = sink->state;
-	List	   *keys = NIL;
-	ListCell   *lc;
-	bool		ok;
+	bool		ok = true;
 
-	/* open multipart uploads, then objects no committed run lists, then the manifest */
-	ok = BtxStoreAbortUploads(&fs->target, base_key);
-	if (BtxStoreListKeys(&fs->target, base_key, &keys))
+	/*
+	 * Open multipart uploads, then objects no committed run lists, then the
+	 * manifest.  A run's objects are <base_key><ext> and
+	 * <base_key>_part-NNNN<ext>: listing those two prefixes, not base_key
+	 * alone, leaves a later run's <base_key>_<run id>... objects (a run that
+	 * started in the same second) out of it.
+	 */
+	for (int i = 0; i < 2; i++)
 	{
-		foreach(lc, keys)
-			if (!committed(sink->store, lfirst(lc)) && !BtxStoreTryDelete(&fs->target, lfirst(lc), false))
-				ok = false;
+		char	   *under = psprintf("%s%s", base_key, i == 0 ? "." : "_part-");
+		List	   *keys = NIL;
+		ListCell   *lc;
+
+		if (!BtxStoreAbortUploads(&fs->target, under))
+			ok = false;
+		if (BtxStoreListKeys(&fs->target, under, &keys))
+		{
+			foreach(lc, keys)
+				if (!committed(sink->store, lfirst(lc)) && !BtxStoreTryDelete(&fs->target, lfirst(lc), false))
+					ok = false;
+		}
+		else
+			ok = false;
 	}
-	else
-		ok = false;
 	if (!BtxStoreTryDelete(&fs->target, BtxManifestKey(sink->automation->prefix, base_key), false))
 		ok = false;
 	return ok;

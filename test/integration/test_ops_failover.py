@@ -83,7 +83,12 @@ try:
           json.dumps(r)[:400])
     st = S.psql(f"SELECT status || '|' || cleaned FROM btexport.runs WHERE id = {q['id']}", db=DB).strip()
     check("the run the crash interrupted is failed and cleaned", st == "failed|true", st)
-    check("...and its objects are gone from S3", not list_keys("test-bucket", caught["base_key"]))
+    # its objects are <base_key><ext> and <base_key>_part-NNNN<ext>; a run that started in the same
+    # second writes <base_key>_<run id><ext>, which shares the prefix but is not the caught run's
+    mine = lambda k: k.startswith(caught["base_key"] + ".") or k.startswith(caught["base_key"] + "_part-")
+    left = [k for k in list_keys("test-bucket", caught["base_key"]) if mine(k)]
+    check("...and its objects are gone from S3", not left and not set(written) & set(list_keys("test-bucket", PREFIX))
+          and all(mine(k) for k in written), json.dumps({"left": left, "written": written}))
     again = run(S)
     check("a second run finds nothing left", again["status"] == "succeeded" and again["rows"] == 0)
     rows = read_jsonl_objects("test-bucket", [k for k in list_keys("test-bucket", PREFIX)])
