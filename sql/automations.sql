@@ -97,6 +97,12 @@ SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', max_failures => -1)$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', trace_idle => '-1 second')$$);
 SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', layout => 'monthly')$$);
+-- compression_level: gzip 1-9, zstd 1-19, none for snappy and none
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', compression_level => 3)$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', format => 'parquet', compression_level => 3)$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', compression => 'gzip', compression_level => 10)$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', format => 'parquet', compression => 'zstd', compression_level => 20)$$);
+SELECT pg_temp.try($$SELECT btexport.create_automation('never-created', 'support-bot', 's3://b-1/p/', compression => 'zstd', compression_level => -1)$$);
 SELECT name, compression, sse, kms_key_id, part_size, target_file_size, max_rows_per_run, trace_idle, max_failures,
        bucket_owner_full_control
   FROM btexport.create_automation('settings', 'support-bot', 's3://b-1/settings/', format => 'parquet',
@@ -122,6 +128,22 @@ SELECT name, format, batch_size FROM btexport.update_automation('spans-export', 
 SELECT pg_temp.try($$SELECT btexport.update_automation('spans-export', batch_size => 0)$$);
 SELECT pg_temp.try($$SELECT btexport.update_automation('no-such-automation', batch_size => 10)$$);
 SELECT format, batch_size FROM btexport.automations WHERE name = 'spans-export';
+
+-- the codec's level can change on a live automation (the files stay readable by the same loaders);
+-- 0 is the codec's default (NULL), a new codec starts from its default unless a level is given
+SELECT name, format, compression, compression_level
+  FROM btexport.create_automation('level', 'support-bot', 's3://b-1/level/', compression => 'gzip', compression_level => 9);
+SELECT compression, compression_level FROM btexport.update_automation('level', compression_level => 1);
+SELECT compression, compression_level FROM btexport.update_automation('level', description => 'unchanged level');
+SELECT compression, compression_level FROM btexport.update_automation('level', compression_level => 0);
+SELECT compression, compression_level FROM btexport.update_automation('level', compression => 'zstd', compression_level => 19);
+SELECT compression, compression_level FROM btexport.update_automation('level', compression => 'gzip');
+SELECT format, compression, compression_level FROM btexport.update_automation('level', format => 'parquet', compression => 'gzip', compression_level => 2);
+SELECT pg_temp.try($$SELECT btexport.update_automation('level', compression => 'snappy', compression_level => 2)$$);
+SELECT pg_temp.try($$SELECT btexport.update_automation('level', compression => 'snappy')$$);
+SELECT pg_temp.try($$SELECT btexport.update_automation('level', compression_level => 12)$$);
+SELECT compression, compression_level FROM btexport.automations WHERE name = 'level';
+SELECT btexport.drop_automation('level');
 
 -- pause / resume
 SELECT status, paused_reason FROM btexport.pause('spans-export', 'maintenance');

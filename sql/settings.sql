@@ -61,7 +61,7 @@ INSERT INTO setting_values VALUES
 	('sse', '"aws:kms"'), ('kms_key_id', '"alias/k"'), ('bucket_owner_full_control', 'true'),
 	('part_size', '"8MB"'), ('target_file_size', '"64MB"'), ('max_rows_per_run', '7'),
 	('trace_idle', '"5 minutes"'), ('start_from', '"2024-01-01T00:00:00Z"'), ('max_failures', '2'),
-	('layout', '"hive"');
+	('layout', '"hive"'), ('compression_level', '7');
 -- the source settings: a Braintrust connection (checked with a remote automation below)
 CREATE TEMP TABLE remote_values (setting text PRIMARY KEY, value jsonb);
 SELECT btexport.create_connection('settings-conn', 'sk-settings-key') AS connection;

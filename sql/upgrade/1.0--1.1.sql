@@ -237,3 +237,10 @@ SELECT pg_catalog.pg_extension_config_dump('btexport.trigger_skips', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.automations_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.runs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('btexport.trigger_skips_id_seq', '');
+
+-- the codec's level (sql/install/schema/50_compression_level.sql); create_automation,
+-- update_automation and test(...) gain the setting compression_level (their 1.0 signatures are
+-- dropped above)
+ALTER TABLE btexport.automations ADD COLUMN compression_level integer
+	CHECK (compression_level BETWEEN 1 AND 19);
+COMMENT ON COLUMN btexport.automations.compression_level IS 'gzip (1-9) or zstd (1-19) level; NULL: the codec''s default';

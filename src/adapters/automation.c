@@ -101,6 +101,7 @@ static const AutomationColumn columns[] = {
 	FIELD("requests_per_minute", INT4OID, F_INT4, requests_per_minute),
 	FIELD("source_position", TEXTOID, F_TEXT, source_position),
 	SQL_ONLY("cursor_cluster", TEXTOID),	/* btexport._check_cursor (T2's _check_runnable) */
+	FIELD("compression_level", INT4OID, F_INT4, compression_level),	/* 0: the codec's default */
 };
 
 /* one column's Datum into its field: binary values as they are, uuid and xid8 through their output functions */

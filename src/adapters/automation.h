@@ -37,6 +37,7 @@ typedef struct BtxAutomation
 	int32		batch_size;
 	char	   *cursor;			/* xid8 as text */
 	char	   *compression;	/* none | gzip | zstd | snappy */
+	int32		compression_level;	/* gzip 1-9, zstd 1-19; 0 = the codec's default */
 	char	   *sse;			/* NULL | AES256 | aws:kms */
 	char	   *kms_key_id;
 	bool		bucket_owner_full_control;

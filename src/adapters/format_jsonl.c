@@ -83,7 +83,8 @@ jsonl_open(BtxAutomation *a, TupleDesc tupdesc, char **colnames, int pivot, BtxO
 	opt.validate_utf8 = w->validate_utf8 = GetDatabaseEncoding() != PG_UTF8;
 	if (compressed(a->compression, "gzip") || compressed(a->compression, "zstd"))
 	{
-		w->z = btx_zsink_open(compressed(a->compression, "gzip") ? BTX_ZSINK_GZIP : BTX_ZSINK_ZSTD, 0,
+		w->z = btx_zsink_open(compressed(a->compression, "gzip") ? BTX_ZSINK_GZIP : BTX_ZSINK_ZSTD,
+							  a->compression_level,
 							  BtxObjectSink, obj, &err);
 		if (w->z == NULL)
 			BtxRaiseCoreError(&err);

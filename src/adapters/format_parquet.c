@@ -117,6 +117,7 @@ BtxPqOptionsFor(BtxAutomation *a, btx_pq_options *opt)
 	opt->codec = !a->compression || strcmp(a->compression, "snappy") == 0 ? BTX_PQ_CODEC_SNAPPY :
 		strcmp(a->compression, "zstd") == 0 ? BTX_PQ_CODEC_ZSTD :
 		strcmp(a->compression, "gzip") == 0 ? BTX_PQ_CODEC_GZIP : BTX_PQ_CODEC_NONE;
+	opt->level = a->compression_level;	/* 0: the codec's default */
 	/* a row group is buffered in memory: keep it well under a run's memory budget */
 	opt->row_group_bytes = (size_t) 64 * 1024 * 1024;
 	opt->created_by = "btexport version 1.1.0";

@@ -133,6 +133,42 @@ for codec, ext in (("gzip", ".jsonl.gz"), ("zstd", ".jsonl.zst")):
         check(f"jsonl {codec}: stored without Content-Encoding, typed {head.get('ContentType')}",
               "ContentEncoding" not in head and head.get("ContentType") in ("application/gzip", "application/zstd"))
 
+# ---- compression_level reaches the files: same rows, smaller files at the higher level -----
+def decompressed(codec, raw):
+    if codec == "gzip":
+        return gzip.decompress(raw)
+    return subprocess.run(["zstd", "-dc"], input=raw, capture_output=True, check=True).stdout
+
+
+for fmt, codec, levels in (("jsonl", "gzip", (1, 9)), ("jsonl", "zstd", (1, 19)),
+                           ("parquet", "gzip", (1, 9)), ("parquet", "zstd", (1, 19))):
+    sizes, contents = {}, {}
+    for level in levels:
+        name = f"lvl-{fmt}-{codec}-{level}"
+        psql(f"""SELECT btexport.create_automation('{name}', 'app', 's3://test-bucket/lvl/{fmt}-{codec}-{level}/',
+                 format => '{fmt}', compression => '{codec}', compression_level => {level}, endpoint => '{EP}',
+                 credential => 'moto', target_file_size => '1GB')""")
+        r = run(name)
+        keys = run_keys(r["id"])
+        if r["status"] != "succeeded" or len(keys) != 1:
+            check(f"{fmt} {codec} level {level}: one file", False, json.dumps(r))
+            continue
+        raw = get_object("test-bucket", keys[0])
+        sizes[level] = len(raw)
+        if fmt == "jsonl":
+            contents[level] = sorted(decompressed(codec, raw).split(b"\n"))
+        else:
+            ok, out = readers_agree(raw, SPAN_COLUMNS, span_rows, codec)
+            check(f"parquet {codec} level {level}: three readers read every span equal to the source", ok, out)
+    lo, hi = levels
+    if len(sizes) == 2:
+        check(f"{fmt} {codec}: level {hi}'s file is smaller than level {lo}'s ({sizes[hi]} < {sizes[lo]} bytes)",
+              sizes[hi] < sizes[lo], json.dumps(sizes))
+    if fmt == "jsonl" and len(contents) == 2:
+        ids = sorted(json.loads(x)["id"] for x in contents[lo] if x)
+        check(f"jsonl {codec}: levels {lo} and {hi} hold the same lines, every span once",
+              contents[lo] == contents[hi] and ids == sorted(psql("SELECT id FROM btexport.logs").split()))
+
 # ---- BTQL: the five example queries of the original guide -------------------------------
 GUIDE = {
     "low-factuality": (f"select: *\nfrom: project_logs('{PROJECT}')\nfilter: scores.Factuality < 0.8",

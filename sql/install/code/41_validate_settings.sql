@@ -24,6 +24,35 @@ BEGIN
 END
 $$;
 
+-- The codec's level for `compression` (already checked): NULL or 0 is the codec's default
+-- (stored as NULL); gzip takes 1-9, zstd 1-19 (20-22 need windows of up to 128 MB per
+-- writer); snappy and none have no level.
+CREATE OR REPLACE FUNCTION btexport._check_compression_level(compression text, level integer)
+RETURNS integer LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF level IS NULL OR level = 0 THEN
+		RETURN NULL;
+	END IF;
+	IF compression NOT IN ('gzip', 'zstd') THEN
+		RAISE EXCEPTION 'compression % has no level', compression
+			USING ERRCODE = '22023',
+				  DETAIL = format('compression_level %s was given with compression %s.', level, compression),
+				  HINT = 'Leave compression_level out, or use compression gzip (levels 1 to 9) or zstd (1 to 19).';
+	END IF;
+	IF compression = 'gzip' AND level NOT BETWEEN 1 AND 9 THEN
+		RAISE EXCEPTION 'gzip compression level must be between 1 and 9'
+			USING ERRCODE = '22023', DETAIL = format('compression_level is %s.', level),
+				  HINT = 'Use 1 (fastest) to 9 (smallest files), or 0 for the default.';
+	END IF;
+	IF compression = 'zstd' AND level NOT BETWEEN 1 AND 19 THEN
+		RAISE EXCEPTION 'zstd compression level must be between 1 and 19'
+			USING ERRCODE = '22023', DETAIL = format('compression_level is %s.', level),
+				  HINT = 'Use 1 (fastest) to 19 (smallest files), or 0 for the default.';
+	END IF;
+	RETURN level;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION btexport._check_sse(sse text, kms_key_id text)
 RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

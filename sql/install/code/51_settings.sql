@@ -53,7 +53,9 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 		('connection',					'text',			'NULL',				NULL),
 		('requests_per_minute',			'integer',		'NULL',				24),
 		-- Iceberg tables (docs/iceberg.md)
-		('partitioning',				'text',			'NULL',				25)
+		('partitioning',				'text',			'NULL',				25),
+		-- the codec's level (NULL or 0: the codec's default)
+		('compression_level',			'integer',		'NULL',				26)
 $$;
 REVOKE ALL ON FUNCTION btexport._settings() FROM PUBLIC;
 
@@ -140,6 +142,7 @@ BEGIN
 	a.period := btexport._period_for(s->>'interval');
 	a.batch_size := btexport._check_batch_size((s->>'batch_size')::integer);
 	a.compression := btexport._check_compression(a.format, s->>'compression');
+	a.compression_level := btexport._check_compression_level(a.compression, (s->>'compression_level')::integer);
 	a.sse := btexport._check_sse(s->>'sse', s->>'kms_key_id');
 	a.kms_key_id := s->>'kms_key_id';
 	a.bucket_owner_full_control := coalesce((s->>'bucket_owner_full_control')::boolean, false);
@@ -310,6 +313,12 @@ BEGIN
 		|| jsonb_build_object('owner', cur.owner::oid, 'export_type', new_type, 'query', new_query,
 			'compression', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
 								THEN changes->'compression' ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END,
+			-- a new codec starts from its default level unless one is given
+			'compression_level', CASE WHEN (changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format)
+									   OR (changes ? 'compression' AND btexport._check_compression(coalesce(changes->>'format', cur.format), changes->>'compression')
+											   IS DISTINCT FROM btexport._check_compression(cur.format, cur.compression))
+									  THEN changes->'compression_level'
+									  ELSE coalesce(changes->'compression_level', to_jsonb(cur.compression_level)) END,
 			'partitioning', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
 								 THEN changes->'partitioning' ELSE coalesce(changes->'partitioning', to_jsonb(cur.partitioning)) END));
 	-- an Iceberg table's format, partitioning and export type (its own message), then every
