@@ -29,6 +29,8 @@ $$;
 -- writer); snappy and none have no level.
 CREATE OR REPLACE FUNCTION btexport._check_compression_level(compression text, level integer)
 RETURNS integer LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	top integer;		-- the codec's highest level
 BEGIN
 	IF level IS NULL OR level = 0 THEN
 		RETURN NULL;
@@ -39,15 +41,11 @@ BEGIN
 				  DETAIL = format('compression_level %s was given with compression %s.', level, compression),
 				  HINT = 'Leave compression_level out, or use compression gzip (levels 1 to 9) or zstd (1 to 19).';
 	END IF;
-	IF compression = 'gzip' AND level NOT BETWEEN 1 AND 9 THEN
-		RAISE EXCEPTION 'gzip compression level must be between 1 and 9'
+	top := CASE compression WHEN 'gzip' THEN 9 ELSE 19 END;
+	IF level NOT BETWEEN 1 AND top THEN
+		RAISE EXCEPTION '% compression level must be between 1 and %', compression, top
 			USING ERRCODE = '22023', DETAIL = format('compression_level is %s.', level),
-				  HINT = 'Use 1 (fastest) to 9 (smallest files), or 0 for the default.';
-	END IF;
-	IF compression = 'zstd' AND level NOT BETWEEN 1 AND 19 THEN
-		RAISE EXCEPTION 'zstd compression level must be between 1 and 19'
-			USING ERRCODE = '22023', DETAIL = format('compression_level is %s.', level),
-				  HINT = 'Use 1 (fastest) to 19 (smallest files), or 0 for the default.';
+				  HINT = format('Use 1 (fastest) to %s (smallest files), or 0 for the default.', top);
 	END IF;
 	RETURN level;
 END
