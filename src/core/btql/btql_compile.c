@@ -1315,7 +1315,9 @@ cx_cast(comp *k, btx_btql_node *n, vtype t, btx_btql_node *arg, scope *s)
 		default:
 			break;
 	}
-	return mkval(F("NULL::%s", type_cast[t]), t);
+	/* no such cast: NULL, with the operand still in the text, so that every bind parameter
+	 * it allocated stays referenced */
+	return mkval(F("(CASE WHEN (%s) IS NULL THEN NULL END)::%s", v.s, type_cast[t]), t);
 }
 
 /*
