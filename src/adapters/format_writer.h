@@ -49,7 +49,7 @@ struct BtxFormat
 {
 	const char *name;			/* btexport.automations.format */
 	BtxRowShape shape;
-	/* file name extension and Content-Type for a compression setting */
+	/* file name extension (starting with ".": run/keys.c relies on it) and Content-Type for a compression setting */
 	const char *(*extension) (const char *compression);
 	const char *(*content_type) (const char *compression);
 	/*

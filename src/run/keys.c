@@ -37,12 +37,21 @@ BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started)
 	return base;
 }
 
+#define PART_INFIX "_part-"		/* <base>_part-NNNN<ext> */
+
 char *
 BtxObjectKeyFor(const char *base_key, int seq, const char *ext)
 {
 	if (seq == 1)
 		return psprintf("%s%s", base_key, ext);
-	return psprintf("%s_part-%04d%s", base_key, seq, ext);
+	return psprintf("%s" PART_INFIX "%04d%s", base_key, seq, ext);
+}
+
+List *
+BtxRunObjectPrefixes(const char *base_key)
+{
+	/* every extension starts with "." (BtxFormat.extension) */
+	return list_make2(psprintf("%s.", base_key), psprintf("%s" PART_INFIX, base_key));
 }
 
 /*

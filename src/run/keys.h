@@ -15,6 +15,12 @@
 extern char *BtxChooseBaseKey(BtxAutomation *a, int64 run_id, TimestampTz started);
 /* <base><ext> for the first object, <base>_part-NNNN<ext> for the next ones */
 extern char *BtxObjectKeyFor(const char *base_key, int seq, const char *ext);
+/*
+ * The prefixes that cover exactly a run's object keys, whatever their
+ * extension: <base>. and <base>_part-.  (base_key alone would also cover a
+ * later run's <base>_<run id>... keys: a run that started in the same second.)
+ */
+extern List *BtxRunObjectPrefixes(const char *base_key);
 extern char *BtxManifestKey(const char *prefix, const char *base_key);
 
 #endif

@@ -238,17 +238,16 @@ files_remove_orphans(BtxSink *sink, const char *base_key, BtxCommittedFn committ
 {
 	FilesState *fs = sink->state;
 	bool		ok = true;
+	ListCell   *pc;
 
 	/*
 	 * Open multipart uploads, then objects no committed run lists, then the
-	 * manifest.  A run's objects are <base_key><ext> and
-	 * <base_key>_part-NNNN<ext>: listing those two prefixes, not base_key
-	 * alone, leaves a later run's <base_key>_<run id>... objects (a run that
-	 * started in the same second) out of it.
+	 * manifest; under the prefixes of the run's own keys only, never a later
+	 * same-second run's.
 	 */
-	for (int i = 0; i < 2; i++)
+	foreach(pc, BtxRunObjectPrefixes(base_key))
 	{
-		char	   *under = psprintf("%s%s", base_key, i == 0 ? "." : "_part-");
+		const char *under = lfirst(pc);
 		List	   *keys = NIL;
 		ListCell   *lc;
 

@@ -108,6 +108,12 @@ ok, out = readers_agree(get_object("test-bucket", keys[0]), TRACE_COLUMNS, trace
 check("parquet traces: three readers agree with the trace rows", r["status"] == "succeeded" and ok, out)
 
 # ---- compressed JSON Lines -------------------------------------------------------------
+def decompressed(codec, raw):
+    if codec == "gzip":
+        return gzip.decompress(raw)
+    return subprocess.run(["zstd", "-dc"], input=raw, capture_output=True, check=True).stdout
+
+
 for codec, ext in (("gzip", ".jsonl.gz"), ("zstd", ".jsonl.zst")):
     name = f"jl-{codec}"
     psql(f"""SELECT btexport.create_automation('{name}', 'app', 's3://test-bucket/jl/{codec}/',
@@ -116,11 +122,7 @@ for codec, ext in (("gzip", ".jsonl.gz"), ("zstd", ".jsonl.zst")):
     keys = run_keys(r["id"])
     check(f"jsonl {codec}: objects end in {ext}", keys and all(k.endswith(ext) for k in keys), repr(keys))
     if keys:
-        raw = get_object("test-bucket", keys[0])
-        if codec == "gzip":
-            text = gzip.decompress(raw).decode()
-        else:
-            text = subprocess.run(["zstd", "-dc"], input=raw, capture_output=True).stdout.decode()
+        text = decompressed(codec, get_object("test-bucket", keys[0])).decode()
         lines = [json.loads(x) for x in text.split("\n") if x]
         ids = sorted(x["id"] for x in lines)
         check(f"jsonl {codec}: decompresses to every span once", ids == sorted(psql("SELECT id FROM btexport.logs").split()),
@@ -134,12 +136,6 @@ for codec, ext in (("gzip", ".jsonl.gz"), ("zstd", ".jsonl.zst")):
               "ContentEncoding" not in head and head.get("ContentType") in ("application/gzip", "application/zstd"))
 
 # ---- compression_level reaches the files: same rows, smaller files at the higher level -----
-def decompressed(codec, raw):
-    if codec == "gzip":
-        return gzip.decompress(raw)
-    return subprocess.run(["zstd", "-dc"], input=raw, capture_output=True, check=True).stdout
-
-
 for fmt, codec, levels in (("jsonl", "gzip", (1, 9)), ("jsonl", "zstd", (1, 19)),
                            ("parquet", "gzip", (1, 9)), ("parquet", "zstd", (1, 19))):
     sizes, contents = {}, {}

@@ -289,6 +289,9 @@ DECLARE
 	new_query text;
 	p record;
 	cols text;
+	-- a new format starts from its default codec and partitioning, a new codec from its default level
+	new_format boolean := changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format;
+	new_codec boolean;
 BEGIN
 	IF changes ? 's3_path' THEN
 		p := btexport._parse_s3_path(changes->>'s3_path');
@@ -309,18 +312,17 @@ BEGIN
 	IF changes ? 'query' AND new_query IS NULL THEN
 		new_query := changes->>'query';		-- let the check report a query on a non-btql export
 	END IF;
+	new_codec := new_format OR (changes ? 'compression'
+		AND btexport._check_compression(coalesce(changes->>'format', cur.format), changes->>'compression')
+			IS DISTINCT FROM btexport._check_compression(cur.format, cur.compression));
 	a := btexport._build_automation(btexport._settings_of(cur) || (changes - 's3_path')
 		|| jsonb_build_object('owner', cur.owner::oid, 'export_type', new_type, 'query', new_query,
-			'compression', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
-								THEN changes->'compression' ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END,
-			-- a new codec starts from its default level unless one is given
-			'compression_level', CASE WHEN (changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format)
-									   OR (changes ? 'compression' AND btexport._check_compression(coalesce(changes->>'format', cur.format), changes->>'compression')
-											   IS DISTINCT FROM btexport._check_compression(cur.format, cur.compression))
-									  THEN changes->'compression_level'
+			'compression', CASE WHEN new_format THEN changes->'compression'
+								ELSE coalesce(changes->'compression', to_jsonb(cur.compression)) END,
+			'compression_level', CASE WHEN new_codec THEN changes->'compression_level'
 									  ELSE coalesce(changes->'compression_level', to_jsonb(cur.compression_level)) END,
-			'partitioning', CASE WHEN changes ? 'format' AND changes->>'format' IS DISTINCT FROM cur.format
-								 THEN changes->'partitioning' ELSE coalesce(changes->'partitioning', to_jsonb(cur.partitioning)) END));
+			'partitioning', CASE WHEN new_format THEN changes->'partitioning'
+								 ELSE coalesce(changes->'partitioning', to_jsonb(cur.partitioning)) END));
 	-- an Iceberg table's format, partitioning and export type (its own message), then every
 	-- prefix's format, compression and layout
 	PERFORM btexport._check_table_immutable(cur, a);
